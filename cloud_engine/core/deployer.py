@@ -1,0 +1,48 @@
+"""The seam between the state machine and Terraform.
+
+The orchestrator decides *whether* a plan or apply may happen; a `Deployer` performs it
+(renders HCL into the project's root, runs Terraform, commits). Keeping this a protocol
+lets the state machine be reasoned about on its own and the Terraform side be swapped
+(terraform or tofu, sandbox or cloud target) without touching transitions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import BaseModel, Field
+
+from cloud_engine.core.models import Project, ResourceSpec
+from cloud_engine.iac.plan import PlanResult
+
+
+class PlanArtifact(BaseModel):
+    """What a successful plan leaves behind for approval and apply."""
+
+    result: PlanResult
+    fingerprint: str
+    logical: list[dict[str, Any]] = Field(default_factory=list, description="per user resource: kind, name, action, forced_by")
+    files: dict[str, str] = Field(default_factory=dict, description="the provider HCL shown to users")
+    target: str = "sandbox"
+    log_path: str | None = None
+
+
+class ApplyArtifact(BaseModel):
+    commit_sha: str
+    state_json: str
+    log_path: str | None = None
+
+
+class Deployer(Protocol):
+    async def plan(self, project: Project, desired: Sequence[ResourceSpec], *, session_id: int,
+                   sinks: Sequence[OutputSink] = (), allow_world_admin: frozenset[str] = frozenset()) -> PlanArtifact: ...
+
+    async def apply(self, project: Project, *, session_id: int, fingerprint: str, commit_message: str,
+                    sinks: Sequence[OutputSink] = ()) -> ApplyArtifact: ...
+
+    async def cancel(self, session_id: int) -> bool: ...
+
+
+if TYPE_CHECKING:
+    from cloud_engine.iac.output import OutputSink

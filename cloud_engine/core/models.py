@@ -1,0 +1,313 @@
+"""Validated engine models: resource specs, projects, sessions and results.
+
+`ResourceSpec` is one model for every kind so the UI and API can build it uniformly
+(`ResourceSpec(kind="vm", name=..., machine_type=...)`); per-kind rules run in one model
+validator. Checks that need a provider's catalogue (machine types, regions) run in
+`cloud_engine.core.catalog_checks`, because the same spec can be priced for any provider.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from cloud_engine.core import validation
+
+ResourceKind = Literal["vm", "database", "network", "bucket", "firewall", "k8s_cluster"]
+RESOURCE_KINDS: tuple[str, ...] = ("vm", "database", "network", "bucket", "firewall", "k8s_cluster")
+ProviderName = Literal["gcp", "aws", "azure", "sandbox"]
+
+
+class State(StrEnum):
+    DRAFT = "DRAFT"
+    VALIDATING = "VALIDATING"
+    PLANNING = "PLANNING"
+    PLAN_READY = "PLAN_READY"
+    APPROVED = "APPROVED"
+    APPLYING = "APPLYING"
+    APPLIED = "APPLIED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+    EXPIRED = "EXPIRED"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATES
+
+
+FINAL_STATES = frozenset({State.APPLIED, State.FAILED, State.CANCELLED, State.EXPIRED})
+
+
+class Role(StrEnum):
+    """Ordered permission levels: each includes everything the lower ones may do."""
+
+    NONE = "None"
+    VIEWER = "CloudViewer"
+    USER = "CloudUser"
+    ADMIN = "CloudAdmin"
+
+    @property
+    def level(self) -> int:
+        return _ROLE_LEVEL[self]
+
+    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+        return isinstance(other, Role) and self.level >= other.level
+
+    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+        return isinstance(other, Role) and self.level < other.level
+
+
+_ROLE_LEVEL = {Role.NONE: 0, Role.VIEWER: 1, Role.USER: 2, Role.ADMIN: 3}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Subnet(_Strict):
+    name: str
+    cidr: str
+
+    _name = field_validator("name")(validation.cloud_name)
+    _cidr = field_validator("cidr")(lambda v: validation.cidr(v, private_only=True))
+
+
+class FirewallRule(_Strict):
+    """One ingress/egress rule. 0.0.0.0/0 on SSH/RDP is refused unless a security policy allows it."""
+
+    direction: Literal["ingress", "egress"] = "ingress"
+    protocol: Literal["tcp", "udp", "icmp", "all"] = "tcp"
+    ports: list[int | str] = Field(default_factory=list, max_length=20)
+    sources: list[str] = Field(default_factory=lambda: ["10.0.0.0/8"], min_length=1, max_length=20)
+    action: Literal["allow", "deny"] = "allow"
+
+    @field_validator("ports")
+    @classmethod
+    def _ports(cls, value: list[int | str]) -> list[int | str]:
+        out: list[int | str] = []
+        for port in value:
+            text = str(port).strip()
+            lo, _, hi = text.partition("-")
+            if not lo.isdigit() or (hi and not hi.isdigit()):
+                raise ValueError(f"port {text!r} must be a number or a range like 8000-8080")
+            if not 1 <= int(lo) <= 65535 or (hi and not int(lo) <= int(hi) <= 65535):
+                raise ValueError(f"port {text!r} must be within 1-65535")
+            out.append(int(lo) if not hi else f"{int(lo)}-{int(hi)}")
+        return out
+
+    @field_validator("sources")
+    @classmethod
+    def _sources(cls, value: list[str]) -> list[str]:
+        return [validation.cidr(v) for v in value]
+
+    def opens_world(self) -> bool:
+        return self.direction == "ingress" and self.action == "allow" and any(
+            ipaddress.ip_network(s).prefixlen == 0 for s in self.sources
+        )
+
+    def covers_port(self, port: int) -> bool:
+        if self.protocol in ("all",) or not self.ports:
+            return self.protocol in ("all", "tcp")
+        for p in self.ports:
+            lo, _, hi = str(p).partition("-")
+            if int(lo) <= port <= int(hi or lo):
+                return True
+        return False
+
+
+# Which optional fields each kind accepts; anything else set on a spec is an error.
+KIND_FIELDS: dict[str, frozenset[str]] = {
+    "vm": frozenset({"machine_type", "disk_gb", "image", "network", "public_ip", "zone"}),
+    "database": frozenset({"engine", "engine_version", "tier", "storage_gb", "network", "high_availability",
+                           "deletion_protection", "backup_retention_days"}),
+    "network": frozenset({"cidr", "subnets"}),
+    "bucket": frozenset({"storage_class", "storage_gb", "versioning", "public_access", "retention_days"}),
+    "firewall": frozenset({"network", "rules"}),
+    "k8s_cluster": frozenset({"machine_type", "node_count", "kubernetes_version", "network", "private_nodes"}),
+}
+COMMON_FIELDS = frozenset({"kind", "name", "region", "tags", "description", "encrypted"})
+
+
+class ResourceSpec(_Strict):
+    """What a user asks for: one resource of one kind, provider-neutral until rendered."""
+
+    kind: ResourceKind
+    name: str
+    region: str | None = Field(default=None, description="defaults to the project's region")
+    tags: dict[str, str] = Field(default_factory=dict)
+    description: str = ""
+    encrypted: bool = True
+    # vm / k8s
+    machine_type: str | None = None
+    disk_gb: int | None = Field(default=None, ge=10, le=65536)
+    image: str | None = None
+    zone: str | None = Field(default=None, pattern=r"^[a-z0-9-]{1,40}$")
+    public_ip: bool | None = None
+    node_count: int | None = Field(default=None, ge=1, le=100)
+    kubernetes_version: str | None = Field(default=None, pattern=r"^1\.\d{2}(\.\d+)?$")
+    private_nodes: bool | None = None
+    # database
+    engine: Literal["postgres", "mysql"] | None = None
+    engine_version: str | None = Field(default=None, pattern=r"^\d{1,2}(\.\d{1,2})?$")
+    tier: str | None = None
+    storage_gb: int | None = Field(default=None, ge=1, le=65536)
+    high_availability: bool | None = None
+    deletion_protection: bool | None = None
+    backup_retention_days: int | None = Field(default=None, ge=1, le=35)
+    # network / firewall
+    cidr: str | None = None
+    subnets: list[Subnet] | None = Field(default=None, max_length=16)
+    network: str | None = None
+    rules: list[FirewallRule] | None = Field(default=None, max_length=25)
+    # bucket
+    storage_class: Literal["STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE"] | None = None
+    versioning: bool | None = None
+    public_access: bool | None = None
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
+
+    _name = field_validator("name")(validation.cloud_name)
+    _network = field_validator("network")(lambda v: v if v is None else validation.cloud_name(v))
+    _tags = field_validator("tags")(validation.tags)
+    _description = field_validator("description")(validation.description)
+
+    @field_validator("region", "machine_type", "tier", "image")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        if value is not None and not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ValueError("may only contain letters, digits, '-', '_' and '.'")
+        return value
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str | None) -> str | None:
+        return None if value is None else validation.cidr(value, private_only=True)
+
+    @model_validator(mode="after")
+    def _per_kind(self) -> ResourceSpec:
+        allowed = KIND_FIELDS[self.kind] | COMMON_FIELDS
+        stray = sorted(k for k in self.model_fields_set - allowed if getattr(self, k) is not None)
+        if stray:
+            raise ValueError(f"fields {stray} do not apply to a {self.kind}")
+        defaults = KIND_DEFAULTS[self.kind]
+        for key, value in defaults.items():
+            if getattr(self, key) is None:
+                object.__setattr__(self, key, value() if callable(value) else value)
+        if self.kind == "network" and self.subnets:
+            parent = ipaddress.ip_network(self.cidr)
+            seen: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+            for sub in self.subnets:
+                net = ipaddress.ip_network(sub.cidr)
+                if net.version != parent.version or not net.subnet_of(parent):  # type: ignore[arg-type]
+                    raise ValueError(f"subnet {sub.name} {sub.cidr} is not inside {self.cidr}")
+                if any(net.overlaps(other) for other in seen):
+                    raise ValueError(f"subnet {sub.name} {sub.cidr} overlaps another subnet")
+                seen.append(net)
+        return self
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.kind, self.name)
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "vm": {"disk_gb": 20, "public_ip": False},
+    "database": {"engine": "postgres", "storage_gb": 20, "high_availability": False, "deletion_protection": True,
+                 "backup_retention_days": 7},
+    "network": {"cidr": "10.10.0.0/16", "subnets": list},
+    "bucket": {"storage_class": "STANDARD", "storage_gb": 50, "versioning": True, "public_access": False},
+    "firewall": {"rules": list},
+    "k8s_cluster": {"node_count": 3, "private_nodes": True},
+}
+
+
+class Project(BaseModel):
+    id: int
+    guild_id: int
+    name: str
+    provider: ProviderName
+    region: str
+    target: Literal["sandbox", "cloud"]
+    budget_monthly: float
+    alert_thresholds: list[int]
+    approver_must_differ: bool
+    backend: dict[str, Any]
+    created_by: int
+    created_at: datetime
+    archived_at: datetime | None = None
+
+    @property
+    def catalog_provider(self) -> str:
+        return "gcp" if self.provider == "sandbox" else self.provider
+
+
+class SessionResource(BaseModel):
+    kind: str
+    name: str
+    action: Literal["upsert", "delete"]
+    spec: ResourceSpec
+    cost_monthly: float
+
+
+class Session(BaseModel):
+    id: int
+    project_id: int
+    guild_id: int
+    user_id: int
+    purpose: str
+    state: State
+    created_at: datetime
+    updated_at: datetime
+    last_activity_at: datetime
+    reservations: dict[str, int]
+    cost_monthly: float
+    violations: list[dict[str, Any]]
+    needs_approval: bool
+    plan_summary: dict[str, Any] | None
+    plan_fingerprint: str | None
+    plan_created_at: datetime | None
+    approved_by: int | None
+    error: str | None
+    target_commit: str | None
+    channel_id: int | None
+    message_id: int | None
+    thread_id: int | None
+    resources: list[SessionResource] = Field(default_factory=list)
+
+
+class Violation(BaseModel):
+    """One reason a session cannot (or should not) proceed, with the rule that fired."""
+
+    policy: str
+    type: str
+    action: Literal["deny", "warn", "require_approval"]
+    resource: str | None
+    message: str
+    priority: int = 100
+
+
+class CostLine(BaseModel):
+    resource: str
+    kind: str
+    hourly: float
+    monthly: float
+    detail: str
+
+
+class ValidationResult(BaseModel):
+    ok: bool
+    violations: list[Violation]
+    warnings: list[Violation]
+    needs_approval: bool
+    cost_monthly: float
+    cost_lines: list[CostLine]
+    project_monthly_after: float
+    budget_monthly: float
+    reservations: dict[str, int]
+    state: State

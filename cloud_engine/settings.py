@@ -1,0 +1,97 @@
+"""Engine settings, read once from the environment and `.env`.
+
+One pydantic-settings class keeps every tunable in one typed place, so a missing or
+malformed variable fails fast with its name instead of surfacing later as a KeyError.
+Secrets are `SecretStr` so they never appear in reprs or logs.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cloud_engine.errors import ConfigurationError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """All engine and bot settings; every field maps to the upper-case env var of its name."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Discord (required only for `main.py run`)
+    discord_token: SecretStr | None = None
+    dev_guild_id: int | None = None
+
+    # Storage and paths
+    database_path: str = "data/cloud.db"
+    terraform_runs_dir: Path = REPO_ROOT / "terraform_runs"
+    knowledge_dir: Path = REPO_ROOT / "knowledge"
+    finops_db_path: str = "data/finops.duckdb"
+
+    # Terraform
+    terraform_bin: str | None = None
+    terraform_target: Literal["sandbox", "cloud"] = "sandbox"
+    terraform_plan_timeout_s: float = Field(default=600, gt=0)
+    terraform_apply_timeout_s: float = Field(default=1800, gt=0)
+    terraform_cancel_grace_s: float = Field(default=10, gt=0)
+
+    # Sessions and limits
+    session_ttl_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    expiry_sweep_seconds: int = Field(default=60, ge=1)
+    user_actions_per_minute: int = Field(default=3, ge=1)
+    approver_must_differ_default: bool = False
+
+    # Logging
+    log_level: str = "INFO"
+
+    # AI providers (optional; the rules engine answers when none is set)
+    groq_api_key: SecretStr | None = None
+    groq_models: str = "llama-3.3-70b-versatile"
+    gemini_api_key: SecretStr | None = None
+    gemini_models: str = "gemini-2.5-flash,gemini-2.5-pro"
+    ai_timeout_s: float = Field(default=30, gt=0)
+    ai_cache_ttl_hours: int = Field(default=24, ge=0)
+
+    # Cloud credentials (optional; FinOps connectors and cloud targets use them)
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_region: str = "us-east-1"
+    azure_tenant_id: str | None = None
+    azure_client_id: str | None = None
+    azure_client_secret: SecretStr | None = None
+    azure_subscription_id: str | None = None
+    google_application_credentials: Path | None = None
+    gcp_project_id: str | None = None
+
+    # FinOps
+    finops_max_upload_mb: int = Field(default=50, ge=1)
+    finops_noisy_suppress_days: int = Field(default=14, ge=1)
+
+    @cached_property
+    def database_file(self) -> str:
+        """The SQLite path, with its parent folder created (':memory:' passes through)."""
+        if self.database_path != ":memory:":
+            Path(self.database_path).parent.mkdir(parents=True, exist_ok=True)
+        return self.database_path
+
+    def require(self, name: str) -> str:
+        """Return a required secret or setting, failing with the variable's name if unset."""
+        value = getattr(self, name)
+        if value is None or value == "":
+            raise ConfigurationError(variable=name.upper())
+        return value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+
+    def secret_values(self) -> list[str]:
+        """Every secret value currently set, so output maskers can hide them."""
+        out = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                out.append(value.get_secret_value())
+        return out
