@@ -1,0 +1,524 @@
+"""Drive Terraform in one project root: init, validate, plan, show, apply, state, fmt.
+
+Why this shape: every phase is one child process whose output must be streamed live to
+chat and a log file, masked before it leaves the runner, and stoppable (cancel, timeout)
+without leaving Terraform's plugins behind; `output.LineStream` does that for any argv,
+this module adds the Terraform verbs, their exit-code conventions and the stale-plan
+guard. Apply only ever applies a saved plan file, and only if nothing it was computed
+from (the .tf files, the state, the plan file itself) has changed since: the approver
+approved *that* plan.
+
+Callers serialise phases per project (core/locks.py); a runner does not lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from cloud_engine.errors import ConfigurationError, StalePlan, TerraformError
+from cloud_engine.iac.binary import TerraformBinary, find_terraform
+from cloud_engine.iac.output import LineStream, Masker, OutputSink
+from cloud_engine.iac.plan import PlanResult
+from cloud_engine.iac.plan_parser import parse_plan_json, sensitive_values
+from cloud_engine.settings import Settings
+
+__all__ = [
+    "ApplyOutcome",
+    "Diagnostic",
+    "FmtResult",
+    "PhaseTimeouts",
+    "PlanFingerprint",
+    "PlanOutcome",
+    "RunResult",
+    "TerraformRunner",
+    "ValidateResult",
+    "config_digest",
+]
+
+# Variables a Terraform child inherits from the bot's environment. Everything else (the
+# Discord token, AI keys, TF_CLI_ARGS that could inject -auto-approve) stays out; provider
+# credentials are passed explicitly through `env`.
+_INHERITED_ENV = (
+    "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "TF_PLUGIN_CACHE_DIR", "TF_LOG", "TF_LOG_PATH",
+)  # fmt: skip
+_AUTOMATION_ENV = {"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
+_SECRET_ENV_NAME = re.compile(r"(?i)secret|token|password|passwd|credential|private|access_key|api_key")
+_CONFIG_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json")
+_ERROR_DETAIL_LINES = 20
+
+
+@dataclass(frozen=True)
+class PhaseTimeouts:
+    """Wall-clock limits per phase, and the grace between SIGINT, SIGTERM and SIGKILL."""
+
+    plan_s: float = 600.0
+    apply_s: float = 1800.0
+    other_s: float = 300.0  # init, validate, show, state, fmt
+    cancel_grace_s: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PhaseTimeouts:
+        return cls(
+            plan_s=settings.terraform_plan_timeout_s,
+            apply_s=settings.terraform_apply_timeout_s,
+            other_s=settings.terraform_plan_timeout_s,
+            cancel_grace_s=settings.terraform_cancel_grace_s,
+        )
+
+
+class PlanFingerprint(BaseModel):
+    """What a saved plan was computed from; any difference at apply time makes it stale.
+
+    Serialisable (`model_dump_json`) so the engine can keep it with the deployment row;
+    the runner also writes it next to the plan file.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    config_sha256: str
+    state_serial: int | None
+    state_lineage: str | None
+    plan_sha256: str
+
+    def stale_reason(self, current: PlanFingerprint) -> str | None:
+        """Why a plan with this fingerprint may not be applied now, or None if it may."""
+        if current.plan_sha256 != self.plan_sha256:
+            return "the plan file changed since it was made"
+        if current.config_sha256 != self.config_sha256:
+            return "the configuration (.tf files) changed since the plan"
+        if (current.state_lineage, current.state_serial) != (self.state_lineage, self.state_serial):
+            return f"the state changed since the plan (serial {self.state_serial} -> {current.state_serial})"
+        return None
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One finished Terraform command: exit code and its masked output lines."""
+
+    returncode: int
+    lines: tuple[str, ...]
+    duration_s: float
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    """A saved plan: where it is, what it does, and what it was computed from."""
+
+    path: Path
+    result: PlanResult
+    fingerprint: PlanFingerprint
+    has_changes: bool  # Terraform's own answer (exit code 2), outputs included
+    log: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ApplyOutcome:
+    plan_path: Path
+    log: tuple[str, ...]
+    duration_s: float
+
+
+class Diagnostic(BaseModel):
+    """One `terraform validate -json` diagnostic, masked."""
+
+    severity: str
+    summary: str
+    detail: str = ""
+    filename: str | None = None
+    line: int | None = None
+
+
+class ValidateResult(BaseModel):
+    valid: bool
+    error_count: int = 0
+    warning_count: int = 0
+    diagnostics: list[Diagnostic] = []
+
+
+@dataclass(frozen=True)
+class FmtResult:
+    formatted: bool
+    files: tuple[str, ...]  # files `terraform fmt` would rewrite
+
+
+class TerraformRunner:
+    """Runs Terraform phases in `workdir`, streaming masked output to sinks.
+
+    A binary path that is not executable fails here with ConfigurationError naming
+    TERRAFORM_BIN, not at the first phase.
+
+    `sinks` given here receive every phase's output (e.g. the run's FileSink log); sinks
+    passed to a method receive that phase only (e.g. the Discord thread streamer).
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        binary: TerraformBinary,
+        plugin_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
+        timeouts: PhaseTimeouts | None = None,
+        sinks: Sequence[OutputSink] = (),
+    ) -> None:
+        if not os.access(binary.path, os.X_OK):
+            raise ConfigurationError(variable="TERRAFORM_BIN")
+        self.workdir = Path(workdir)
+        self.binary = binary
+        self.plugin_dir = plugin_dir
+        self.timeouts = timeouts or PhaseTimeouts()
+        self.sinks = list(sinks)
+        self.masker = Masker(secrets)
+        caller_env = dict(env or {})
+        self.masker.add(v for k, v in caller_env.items() if _SECRET_ENV_NAME.search(k))
+        self.env = (
+            {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ} | _AUTOMATION_ENV | caller_env
+        )
+        self._streams: set[LineStream] = set()
+
+    @classmethod
+    def from_settings(
+        cls,
+        workdir: Path,
+        settings: Settings,
+        *,
+        plugin_dir: Path | None = None,
+        env: Mapping[str, str] | None = None,
+        secrets: Sequence[str] = (),
+        sinks: Sequence[OutputSink] = (),
+    ) -> TerraformRunner:
+        """A runner using TERRAFORM_BIN, the configured timeouts and every configured secret."""
+        return cls(
+            workdir,
+            binary=find_terraform(settings.terraform_bin),
+            plugin_dir=plugin_dir,
+            env=env,
+            secrets=[*settings.secret_values(), *secrets],
+            timeouts=PhaseTimeouts.from_settings(settings),
+            sinks=sinks,
+        )
+
+    # -- streaming core ---------------------------------------------------------------
+
+    def stream(
+        self,
+        phase: str,
+        args: Sequence[str],
+        *,
+        sinks: Sequence[OutputSink] = (),
+        timeout_s: float | None = None,
+        stdout_path: Path | None = None,
+    ) -> LineStream:
+        """`terraform <args>` as an async iterable of masked lines, also fed to the sinks.
+
+        Use `async with runner.stream(...) as lines: async for line in lines:` so the child
+        is reaped even if the loop stops early. `cancel()` stops it.
+        """
+        self._streams = {s for s in self._streams if s.returncode is None}
+        line_stream = LineStream(
+            [self.binary.path, *args],
+            phase=phase,
+            cwd=self.workdir,
+            env=self.env,
+            timeout_s=timeout_s if timeout_s is not None else self.timeouts.other_s,
+            grace_s=self.timeouts.cancel_grace_s,
+            masker=self.masker,
+            sinks=[*self.sinks, *sinks],
+            stdout_path=stdout_path,
+        )
+        self._streams.add(line_stream)
+        return line_stream
+
+    async def run(
+        self,
+        phase: str,
+        args: Sequence[str],
+        *,
+        sinks: Sequence[OutputSink] = (),
+        ok_codes: Iterable[int] = (0,),
+        timeout_s: float | None = None,
+        stdout_path: Path | None = None,
+    ) -> RunResult:
+        """Run one command to completion; a non-accepted exit code raises TerraformError."""
+        line_stream = self.stream(phase, args, sinks=sinks, timeout_s=timeout_s, stdout_path=stdout_path)
+        try:
+            code = await line_stream.run()
+        finally:
+            self._streams.discard(line_stream)
+        lines = tuple(line_stream.lines or ())
+        if code not in set(ok_codes):
+            raise TerraformError(phase=phase, detail=_error_detail(lines, code))
+        return RunResult(returncode=code, lines=lines, duration_s=line_stream.duration_s)
+
+    def cancel(self) -> bool:
+        """Stop the running phase: SIGINT now, SIGTERM and SIGKILL after the grace period each.
+
+        The phase then raises TerraformError(detail="cancelled") in its own task, after the
+        process group is gone. Returns False if nothing was running.
+        """
+        return any([s.cancel() for s in list(self._streams)])
+
+    @property
+    def current_pid(self) -> int | None:
+        """The process (and process-group) id of the running phase, if any."""
+        running = [s.pid for s in self._streams if s.running]
+        return running[0] if running else None
+
+    # -- phases -----------------------------------------------------------------------
+
+    async def init(self, *, sinks: Sequence[OutputSink] = ()) -> RunResult:
+        """`terraform init`; with a plugin dir it installs providers from there, never the network."""
+        args = ["init", "-input=false", "-no-color"]
+        if self.plugin_dir is not None:
+            args.append(f"-plugin-dir={self.plugin_dir}")
+        return await self.run("init", args, sinks=sinks)
+
+    async def validate(self, *, sinks: Sequence[OutputSink] = ()) -> ValidateResult:
+        """`terraform validate -json` (needs init); diagnostics are masked."""
+        data = await self._json_command(
+            "validate", ["validate", "-json", "-no-color"], sinks=sinks, ok_codes=(0, 1)
+        )
+        diagnostics = []
+        for diag in data.get("diagnostics") or []:
+            rng = diag.get("range") or {}
+            diagnostics.append(
+                Diagnostic(
+                    severity=str(diag.get("severity", "error")),
+                    summary=self.masker(str(diag.get("summary", ""))),
+                    detail=self.masker(str(diag.get("detail", ""))),
+                    filename=rng.get("filename"),
+                    line=(rng.get("start") or {}).get("line"),
+                )
+            )
+        return ValidateResult(
+            valid=bool(data.get("valid")),
+            error_count=int(data.get("error_count", 0)),
+            warning_count=int(data.get("warning_count", 0)),
+            diagnostics=diagnostics,
+        )
+
+    async def plan(
+        self, out: str | Path = "plan.bin", *, destroy: bool = False, sinks: Sequence[OutputSink] = ()
+    ) -> PlanOutcome:
+        """Plan into a saved plan file, parse it, and record its fingerprint next to it."""
+        path = self._resolve(out)
+        config_sha, (serial, lineage) = await asyncio.gather(
+            config_digest(self.workdir), self._state_identity()
+        )
+        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={path}"]
+        if destroy:
+            args.append("-destroy")
+        result = await self.run("plan", args, sinks=sinks, ok_codes=(0, 2), timeout_s=self.timeouts.plan_s)
+        plan_result = await self.show_plan(path)
+        fingerprint = PlanFingerprint(
+            config_sha256=config_sha,
+            state_serial=serial,
+            state_lineage=lineage,
+            plan_sha256=await _file_sha256(path),
+        )
+        await asyncio.to_thread(_write_atomic, _fingerprint_path(path), fingerprint.model_dump_json())
+        return PlanOutcome(
+            path=path,
+            result=plan_result,
+            fingerprint=fingerprint,
+            has_changes=result.returncode == 2,
+            log=result.lines,
+        )
+
+    async def show_plan(self, path: str | Path) -> PlanResult:
+        """Parse a saved plan; its sensitive values are added to this runner's masker."""
+        data = await self._json_command("show", ["show", "-json", "-no-color", str(self._resolve(path))])
+        self.masker.add(sensitive_values(data))
+        try:
+            return parse_plan_json(data)
+        except ValueError as exc:
+            raise TerraformError(phase="show", detail=str(exc)) from None
+
+    async def apply(
+        self,
+        plan_path: str | Path,
+        *,
+        expected: PlanFingerprint | None = None,
+        sinks: Sequence[OutputSink] = (),
+    ) -> ApplyOutcome:
+        """Apply exactly this saved plan, refusing with StalePlan if anything changed since.
+
+        `expected` is the fingerprint the engine stored at approval time; without it the
+        one written next to the plan file is used. On success the plan file (which holds
+        variable values in clear text) and its fingerprint are deleted.
+        """
+        path = self._resolve(plan_path)
+        await self.check_fresh(path, expected)
+        result = await self.run(
+            "apply",
+            ["apply", "-input=false", "-no-color", str(path)],
+            sinks=sinks,
+            timeout_s=self.timeouts.apply_s,
+        )
+        for leftover in (path, _fingerprint_path(path)):
+            leftover.unlink(missing_ok=True)
+        return ApplyOutcome(plan_path=path, log=result.lines, duration_s=result.duration_s)
+
+    async def check_fresh(self, plan_path: str | Path, expected: PlanFingerprint | None = None) -> None:
+        """Raise StalePlan unless the plan file, the .tf files and the state are as planned."""
+        path = self._resolve(plan_path)
+        if not path.is_file():
+            raise StalePlan(reason=f"plan file {path.name} is missing")
+        if expected is None:
+            try:
+                raw = await asyncio.to_thread(_fingerprint_path(path).read_text, encoding="utf-8")
+                expected = PlanFingerprint.model_validate_json(raw)
+            except (OSError, ValueError):
+                raise StalePlan(reason=f"no fingerprint recorded for {path.name}") from None
+        config_sha, plan_sha, (serial, lineage) = await asyncio.gather(
+            config_digest(self.workdir), _file_sha256(path), self._state_identity()
+        )
+        current = PlanFingerprint(
+            config_sha256=config_sha, state_serial=serial, state_lineage=lineage, plan_sha256=plan_sha
+        )
+        if reason := expected.stale_reason(current):
+            raise StalePlan(reason=reason)
+
+    async def state_pull(self) -> dict[str, Any]:
+        """The current state document (`terraform state pull`); {} when there is none yet."""
+        return await self._json_command("state", ["state", "pull"], allow_empty=True)
+
+    async def fmt_check(self, *, sinks: Sequence[OutputSink] = ()) -> FmtResult:
+        """`terraform fmt -check`: which files in the root are not canonically formatted."""
+        result = await self.run(
+            "fmt", ["fmt", "-check", "-list=true", "-no-color"], sinks=sinks, ok_codes=(0, 3)
+        )
+        files = tuple(line.strip() for line in result.lines if line.strip())
+        return FmtResult(formatted=result.returncode == 0, files=files)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def _resolve(self, path: str | Path) -> Path:
+        path = Path(path)
+        return path if path.is_absolute() else self.workdir / path
+
+    async def _json_command(
+        self,
+        phase: str,
+        args: Sequence[str],
+        *,
+        sinks: Sequence[OutputSink] = (),
+        ok_codes: Iterable[int] = (0,),
+        allow_empty: bool = False,
+    ) -> dict[str, Any]:
+        """Run a command whose stdout is JSON; stdout goes to a private temp file, never to sinks.
+
+        The JSON of a plan or state holds sensitive values in clear text, so it goes to a
+        0600 file outside the project's git tree, is parsed here and deleted; only stderr
+        is streamed.
+        """
+        fd, name = tempfile.mkstemp(prefix=f"cloud-engine-{phase}-", suffix=".json")
+        os.close(fd)
+        tmp = Path(name)
+        try:
+            await self.run(phase, args, sinks=sinks, ok_codes=ok_codes, stdout_path=tmp)
+            raw = await asyncio.to_thread(tmp.read_bytes)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        if allow_empty and not raw.strip():
+            return {}
+        try:
+            data = await asyncio.to_thread(json.loads, raw)
+        except ValueError as exc:
+            raise TerraformError(phase=phase, detail=f"unreadable JSON output ({exc.msg})") from None
+        if not isinstance(data, dict):
+            raise TerraformError(phase=phase, detail="JSON output is not an object")
+        return data
+
+    async def _state_identity(self) -> tuple[int | None, str | None]:
+        """(serial, lineage) of the current state.
+
+        A local state file is read directly (instant); with a configured backend
+        (`.terraform/terraform.tfstate` exists) the state is pulled through Terraform.
+        """
+        if (self.workdir / ".terraform" / "terraform.tfstate").exists():
+            state = await self.state_pull()
+        else:
+            state = await asyncio.to_thread(_read_local_state, self.workdir)
+        serial = state.get("serial")
+        lineage = state.get("lineage")
+        return (int(serial) if serial is not None else None, str(lineage) if lineage is not None else None)
+
+
+async def config_digest(root: Path) -> str:
+    """sha256 over the names and contents of the root's Terraform configuration files."""
+    return await asyncio.to_thread(_config_digest_sync, root)
+
+
+def _config_digest_sync(root: Path) -> str:
+    digest = hashlib.sha256()
+    files = sorted({p for pattern in _CONFIG_PATTERNS for p in root.glob(pattern) if p.is_file()})
+    for path in files:
+        digest.update(path.name.encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+async def _file_sha256(path: Path) -> str:
+    def digest() -> str:
+        h = hashlib.sha256()
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        return h.hexdigest()
+
+    return await asyncio.to_thread(digest)
+
+
+def _read_local_state(root: Path) -> dict[str, Any]:
+    workspace = "default"
+    with contextlib.suppress(OSError):
+        workspace = (root / ".terraform" / "environment").read_text(encoding="utf-8").strip() or "default"
+    path = (
+        root / "terraform.tfstate"
+        if workspace == "default"
+        else root / "terraform.tfstate.d" / workspace / "terraform.tfstate"
+    )
+    try:
+        with path.open("rb") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return {}
+    except ValueError as exc:
+        raise TerraformError(phase="state", detail=f"{path.name} is not valid JSON ({exc})") from None
+    return data if isinstance(data, dict) else {}
+
+
+def _fingerprint_path(plan_path: Path) -> Path:
+    return plan_path.with_name(plan_path.name + ".fingerprint.json")
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _error_detail(lines: Sequence[str], code: int) -> str:
+    """The useful part of a failed command's output: from the first 'Error:' on, else the tail."""
+    start = next((i for i, line in enumerate(lines) if line.lstrip().startswith("Error:")), None)
+    chosen = lines[start:] if start is not None else lines[-_ERROR_DETAIL_LINES:]
+    text = "\n".join(line for line in chosen[:_ERROR_DETAIL_LINES] if line.strip())
+    return f"exit code {code}: {text}" if text else f"exit code {code}"

@@ -1,0 +1,227 @@
+"""One project's Terraform root as a small git repository (`terraform_runs/<project_id>/`).
+
+Why git: every applied configuration becomes a commit, so the project has an audit trail
+of what was deployed and a rollback source: `files_at(sha)` returns an older
+configuration, the engine writes it back and plans, and that plan goes through approval
+like any other. Session artefacts (plan files, logs) live under `.runs/` inside the root
+but are git-ignored, as are Terraform's state and provider cache.
+
+Git runs with a clean environment and explicit `--git-dir`/`--work-tree`, so neither the
+host's global config nor an enclosing repository (the root sits inside the bot's own
+checkout) can change what it does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cloud_engine.errors import EngineError, InvalidInput, NotFound
+
+__all__ = ["GIT_IGNORE", "MANAGED_SUFFIXES", "CommitInfo", "GitError", "ProjectWorkspace"]
+
+# `.hcl` holds the real provider configuration kept beside a sandbox mirror (Terraform ignores it).
+MANAGED_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
+RUNS_DIR = ".runs"
+GIT_IGNORE = f"""\
+# Managed by Cloud Engine: only the configuration is versioned.
+.terraform/
+*.tfstate
+*.tfstate.*
+.terraform.tfstate.lock.info
+*.tfplan
+*.bin
+*.fingerprint.json
+*.log
+crash.log
+/{RUNS_DIR}/
+"""
+_AUTHOR = ("Cloud Engine", "cloud-engine@localhost")
+_FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
+_REVISION = re.compile(r"^[0-9a-fA-F]{4,64}$")
+_FIELD, _RECORD = "\x1f", "\x1e"
+
+
+class GitError(EngineError):
+    """A git command failed unexpectedly (not a user mistake)."""
+
+    template = "git {command} failed: {detail}"
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    sha: str
+    date: datetime
+    message: str
+
+
+class ProjectWorkspace:
+    """The git-versioned Terraform root of one project."""
+
+    def __init__(self, root: Path, *, author: tuple[str, str] = _AUTHOR) -> None:
+        self.root = Path(root)
+        self._author = author
+
+    # -- setup ------------------------------------------------------------------------
+
+    async def ensure(self) -> None:
+        """Create the root, the repository (branch main), .gitignore and a first commit.
+
+        Idempotent: an existing repository is left as it is.
+        """
+        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        if await asyncio.to_thread((self.root / ".git" / "HEAD").exists):
+            return
+        await self._git("init", "-q", "--initial-branch=main", str(self.root), repository=False)
+        name, email = self._author
+        await self._git("config", "user.name", name)
+        await self._git("config", "user.email", email)
+        await self._git("config", "commit.gpgsign", "false")
+        await asyncio.to_thread(_write_atomic, self.root / ".gitignore", GIT_IGNORE)
+        await self._git("add", "--", ".gitignore")
+        await self._git("commit", "-q", "--no-verify", "-m", "Initialise project workspace")
+
+    def run_dir(self, session_id: str) -> Path:
+        """The git-ignored folder for one session's plan files and logs (created)."""
+        if not _SESSION_ID.match(session_id):
+            raise InvalidInput(field="session id", rule="letters, digits, '-' and '_' only")
+        path = self.root / RUNS_DIR / session_id
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # -- configuration files ----------------------------------------------------------
+
+    async def write_files(self, files: dict[str, str]) -> list[str]:
+        """Make the root's managed files exactly `files`; return the names that changed.
+
+        Each file is written atomically (temp file + rename); managed files not in `files`
+        are removed. Other files (.gitignore, lock file, state) are never touched.
+        """
+        for name in files:
+            _check_file_name(name)
+        return await asyncio.to_thread(self._write_files_sync, dict(files))
+
+    def _write_files_sync(self, files: dict[str, str]) -> list[str]:
+        changed: list[str] = []
+        for path in sorted(self._managed_paths()):
+            if path.name not in files:
+                path.unlink()
+                changed.append(path.name)
+        for name, text in sorted(files.items()):
+            path = self.root / name
+            if path.is_file() and path.read_text(encoding="utf-8") == text:
+                continue
+            _write_atomic(path, text)
+            changed.append(name)
+        return sorted(changed)
+
+    async def read_files(self) -> dict[str, str]:
+        """The managed files currently in the root."""
+
+        def read() -> dict[str, str]:
+            return {p.name: p.read_text(encoding="utf-8") for p in sorted(self._managed_paths())}
+
+        return await asyncio.to_thread(read)
+
+    def _managed_paths(self) -> list[Path]:
+        return [p for p in self.root.iterdir() if p.is_file() and p.name.endswith(MANAGED_SUFFIXES)]
+
+    # -- history ----------------------------------------------------------------------
+
+    async def commit(self, message: str) -> str:
+        """Commit every non-ignored change; with nothing to commit, return the current HEAD."""
+        if not message.strip():
+            raise InvalidInput(field="commit message", rule="must not be empty")
+        await self._git("add", "-A", "--", ".")
+        status = await self._git("status", "--porcelain", "--untracked-files=all")
+        if status.strip():
+            await self._git("commit", "-q", "--no-verify", "-m", message)
+        return await self.head()
+
+    async def head(self) -> str:
+        return (await self._git("rev-parse", "--verify", "HEAD^{commit}")).strip()
+
+    async def log(self, n: int = 10) -> list[CommitInfo]:
+        """The last `n` commits, newest first."""
+        if n < 1:
+            return []
+        out = await self._git("log", f"-n{n}", f"--format=%H{_FIELD}%cI{_FIELD}%B{_RECORD}")
+        commits = []
+        for record in out.split(_RECORD):
+            record = record.strip("\n")
+            if not record:
+                continue
+            sha, date, message = record.split(_FIELD, 2)
+            commits.append(CommitInfo(sha=sha, date=datetime.fromisoformat(date), message=message.strip()))
+        return commits
+
+    async def files_at(self, sha: str) -> dict[str, str]:
+        """The managed files of an older commit (for rollback: write them back, then plan)."""
+        commit = await self._resolve_commit(sha)
+        listing = await self._git("ls-tree", "-z", "--name-only", commit)
+        names = [n for n in listing.split("\0") if n.endswith(MANAGED_SUFFIXES)]
+        contents = await asyncio.gather(*(self._git("show", f"{commit}:{name}") for name in names))
+        return dict(zip(names, contents, strict=True))
+
+    async def _resolve_commit(self, sha: str) -> str:
+        if not _REVISION.match(sha):
+            raise InvalidInput(field="commit", rule="a hexadecimal commit id")
+        try:
+            return (await self._git("rev-parse", "--verify", "--quiet", f"{sha}^{{commit}}")).strip()
+        except GitError:
+            raise NotFound(what="commit", key=sha) from None
+
+    # -- git plumbing -----------------------------------------------------------------
+
+    async def _git(self, *args: str, repository: bool = True) -> str:
+        """Run git against this repository only, with no user or system config."""
+        command = ["git"]
+        if repository:
+            command += [f"--git-dir={self.root / '.git'}", f"--work-tree={self.root}"]
+        name, email = self._author
+        command += ["-c", f"user.name={name}", "-c", f"user.email={email}", "-c", "commit.gpgsign=false"]
+        command += ["-c", "core.hooksPath=/dev/null", "-c", "core.quotePath=false", *args]
+        proc = await asyncio.create_subprocess_exec(
+            *command,
+            cwd=self.root,
+            env=_git_env(),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        if proc.returncode != 0:
+            detail = err.decode("utf-8", errors="replace").strip() or f"exit code {proc.returncode}"
+            raise GitError(command=args[0], detail=detail)
+        return out.decode("utf-8", errors="replace")
+
+
+def _git_env() -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/nonexistent"),
+        "LC_ALL": "C",
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_CONFIG_GLOBAL": os.devnull,
+        "GIT_OPTIONAL_LOCKS": "0",
+    }
+
+
+def _check_file_name(name: str) -> None:
+    if not _FILE_NAME.match(name) or not name.endswith(MANAGED_SUFFIXES):
+        raise InvalidInput(
+            field=f"file name {name!r}",
+            rule=f"a plain file name in the root ending in one of {', '.join(MANAGED_SUFFIXES)}",
+        )
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
