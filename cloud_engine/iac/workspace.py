@@ -64,7 +64,7 @@ class ProjectWorkspace:
     """The git-versioned Terraform root of one project."""
 
     def __init__(self, root: Path, *, author: tuple[str, str] = _AUTHOR) -> None:
-        self.root = Path(root)
+        self.root = Path(root).resolve()  # git runs with cwd=root; relative --git-dir would double up
         self._author = author
 
     # -- setup ------------------------------------------------------------------------

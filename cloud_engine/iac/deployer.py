@@ -1,0 +1,139 @@
+"""TerraformDeployer: renders a project's desired resources into its root and runs Terraform.
+
+One Terraform root per project (`terraform_runs/<project_id>/`, a git repository): a
+session's plan is the whole project's desired configuration against its state, so later
+sessions can change or destroy what earlier ones created. Each successful apply is one
+commit. The in-process workdir lock keeps two Terraform processes out of one root; the
+durable project lock (held by the orchestrator from plan to apply) keeps two sessions
+from interleaving plan and apply.
+
+Sandbox target: the real provider HCL is rendered, formatted and kept in the root as
+`<provider>.<file>.hcl` (Terraform ignores that suffix, git versions it), and the root's
+`*.tf` is the null-provider mirror that Terraform really inits, plans and applies offline.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact
+from cloud_engine.core.locks import WorkdirLocks
+from cloud_engine.core.models import Project, ResourceSpec
+from cloud_engine.iac.binary import plugin_dir
+from cloud_engine.iac.fmt import terraform_fmt
+from cloud_engine.iac.output import FileSink, OutputSink
+from cloud_engine.iac.plan import PlanResult
+from cloud_engine.iac.render import render
+from cloud_engine.iac.runner import PlanFingerprint, TerraformRunner
+from cloud_engine.iac.sandbox import logical_changes
+from cloud_engine.iac.workspace import CommitInfo, ProjectWorkspace
+from cloud_engine.settings import Settings
+
+log = logging.getLogger(__name__)
+PLAN_FILE = "plan.bin"
+
+
+class TerraformDeployer:
+    """Implements the core's `Deployer` protocol with a real terraform/tofu binary."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.locks = WorkdirLocks()
+        self._runners: dict[int, TerraformRunner] = {}
+
+    def root(self, project: Project) -> Path:
+        return (Path(self.settings.terraform_runs_dir) / str(project.id)).resolve()
+
+    def workspace(self, project: Project) -> ProjectWorkspace:
+        return ProjectWorkspace(self.root(project))
+
+    async def render_files(self, project: Project, desired: Sequence[ResourceSpec], *,
+                           allow_world_admin: frozenset[str] = frozenset()) -> tuple[dict[str, str], dict[str, str]]:
+        """(files Terraform runs, provider HCL shown to users); equal for the cloud target."""
+        shape = project.catalog_provider
+        common = {"project_name": project.name, "region": project.region}
+        provider_files = await terraform_fmt(
+            render(shape, desired, backend=project.backend, allow_world_admin=allow_world_admin, **common),
+            terraform_bin=self.settings.terraform_bin)
+        if project.target == "cloud":
+            return provider_files, provider_files
+        mirror = await terraform_fmt(render("sandbox", desired, shape=shape, allow_world_admin=allow_world_admin, **common),
+                                     terraform_bin=self.settings.terraform_bin)
+        shown = {f"{shape}.{name.removesuffix('.tf')}.hcl": text for name, text in provider_files.items()}
+        return {**mirror, **shown}, provider_files
+
+    def _runner(self, project: Project, run_dir: Path, phase: str) -> TerraformRunner:
+        sandbox = project.target == "sandbox"
+        return TerraformRunner.from_settings(
+            self.root(project), self.settings,
+            plugin_dir=plugin_dir(Path(self.settings.terraform_runs_dir)) if sandbox else None,
+            sinks=[FileSink(run_dir / f"{phase}.log")])
+
+    async def plan(self, project: Project, desired: Sequence[ResourceSpec], *, session_id: int,
+                   sinks: Sequence[OutputSink] = (), allow_world_admin: frozenset[str] = frozenset()) -> PlanArtifact:
+        """Write the project's desired configuration, init, and plan to a saved plan file."""
+        async with self.locks.for_project(project.id):
+            workspace = self.workspace(project)
+            await workspace.ensure()
+            files, shown = await self.render_files(project, desired, allow_world_admin=allow_world_admin)
+            await workspace.write_files(files)
+            run_dir = workspace.run_dir(str(session_id))
+            runner = self._runner(project, run_dir, "plan")
+            self._runners[session_id] = runner
+            try:
+                await runner.init(sinks=sinks)
+                outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks)
+            finally:
+                self._runners.pop(session_id, None)
+                await _close(runner)
+        return PlanArtifact(result=outcome.result, fingerprint=outcome.fingerprint.model_dump_json(),
+                            logical=self.impact(project, outcome.result), files=shown, target=project.target,
+                            log_path=str(run_dir / "plan.log"))
+
+    @staticmethod
+    def impact(project: Project, result: PlanResult) -> list[dict[str, object]]:
+        """Per user resource: create / update in place / replace / delete, and what forces a replacement."""
+        if project.target == "sandbox":
+            return [c.model_dump() for c in logical_changes(result) if c.action != "no-op"]
+        return [{"kind": c.type, "name": c.name, "address": c.address, "action": c.action,
+                 "forced_by": c.replace_paths, "changed": c.changed_attributes}
+                for c in result.changes if c.action not in ("no-op", "read")]
+
+    async def apply(self, project: Project, *, session_id: int, fingerprint: str, commit_message: str,
+                    sinks: Sequence[OutputSink] = ()) -> ApplyArtifact:
+        """Apply exactly the saved plan (refused as stale if anything changed), then commit the root."""
+        expected = PlanFingerprint.model_validate_json(fingerprint) if fingerprint else None
+        async with self.locks.for_project(project.id):
+            workspace = self.workspace(project)
+            run_dir = workspace.run_dir(str(session_id))
+            runner = self._runner(project, run_dir, "apply")
+            self._runners[session_id] = runner
+            try:
+                await runner.apply(run_dir / PLAN_FILE, expected=expected, sinks=sinks)
+                state = await runner.state_pull()
+            finally:
+                self._runners.pop(session_id, None)
+                await _close(runner)
+            sha = await workspace.commit(commit_message)
+        return ApplyArtifact(commit_sha=sha, state_json=json.dumps(state, sort_keys=True),
+                             log_path=str(run_dir / "apply.log"))
+
+    async def cancel(self, session_id: int) -> bool:
+        """Interrupt the session's running Terraform phase (SIGINT, then SIGTERM, then SIGKILL)."""
+        runner = self._runners.get(session_id)
+        return runner.cancel() if runner is not None else False
+
+    async def history(self, project: Project, n: int = 10) -> list[CommitInfo]:
+        workspace = self.workspace(project)
+        await workspace.ensure()
+        return await workspace.log(n)
+
+
+async def _close(runner: TerraformRunner) -> None:
+    for sink in runner.sinks:
+        closer = getattr(sink, "close", None)
+        if closer is not None:
+            await closer()

@@ -1,0 +1,107 @@
+"""The contract between the renderer and one resource kind of one provider (STYLE.md pattern 8).
+
+Why a contract: adding a kind costs one module and one registry line; `render.py` never
+branches on kinds. Each kind module exposes `KIND = KindRenderer(...)` with its HCL
+function and FORCE_NEW, the spec fields whose change replaces the real resource (the
+sandbox mirror uses them to show replace-versus-update semantics in a real plan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cloud_engine.core.models import ResourceSpec
+from cloud_engine.errors import InvalidInput, UnsupportedResource
+from cloud_engine.iac.hcl import Block
+
+MANAGED_BY = "cloud-engine"
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """Everything a kind renderer may look at besides its own spec."""
+
+    provider: str
+    project_name: str
+    region: str
+    resources: tuple[ResourceSpec, ...]
+
+    def region_of(self, spec: ResourceSpec) -> str:
+        return spec.region or self.region
+
+    def labels(self, spec: ResourceSpec) -> dict[str, str]:
+        """User tags plus ownership labels; ours win so ownership cannot be spoofed."""
+        return {**spec.tags, "managed_by": MANAGED_BY, "project": self.project_name}
+
+    def network(self, spec: ResourceSpec) -> ResourceSpec | None:
+        """The network spec this resource attaches to, if it is part of this configuration."""
+        if spec.network is None:
+            return None
+        for other in self.resources:
+            if other.kind == "network" and other.name == spec.network:
+                return other
+        return None
+
+
+@dataclass
+class Rendered:
+    """HCL produced for one spec: resources for main.tf plus shared blocks, deduplicated by key."""
+
+    resources: list[Block] = field(default_factory=list)
+    shared: dict[str, Block] = field(default_factory=dict)
+    variables: dict[str, Block] = field(default_factory=dict)
+    outputs: list[Block] = field(default_factory=list)
+    required_providers: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def merge(self, other: Rendered) -> None:
+        self.resources.extend(other.resources)
+        for key, block in other.shared.items():
+            self.shared.setdefault(key, block)
+        for key, block in other.variables.items():
+            self.variables.setdefault(key, block)
+        self.outputs.extend(other.outputs)
+        self.required_providers.update(other.required_providers)
+
+
+RenderFn = Callable[[ResourceSpec, RenderContext], Rendered]
+
+
+@dataclass(frozen=True)
+class KindRenderer:
+    kind: str
+    resource_type: str
+    render: RenderFn
+    force_new: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ProviderDef:
+    """One provider: its kinds, defaults, and the non-resource files (versions, providers, variables)."""
+
+    name: str
+    kinds: Mapping[str, KindRenderer]
+    default_region: str
+    subnet_force_new: frozenset[str]
+    base: Callable[[RenderContext, Rendered], dict[str, list[Block]]]
+
+    def kind(self, kind: str) -> KindRenderer:
+        try:
+            return self.kinds[kind]
+        except KeyError:
+            raise UnsupportedResource(kind=kind, provider=self.name) from None
+
+
+def registry(kinds: Sequence[KindRenderer]) -> dict[str, KindRenderer]:
+    """Index kind renderers by kind name, refusing duplicates (a wiring bug)."""
+    out: dict[str, KindRenderer] = {}
+    for item in kinds:
+        if item.kind in out:
+            raise RuntimeError(f"kind {item.kind} registered twice")
+        out[item.kind] = item
+    return out
+
+
+def require(condition: bool, field_name: str, rule: str) -> None:
+    if not condition:
+        raise InvalidInput(field=field_name, rule=rule)

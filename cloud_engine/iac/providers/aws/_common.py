@@ -1,0 +1,42 @@
+"""AWS specifics shared by kind modules: per-region provider aliases and tags."""
+
+from __future__ import annotations
+
+from cloud_engine.core.models import ResourceSpec
+from cloud_engine.errors import InvalidInput
+from cloud_engine.iac.hcl import Raw, is_identifier
+from cloud_engine.iac.providers._base import RenderContext
+
+# AWS accepts only these characters in security group and rule descriptions.
+_SG_DESCRIPTION_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789. _-:/()#,@[]+=&;{}!$*"
+)
+
+
+def alias(region: str) -> str:
+    """The provider alias for a region (`us-west-2` → `us_west_2`), checked to be an identifier."""
+    name = region.replace("-", "_")
+    if not is_identifier(name):
+        raise InvalidInput(field="region", rule=f"{region!r} cannot name an AWS provider alias")
+    return name
+
+
+def provider_for(spec: ResourceSpec, ctx: RenderContext) -> Raw | None:
+    """The aliased provider for a resource outside the default region (AWS providers are regional)."""
+    region = ctx.region_of(spec)
+    return None if region == ctx.region else Raw(f"aws.{alias(region)}")
+
+
+def aws_tags(spec: ResourceSpec, ctx: RenderContext, name: str | None = None) -> dict[str, str]:
+    return {**spec.tags, "Name": name or spec.name, **ctx.labels(spec)}
+
+
+def sg_description(spec: ResourceSpec) -> str:
+    """A security group description AWS will accept; other text is refused here, not at apply."""
+    text = spec.description or "Managed by Cloud Engine"
+    if len(text) > 255 or not set(text) <= _SG_DESCRIPTION_CHARS:
+        raise InvalidInput(
+            field=f"{spec.name}.description",
+            rule="AWS security group descriptions allow only ASCII letters, digits and . _-:/()#,@[]+=&;{}!$*",
+        )
+    return text

@@ -1,0 +1,16 @@
+"""Every resource kind Cloud Engine renders for AWS."""
+
+from __future__ import annotations
+
+from cloud_engine.iac.providers._base import ProviderDef, registry
+from cloud_engine.iac.providers.aws import _provider, bucket, database, firewall, k8s_cluster, network, vm
+
+REGISTRY = (vm.KIND, database.KIND, network.KIND, bucket.KIND, firewall.KIND, k8s_cluster.KIND)
+
+PROVIDER = ProviderDef(
+    name="aws",
+    kinds=registry(REGISTRY),
+    default_region="us-east-1",
+    subnet_force_new=network.SUBNET_FORCE_NEW,
+    base=_provider.base_files,
+)

@@ -1,0 +1,1 @@
+"""Microsoft Azure resource kinds (hashicorp/azurerm)."""

@@ -1,0 +1,1 @@
+"""Google Cloud resource kinds (hashicorp/google)."""

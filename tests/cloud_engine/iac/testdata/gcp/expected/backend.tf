@@ -1,0 +1,6 @@
+terraform {
+  backend "gcs" {
+    bucket = "shop-tf-state"
+    prefix = "projects/shop"
+  }
+}
