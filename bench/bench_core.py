@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from cloud_engine.core import CloudOrchestrator, ResourceSpec
+from cloud_engine.iac.binary import plugin_dir
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
 
@@ -53,9 +54,44 @@ async def run() -> dict[str, float]:
         # each validate performs two transitions (DRAFT→VALIDATING→PLANNING), each cancel one
         transitions = 2 * len(sessions) + len(sessions)
         await db.close()
-    return {
+    figures = {
         "sessions validated concurrently": len(sessions),
         "validate p50 latency (ms)": statistics.median(latencies),
         "validate p95 latency (ms)": _p95(latencies),
         "transitions per second": transitions / (validate_wall + cancel_wall),
     }
+    return {**figures, **await plan_ratio()}
+
+
+async def plan_ratio(resources: int = 20, repeats: int = 3) -> dict[str, float]:
+    """The orchestrator's plan of a 20-resource sandbox project vs a bare `terraform plan` of the same root.
+
+    Each orchestrator plan re-renders the HCL, formats it, inits and plans; the bare plan
+    is run right after in the same, already initialised root. Best of `repeats` each.
+    """
+    from bench.bench_terraform import bare_plan_seconds
+
+    ours: list[float] = []
+    bare: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, database_path=str(Path(tmp) / "plan.db"), terraform_runs_dir=Path(tmp) / "runs")
+        db = await Database.open(settings.database_path)
+        engine = CloudOrchestrator(db, settings)
+        await engine.grant(GUILD, ADMIN, ADMIN, "CloudAdmin")
+        await engine.set_quota(GUILD, ADMIN, "storage.buckets", 1000)
+        project = await engine.create_project(GUILD, ADMIN, name="plan-bench", provider="gcp", region="us-central1")
+        for attempt in range(repeats):
+            session = await engine.start_session(project.id, ADMIN)
+            for i in range(resources):
+                await engine.add_resource(session.id, ADMIN, ResourceSpec(kind="bucket", name=f"b-{i}",
+                                                                          storage_gb=10 + attempt))
+            await engine.validate(session.id, ADMIN)
+            t0 = time.perf_counter()
+            planned = await engine.plan(session.id, ADMIN)
+            ours.append(time.perf_counter() - t0)
+            assert planned.plan_summary and planned.plan_summary["add"] == resources, planned.error
+            bare.append(await bare_plan_seconds(engine.deployer.root(project), plugin_dir(Path(settings.terraform_runs_dir))))
+            await engine.cancel(session.id, ADMIN)
+        await db.close()
+    return {"orchestrator plan, 20 resources (s, best)": min(ours), "bare terraform plan (s, best)": min(bare),
+            "plan overhead ratio (goal <= 1.15)": min(ours) / min(bare)}

@@ -14,6 +14,8 @@ Sandbox target: the real provider HCL is rendered, formatted and kept in the roo
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -55,15 +57,19 @@ class TerraformDeployer:
         """(files Terraform runs, provider HCL shown to users); equal for the cloud target."""
         shape = project.catalog_provider
         common = {"project_name": project.name, "region": project.region}
-        provider_files = await terraform_fmt(
-            render(shape, desired, backend=project.backend, allow_world_admin=allow_world_admin, **common),
-            terraform_bin=self.settings.terraform_bin)
+        # Rendering parses every file back (python-hcl2): CPU work, so off the event loop.
+        raw = await asyncio.to_thread(render, shape, desired, backend=project.backend,
+                                      allow_world_admin=allow_world_admin, **common)
         if project.target == "cloud":
+            provider_files = await terraform_fmt(raw, terraform_bin=self.settings.terraform_bin)
             return provider_files, provider_files
-        mirror = await terraform_fmt(render("sandbox", desired, shape=shape, allow_world_admin=allow_world_admin, **common),
-                                     terraform_bin=self.settings.terraform_bin)
-        shown = {f"{shape}.{name.removesuffix('.tf')}.hcl": text for name, text in provider_files.items()}
-        return {**mirror, **shown}, provider_files
+        mirror_raw = await asyncio.to_thread(render, "sandbox", desired, shape=shape,
+                                             allow_world_admin=allow_world_admin, **common)
+        shown_names = {f"{shape}.{name.removesuffix('.tf')}.hcl": name for name in raw}
+        formatted = await terraform_fmt({**mirror_raw, **{alias: raw[name] for alias, name in shown_names.items()}},
+                                        terraform_bin=self.settings.terraform_bin)
+        provider_files = {name: formatted[alias] for alias, name in shown_names.items()}
+        return formatted, provider_files
 
     def _runner(self, project: Project, run_dir: Path, phase: str) -> TerraformRunner:
         sandbox = project.target == "sandbox"
@@ -84,7 +90,7 @@ class TerraformDeployer:
             runner = self._runner(project, run_dir, "plan")
             self._runners[session_id] = runner
             try:
-                await runner.init(sinks=sinks)
+                await self._init_if_needed(workspace, runner, files, sinks)
                 outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks)
             finally:
                 self._runners.pop(session_id, None)
@@ -92,6 +98,27 @@ class TerraformDeployer:
         return PlanArtifact(result=outcome.result, fingerprint=outcome.fingerprint.model_dump_json(),
                             logical=self.impact(project, outcome.result), files=shown, target=project.target,
                             log_path=str(run_dir / "plan.log"))
+
+    async def _init_if_needed(self, workspace: ProjectWorkspace, runner: TerraformRunner, files: dict[str, str],
+                              sinks: Sequence[OutputSink]) -> None:
+        """`terraform init` only when providers or backend changed: it costs as much as a small plan.
+
+        The stamp hashes everything init depends on (the `terraform {}` and backend blocks live
+        in versions.tf/backend.tf for cloud roots; a sandbox root pins the null provider).
+        """
+        key_files = {n: t for n, t in files.items() if n in ("versions.tf", "backend.tf")} or {"sandbox": "null 2.1.2"}
+        stamp = hashlib.sha256(json.dumps([key_files, str(runner.plugin_dir), runner.binary.path],
+                                          sort_keys=True).encode()).hexdigest()
+        stamp_file = workspace.root / ".runs" / "init.stamp"
+
+        def current() -> str | None:
+            ready = (workspace.root / ".terraform").is_dir() and (workspace.root / ".terraform.lock.hcl").is_file()
+            return stamp_file.read_text("utf-8") if ready and stamp_file.is_file() else None
+
+        if await asyncio.to_thread(current) == stamp:
+            return
+        await runner.init(sinks=sinks)
+        await asyncio.to_thread(stamp_file.write_text, stamp, "utf-8")
 
     @staticmethod
     def impact(project: Project, result: PlanResult) -> list[dict[str, object]]:

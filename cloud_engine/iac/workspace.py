@@ -129,7 +129,9 @@ class ProjectWorkspace:
         return await asyncio.to_thread(read)
 
     def _managed_paths(self) -> list[Path]:
-        return [p for p in self.root.iterdir() if p.is_file() and p.name.endswith(MANAGED_SUFFIXES)]
+        # Dotfiles are Terraform's or git's own (.terraform.lock.hcl, .gitignore), never ours.
+        return [p for p in self.root.iterdir()
+                if p.is_file() and p.name.endswith(MANAGED_SUFFIXES) and not p.name.startswith(".")]
 
     # -- history ----------------------------------------------------------------------
 
