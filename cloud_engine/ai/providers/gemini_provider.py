@@ -1,0 +1,96 @@
+"""Gemini through the current `google-genai` SDK (not the deprecated `google-generativeai`).
+
+`client.aio.models.generate_content` posts to
+`https://generativelanguage.googleapis.com/{api_version}/models/{model}:generateContent`
+with `systemInstruction` and `generationConfig.responseMimeType = application/json`.
+
+Transport: with aiohttp installed (it is, for other packages) google-genai 3.x sends async
+requests through aiohttp unless it is handed an httpx client. We pass our own
+`httpx.AsyncClient`, so both SDKs share one transport (and respx can mock both in tests),
+and we set a one-attempt `HttpRetryOptions` so `RetryPolicy` alone decides on retries.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from google import genai
+from google.genai import errors as genai_errors
+from google.genai import types
+
+from cloud_engine.ai.providers.base import ProviderReply
+from cloud_engine.ai.providers.calls import elapsed_ms, failure, run_call
+from cloud_engine.ai.providers.retry import (
+    RetryableStatus,
+    RetryPolicy,
+    is_retryable_status,
+    parse_retry_after,
+)
+
+DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
+
+
+class GeminiProvider:
+    """A Gemini model asked for JSON objects."""
+
+    name = "gemini"
+
+    def __init__(self, api_key: str, model: str = DEFAULT_GEMINI_MODEL, *, timeout_s: float = 30.0,
+                 retry: RetryPolicy | None = None, temperature: float = 0.2) -> None:
+        self.model = model
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self.temperature = temperature
+        self._http = httpx.AsyncClient(timeout=timeout_s)
+        self._client = genai.Client(api_key=api_key, http_options=types.HttpOptions(
+            httpx_async_client=self._http,
+            timeout=int(timeout_s * 1000),
+            retry_options=types.HttpRetryOptions(attempts=1),
+        ))
+
+    def __repr__(self) -> str:
+        return f"GeminiProvider(model={self.model!r})"
+
+    async def complete_json(self, system: str, user: str, *, schema: dict[str, Any]) -> ProviderReply:
+        """One generateContent call in JSON mode. `schema` is described in the prompt text."""
+
+        async def once() -> ProviderReply:
+            started = time.perf_counter()
+            response = await self._client.aio.models.generate_content(
+                model=self.model,
+                contents=user,
+                config=types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
+                                                   temperature=self.temperature),
+            )
+            text = response.text
+            if not text:
+                raise failure(self.name, self.model, "empty", "returned an empty answer")
+            usage = response.usage_metadata
+            return ProviderReply(text=text, model=response.model_version or self.model, provider=self.name,
+                                 input_tokens=usage.prompt_token_count if usage else None,
+                                 output_tokens=usage.candidates_token_count if usage else None,
+                                 latency_ms=elapsed_ms(started))
+
+        return await run_call(self.name, self.model, once, timeout_s=self.timeout_s, policy=self.retry,
+                              classify=self._classify)
+
+    def _classify(self, exc: Exception) -> Exception:
+        if isinstance(exc, httpx.TimeoutException):
+            return failure(self.name, self.model, "timeout", f"timed out after {self.timeout_s:g}s")
+        if isinstance(exc, genai_errors.APIError):
+            status = int(exc.code or 0)
+            if is_retryable_status(status):
+                headers = getattr(exc.response, "headers", None) or {}
+                return RetryableStatus(status, parse_retry_after(headers.get("retry-after")), exc)
+            return failure(self.name, self.model, "http_error", f"returned HTTP {status}")
+        if isinstance(exc, httpx.TransportError):
+            return failure(self.name, self.model, "connection", "could not be reached")
+        if isinstance(exc, ValueError):
+            return failure(self.name, self.model, "empty", f"returned no usable text ({type(exc).__name__})")
+        return failure(self.name, self.model, "error", f"failed ({type(exc).__name__})")
+
+    async def aclose(self) -> None:
+        await self._client.aio.aclose()
+        await self._http.aclose()
