@@ -1,0 +1,72 @@
+"""Autocomplete sources shared by several cogs (cogs never import each other).
+
+Each returns at most 25 choices from the engine or the catalogue, filtered by what the user
+has typed and by earlier options (the chosen provider, the chosen project).
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot.limits import AUTOCOMPLETE_CHOICES, LABEL, truncate
+from cloud_engine.errors import EngineError
+
+__all__ = ["commits", "projects", "regions", "resources", "sessions"]
+
+Choices = list[app_commands.Choice[str]]
+
+
+def _take(pairs: list[tuple[str, str]], current: str) -> Choices:
+    needle = current.lower().strip()
+    hits = [(name, value) for name, value in pairs if needle in name.lower() or needle in value.lower()]
+    return [app_commands.Choice(name=truncate(name, LABEL), value=value[:LABEL]) for name, value in hits][
+        :AUTOCOMPLETE_CHOICES]
+
+
+async def projects(interaction: discord.Interaction, current: str) -> Choices:
+    found = await interaction.client.engine.list_projects(interaction.guild_id or 0)  # type: ignore[attr-defined]
+    return _take([(f"{p.name} ({p.provider} {p.region})", p.name) for p in found], current)
+
+
+async def regions(interaction: discord.Interaction, current: str) -> Choices:
+    provider = getattr(interaction.namespace, "provider", None) or "gcp"
+    catalog = interaction.client.engine.catalog  # type: ignore[attr-defined]
+    return _take([(r, r) for r in catalog.regions(provider)], current)
+
+
+async def _project_id(interaction: discord.Interaction) -> int | None:
+    name = getattr(interaction.namespace, "project", None)
+    if not name:
+        return None
+    try:
+        project = await interaction.client.engine.find_project(interaction.guild_id or 0, name)  # type: ignore[attr-defined]
+    except EngineError:
+        return None
+    return project.id
+
+
+async def resources(interaction: discord.Interaction, current: str) -> Choices:
+    project_id = await _project_id(interaction)
+    if project_id is None:
+        return []
+    found = await interaction.client.engine.project_resources(project_id)  # type: ignore[attr-defined]
+    return _take([(f"{r.kind}/{r.name} (${r.cost_monthly:,.2f}/mo)", f"{r.kind}/{r.name}") for r in found], current)
+
+
+async def commits(interaction: discord.Interaction, current: str) -> Choices:
+    project_id = await _project_id(interaction)
+    if project_id is None:
+        return []
+    rows = await interaction.client.engine.history(project_id)  # type: ignore[attr-defined]
+    return _take([(f"{r['commit_sha'][:12]} · {str(r['finished_at'])[:16]} · session {r['session_id']}", r["commit_sha"])
+                  for r in rows if r.get("outcome") == "APPLIED" and r.get("commit_sha")], current)
+
+
+async def sessions(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
+    """The caller's own recent sessions (integer option: Discord sends what is typed so far as text)."""
+    found = await interaction.client.engine.list_sessions(  # type: ignore[attr-defined]
+        interaction.guild_id or 0, user_id=interaction.user.id, limit=50)
+    typed = str(current).strip()
+    return [app_commands.Choice(name=truncate(f"#{s.id} {s.state.value} · {s.purpose}", LABEL), value=s.id)
+            for s in found if typed in str(s.id)][:AUTOCOMPLETE_CHOICES]

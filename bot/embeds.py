@@ -1,0 +1,220 @@
+"""Renderers: engine objects in, Discord embeds out, always inside Discord's limits.
+
+Why one module: every embed passes through `fit_embed`, and every piece of user text
+through `safe`, in one place. Renderers decide nothing; they show what the engine returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import discord
+
+from bot.limits import EMBED_FIELD_VALUE, fit_embed, safe, truncate
+from cloud_engine.core.models import Project, Session, SessionResource, State, ValidationResult
+
+__all__ = ["STATE_COLOURS", "audit", "costs", "grants", "health", "lobby", "policies", "project_card", "project_list",
+           "quota", "run_summary", "sessions", "stats", "target_line", "validation"]
+
+STATE_COLOURS: dict[State, discord.Colour] = {
+    State.DRAFT: discord.Colour.light_grey(), State.VALIDATING: discord.Colour.blurple(),
+    State.PLANNING: discord.Colour.blurple(), State.PLAN_READY: discord.Colour.gold(),
+    State.APPROVED: discord.Colour.teal(), State.APPLYING: discord.Colour.orange(),
+    State.APPLIED: discord.Colour.green(), State.FAILED: discord.Colour.red(),
+    State.CANCELLED: discord.Colour.dark_grey(), State.EXPIRED: discord.Colour.dark_grey(),
+}
+_ICON = {"deny": "⛔", "require_approval": "🔐", "warn": "⚠️"}
+_CHANGE_WORDS = {"create": "create", "update": "update in place", "replace": "REPLACE (destroy, then create)",
+                 "delete": "DESTROY", "no-op": "no change", "read": "read"}
+
+
+def _money(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def _lines(items: Iterable[str], limit: int = EMBED_FIELD_VALUE, empty: str = "—") -> str:
+    """Join lines, stopping (with a count) before the field would overflow."""
+    out: list[str] = []
+    items = list(items)
+    for i, item in enumerate(items):
+        more = f"\n… and {len(items) - i} more"
+        if sum(len(x) + 1 for x in out) + len(item) + len(more) > limit:
+            out.append(more.strip())
+            break
+        out.append(item)
+    return "\n".join(out) or empty
+
+
+def target_line(project: Project) -> str:
+    """Say plainly where Terraform will act; the sandbox must never look like a real cloud."""
+    if project.target == "sandbox":
+        return "🧪 **SANDBOX**: nothing is created in a real cloud (Terraform runs against null resources)."
+    return f"☁️ **{project.provider.upper()}** in `{project.region}`: real resources, real costs."
+
+
+def _resource_line(res: SessionResource) -> str:
+    if res.action == "delete":
+        return f"🗑️ `{res.kind}/{safe(res.name)}`: destroy"
+    detail = res.spec.machine_type or res.spec.tier or res.spec.storage_class or res.spec.cidr or ""
+    extra = f" {safe(detail)}" if detail else ""
+    return f"➕ `{res.kind}/{safe(res.name)}`{extra}: {_money(res.cost_monthly)}/mo"
+
+
+def _plan_lines(summary: Mapping[str, Any]) -> list[str]:
+    lines = [f"**{summary.get('add', 0)}** add · **{summary.get('change', 0)}** change · "
+             f"**{summary.get('replace', 0)}** replace · **{summary.get('destroy', 0)}** destroy"]
+    for change in summary.get("changes") or []:
+        action = str(change.get("action", "?"))
+        forced = change.get("forced_by") or []
+        paths = truncate(", ".join(map(str, forced)).replace("`", "'"), 120)
+        why = f" (forced by `{paths}`)" if forced else ""
+        lines.append(f"• `{change.get('kind', '?')}/{safe(change.get('name', '?'))}`: "
+                     f"{_CHANGE_WORDS.get(action, safe(action))}{why}")
+    return lines
+
+
+def lobby(session: Session, project: Project, quotas: Sequence[Mapping[str, Any]] | None = None) -> discord.Embed:
+    """The deployment lobby: what will change, where, for how much, and what stands in the way."""
+    embed = discord.Embed(title=f"Deployment #{session.id} · {project.name}", colour=STATE_COLOURS[session.state],
+                          description=f"{target_line(project)}\nState: **{session.state.value}** · "
+                                      f"purpose: {safe(session.purpose, 200)} · by <@{session.user_id}>")
+    total = sum(r.cost_monthly for r in session.resources if r.action == "upsert")
+    embed.add_field(name=f"Resources ({len(session.resources)}) · {_money(total)}/mo",
+                    value=_lines((_resource_line(r) for r in session.resources),
+                                 empty="None yet: press **Add resource**."), inline=False)
+    if session.reservations:
+        usage = {row["name"]: row for row in quotas or []}
+        embed.add_field(name="Quota reserved", inline=False, value=_lines(
+            f"`{name}` +{n}" + (f" ({usage[name]['used']}/{usage[name]['limit_value']} used)" if name in usage else "")
+            for name, n in sorted(session.reservations.items())))
+    if session.violations:
+        embed.add_field(name="Policy findings", inline=False, value=_lines(
+            f"{_ICON.get(v.get('action', ''), '•')} {safe(v.get('message', ''), 300)}" for v in session.violations))
+    if session.plan_summary:
+        embed.add_field(name="Plan", value=_lines(_plan_lines(session.plan_summary)), inline=False)
+    if session.needs_approval:
+        embed.add_field(name="Approval", value="A policy requires a **CloudAdmin** to approve this plan.", inline=False)
+    if session.approved_by:
+        embed.add_field(name="Approved by", value=f"<@{session.approved_by}>", inline=True)
+    if session.error:
+        embed.add_field(name="Error", value=f"```text\n{truncate(session.error, 900, keep='tail')}\n```", inline=False)
+    embed.set_footer(text=f"budget {_money(project.budget_monthly)}/mo · updated")
+    embed.timestamp = session.updated_at
+    return fit_embed(embed)
+
+
+def validation(result: ValidationResult) -> discord.Embed:
+    ok = "✅ Passed" if result.ok else "⛔ Blocked"
+    embed = discord.Embed(title=f"Validation: {ok}", colour=discord.Colour.green() if result.ok else discord.Colour.red(),
+                          description=f"This change: **{_money(result.cost_monthly)}/mo** · project after: "
+                                      f"**{_money(result.project_monthly_after)}/mo** of "
+                                      f"{_money(result.budget_monthly) if result.budget_monthly else 'no budget'}")
+    findings = [*result.violations, *result.warnings]
+    embed.add_field(name="Findings", inline=False, value=_lines(
+        (f"{_ICON.get(v.action, '•')} {safe(v.message, 300)} ({safe(v.policy)})" for v in findings), empty="None"))
+    embed.add_field(name="Cost lines", inline=False, value=_lines(
+        f"`{safe(line.resource)}` {_money(line.monthly)}/mo ({safe(line.detail, 80)})" for line in result.cost_lines))
+    if result.needs_approval:
+        embed.add_field(name="Approval", value="A CloudAdmin must approve the plan.", inline=False)
+    embed.set_footer(text=f"state now {result.state.value}")
+    return fit_embed(embed)
+
+
+def project_card(project: Project) -> discord.Embed:
+    embed = discord.Embed(title=f"Project {project.name}", description=target_line(project),
+                          colour=discord.Colour.blurple())
+    embed.add_field(name="Provider", value=project.provider)
+    embed.add_field(name="Region", value=project.region)
+    embed.add_field(name="Budget", value=f"{_money(project.budget_monthly)}/mo" if project.budget_monthly else "none")
+    return fit_embed(embed)
+
+
+def project_list(projects: Sequence[Project]) -> discord.Embed:
+    return fit_embed(discord.Embed(title=f"Projects ({len(projects)})", colour=discord.Colour.blurple(), description=_lines(
+        (f"**{p.name}** · {p.provider} `{p.region}` · {'🧪 sandbox' if p.target == 'sandbox' else '☁️ cloud'}"
+         f" · budget {_money(p.budget_monthly)}" for p in projects), limit=4000,
+        empty="No projects yet: `/cloud-init`.")))
+
+
+def sessions(items: Sequence[Session], title: str) -> discord.Embed:
+    return fit_embed(discord.Embed(title=title, colour=discord.Colour.blurple(), description=_lines(
+        (f"`#{s.id}` **{s.state.value}** · project {s.project_id} · <@{s.user_id}> · {safe(s.purpose, 60)}"
+         for s in items), limit=4000, empty="No deployments.")))
+
+
+def quota(rows: Sequence[Mapping[str, Any]]) -> discord.Embed:
+    embed = discord.Embed(title="Server quotas", colour=discord.Colour.blurple())
+    embed.description = _lines((f"`{r['name']}`: {r['used']} used + {r['reserved']} reserved / {r['limit_value']}"
+                                for r in rows), limit=4000)
+    return fit_embed(embed)
+
+
+def stats(data: Mapping[str, Any]) -> discord.Embed:
+    embed = discord.Embed(title="Cloud Engine stats", colour=discord.Colour.blurple())
+    embed.add_field(name="Projects", value=str(data.get("projects", 0)))
+    embed.add_field(name="Resources", value=str(data.get("resources", 0)))
+    embed.add_field(name="Monthly cost", value=_money(float(data.get("monthly_cost", 0.0))))
+    embed.add_field(name="Sessions by state", inline=False,
+                    value=_lines(f"{k}: {v}" for k, v in (data.get("by_state") or {}).items()))
+    embed.add_field(name="Top users", inline=False, value=_lines(
+        f"<@{u['user_id']}>: {u['sessions']} sessions, {u['applied'] or 0} applied" for u in data.get("by_user") or []))
+    return fit_embed(embed)
+
+
+def audit(rows: Sequence[Mapping[str, Any]]) -> discord.Embed:
+    def line(r: Mapping[str, Any]) -> str:
+        move = f" {r.get('from_state') or ''}→{r.get('to_state')}" if r.get("to_state") else ""
+        target = f" {r.get('target_type')}:{r.get('target_id')}" if r.get("target_type") else ""
+        return f"`{str(r.get('at', ''))[:19]}` <@{r.get('actor_id')}> **{safe(r.get('action', ''))}**{target}{move}"
+    return fit_embed(discord.Embed(title="Audit log", colour=discord.Colour.dark_grey(),
+                                   description=_lines(map(line, rows), limit=4000, empty="Nothing recorded.")))
+
+
+def costs(project: Project, resources: Sequence[SessionResource]) -> discord.Embed:
+    total = sum(r.cost_monthly for r in resources)
+    embed = discord.Embed(title=f"Costs · {project.name}", colour=discord.Colour.gold(),
+                          description=f"{target_line(project)}\nEstimated **{_money(total)}/mo** for "
+                                      f"{len(resources)} resource(s)")
+    if project.budget_monthly:
+        embed.add_field(name="Budget", value=f"{_money(project.budget_monthly)}/mo "
+                                             f"({total / project.budget_monthly:.0%} used)", inline=False)
+    embed.add_field(name="By resource", inline=False, value=_lines(
+        f"`{r.kind}/{safe(r.name)}` {_money(r.cost_monthly)}/mo"
+        for r in sorted(resources, key=lambda r: -r.cost_monthly)))
+    return fit_embed(embed)
+
+
+def run_summary(session: Session, verb: str, *, duration_s: float, lines: int, api_calls: int) -> discord.Embed:
+    ok = session.state in (State.PLAN_READY, State.APPLIED)
+    embed = discord.Embed(title=f"{verb.title()} {'finished' if ok else 'did not finish'} · deployment #{session.id}",
+                          colour=discord.Colour.green() if ok else discord.Colour.red(),
+                          description=f"State: **{session.state.value}** · {duration_s:.0f}s · {lines} lines")
+    if session.plan_summary:
+        embed.add_field(name="Changes", value=_lines(_plan_lines(session.plan_summary)), inline=False)
+    embed.add_field(name="Monthly cost", value=_money(session.cost_monthly))
+    if session.error:
+        embed.add_field(name="Error", value=f"```text\n{truncate(session.error, 900, keep='tail')}\n```", inline=False)
+    embed.set_footer(text=f"{api_calls} Discord calls for the live log")
+    return fit_embed(embed)
+
+
+def health(data: Mapping[str, Any]) -> discord.Embed:
+    healthy = str(data.get("db_ok", "")).startswith("ok") and data.get("terraform") != "not found"
+    embed = discord.Embed(title="Cloud Engine health", colour=discord.Colour.green() if healthy else discord.Colour.orange())
+    for name, value in data.items():
+        embed.add_field(name=name.replace("_", " "), value=safe(value, 200) if value not in (None, "") else "—")
+    return fit_embed(embed)
+
+
+def grants(rows: Sequence[Mapping[str, Any]]) -> discord.Embed:
+    def line(r: Mapping[str, Any]) -> str:
+        until = f" until {str(r['expires_at'])[:16]}" if r.get("expires_at") else ""
+        return f"<@{r['user_id']}> **{r['role']}**{until}{'' if r.get('active', True) else ' (expired)'}"
+    return fit_embed(discord.Embed(title="Grants", description=_lines(map(line, rows), limit=4000)))
+
+
+def policies(items: Sequence[Any]) -> discord.Embed:
+    return fit_embed(discord.Embed(title="Policies", colour=discord.Colour.dark_gold(), description=_lines(
+        (f"`{p.priority}` **{safe(p.name)}** {p.type} `{safe(p.pattern)}` → {p.action} {safe(p.params, 200)}"
+         for p in items), limit=4000, empty="No policies.")))

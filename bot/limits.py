@@ -1,0 +1,88 @@
+"""Discord's limits, in one place, with the helpers that keep text inside them.
+
+Why one module: every renderer, the chunker and the streamer must agree on these numbers;
+a literal 2000 scattered around is how messages start failing with 400 Bad Request.
+Numbers are Discord's documented limits (developer docs: message, embed and component
+objects); timings are our own choices, justified next to each.
+"""
+
+from __future__ import annotations
+
+import discord
+
+__all__ = [
+    "ACK_SECONDS", "BUTTONS_PER_ROW", "EDIT_CADENCE_S", "EMBED_DESCRIPTION", "EMBED_FIELDS", "EMBED_FIELD_NAME",
+    "EMBED_FIELD_VALUE", "EMBED_FOOTER", "EMBED_TITLE", "EMBED_TOTAL", "FOLLOWUP_SECONDS", "LABEL", "MESSAGE",
+    "MESSAGES_PER_WINDOW", "MODAL_TITLE", "RATE_WINDOW_S", "ROWS", "SELECT_OPTIONS", "TEXT_INPUT", "THREAD_NAME",
+    "AUTOCOMPLETE_CHOICES", "fit_embed", "safe", "truncate",
+]
+
+MESSAGE = 2000
+EMBED_TITLE = 256
+EMBED_DESCRIPTION = 4096
+EMBED_FIELDS = 25
+EMBED_FIELD_NAME = 256
+EMBED_FIELD_VALUE = 1024
+EMBED_FOOTER = 2048
+EMBED_TOTAL = 6000
+ROWS = 5
+BUTTONS_PER_ROW = 5
+SELECT_OPTIONS = 25
+AUTOCOMPLETE_CHOICES = 25
+LABEL = 100  # button labels, select option labels/values/descriptions, choice names
+MODAL_TITLE = 45
+TEXT_INPUT = 4000
+THREAD_NAME = 100
+
+ACK_SECONDS = 3.0  # an interaction must be answered (or deferred) within this
+FOLLOWUP_SECONDS = 15 * 60  # interaction tokens (followups, edits of the original) expire after this
+# Discord allows about 5 message sends/edits per channel per 5 s. The streamer edits its live
+# tail at most once per cadence and budgets calls under the window so it never meets a 429.
+EDIT_CADENCE_S = 1.5
+MESSAGES_PER_WINDOW = 5
+RATE_WINDOW_S = 5.0
+ELLIPSIS = "…"
+
+
+def truncate(text: str, limit: int, *, keep: str = "head") -> str:
+    """`text` cut to `limit` characters with an ellipsis; keep="tail" keeps the end (errors live there)."""
+    if len(text) <= limit:
+        return text
+    if limit <= len(ELLIPSIS):
+        return text[:limit]
+    if keep == "tail":
+        return ELLIPSIS + text[-(limit - len(ELLIPSIS)):]
+    return text[: limit - len(ELLIPSIS)] + ELLIPSIS
+
+
+def safe(text: object, limit: int | None = None) -> str:
+    """User-supplied text made inert: no markdown, no @mentions; optionally truncated."""
+    out = discord.utils.escape_mentions(discord.utils.escape_markdown(str(text)))
+    return truncate(out, limit) if limit is not None else out
+
+
+def fit_embed(embed: discord.Embed) -> discord.Embed:
+    """Clamp every part of an embed to its limit, then drop trailing fields until the total fits."""
+    if embed.title:
+        embed.title = truncate(embed.title, EMBED_TITLE)
+    if embed.description:
+        embed.description = truncate(embed.description, EMBED_DESCRIPTION)
+    if embed.footer.text:
+        embed.set_footer(text=truncate(embed.footer.text, EMBED_FOOTER), icon_url=embed.footer.icon_url)
+    fields = [(truncate(f.name or "\u200b", EMBED_FIELD_NAME), truncate(f.value or "\u200b", EMBED_FIELD_VALUE), f.inline)
+              for f in embed.fields][:EMBED_FIELDS]
+    embed.clear_fields()
+    for name, value, inline in fields:
+        embed.add_field(name=name, value=value, inline=bool(inline))
+    dropped = 0
+    while len(embed) > EMBED_TOTAL and embed.fields:
+        embed.remove_field(len(embed.fields) - 1)
+        dropped += 1
+    if len(embed) > EMBED_TOTAL and embed.description:
+        over = len(embed) - EMBED_TOTAL
+        embed.description = truncate(embed.description, max(len(embed.description) - over, 1))
+    if dropped:
+        note = f"{dropped} more section(s) not shown"
+        if len(embed) + len(note) + 4 <= EMBED_TOTAL and len(embed.fields) < EMBED_FIELDS:
+            embed.add_field(name="…", value=note, inline=False)
+    return embed

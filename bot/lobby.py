@@ -1,0 +1,202 @@
+"""The deployment lobby: one message per session, its persistent buttons, and re-rendering.
+
+Why DynamicItem buttons: a custom id like `ce:lobby:apply:42` carries the action and the
+session, so a button pressed after a restart still routes to the right session with no
+in-memory view. Which buttons show is derived from the state machine's allowed events,
+never decided here. Each button first asks the engine whether the presser may act (a
+refusal is answered ephemerally and audited), then runs the action's handler, which
+bot/lobby_actions.py registers in HANDLERS (a missing handler is a wiring bug found at
+start-up by `check_wiring`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import discord
+
+from bot import embeds
+from bot.checks import lobby_refusal
+from bot.errors import report, request_id_of
+from cloud_engine.core.events import SessionEvent
+from cloud_engine.core.models import Session, State
+from cloud_engine.core.state_machine import Event, allowed_events
+from cloud_engine.logging_setup import request_id_var
+
+__all__ = ["ACTIONS", "HANDLERS", "LobbyButton", "LobbyRenderer", "check_wiring", "handler", "lobby_actions",
+           "lobby_payload", "lobby_view", "post_lobby"]
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Any, discord.Interaction, Session], Awaitable[None]]
+
+# action -> (label, style, emoji), in display order.
+ACTIONS: dict[str, tuple[str, discord.ButtonStyle, str]] = {
+    "add": ("Add resource", discord.ButtonStyle.secondary, "➕"),
+    "remove": ("Remove", discord.ButtonStyle.secondary, "➖"),
+    "validate": ("Validate", discord.ButtonStyle.primary, "🔎"),
+    "plan": ("Plan", discord.ButtonStyle.primary, "📋"),
+    "approve": ("Approve", discord.ButtonStyle.success, "✅"),
+    "apply": ("Apply", discord.ButtonStyle.danger, "🚀"),
+    "cancel": ("Cancel", discord.ButtonStyle.secondary, "✖️"),
+}
+# Which buttons each allowed state-machine event makes available.
+EVENT_ACTIONS: dict[Event, tuple[str, ...]] = {
+    Event.VALIDATE: ("add", "remove", "validate", "plan"),  # a DRAFT is editable, checkable and plannable
+    Event.EDIT: ("add", "remove"),  # editing a ready plan sends the session back to DRAFT
+    Event.PLAN_SUCCEEDED: ("plan",),  # validated and waiting for a plan run
+    Event.APPROVE: ("approve",),
+    Event.APPLY: ("apply",),
+    Event.CANCEL: ("cancel",),
+    Event.APPLY_FAILED: ("cancel",),  # a running apply can be stopped; the engine interrupts Terraform
+}
+TEMPLATE = r"ce:lobby:(?P<action>[a-z]+):(?P<session>[0-9]+)"
+HANDLERS: dict[str, Handler] = {}
+
+
+def handler(action: str) -> Callable[[Handler], Handler]:
+    """Register the coroutine that runs when `action` is pressed."""
+    def register(fn: Handler) -> Handler:
+        HANDLERS[action] = fn
+        return fn
+    return register
+
+
+def check_wiring() -> None:
+    """Fail at start-up, not on a button press, if an action has no handler."""
+    if missing := set(ACTIONS) - HANDLERS.keys():
+        raise RuntimeError(f"no lobby handler for {sorted(missing)}")
+
+
+def lobby_actions(state: State, *, running: bool = False) -> list[str]:
+    """The buttons a lobby in `state` shows; a plan already running hides Plan."""
+    wanted = {action for event in allowed_events(state) for action in EVENT_ACTIONS.get(event, ())}
+    if running:
+        wanted.discard("plan")
+    return [action for action in ACTIONS if action in wanted]
+
+
+class LobbyButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
+    """One lobby button; its custom id alone identifies the action and the session."""
+
+    def __init__(self, action: str, session_id: int, *, label: str | None = None) -> None:
+        if action not in ACTIONS:
+            raise ValueError(f"unknown lobby action {action!r}")
+        text, style, emoji = ACTIONS[action]
+        super().__init__(discord.ui.Button(label=label or text, style=style, emoji=emoji,
+                                           custom_id=f"ce:lobby:{action}:{session_id}"))
+        self.action = action
+        self.session_id = session_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+                             match: re.Match[str], /) -> LobbyButton:
+        return cls(match["action"], int(match["session"]))
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """Refuse (ephemerally, audited) anyone who may not press this button on this session."""
+        request_id_var.set(request_id_of(interaction))
+        interaction.extras["session_id"] = self.session_id
+        engine = interaction.client.engine  # type: ignore[attr-defined]
+        try:
+            session = await engine.get_session(self.session_id)
+            reason = await lobby_refusal(engine, session, interaction.user.id, self.action)
+        except Exception as exc:
+            await report(interaction, exc, action=f"lobby:{self.action}")
+            return False
+        if reason is None:
+            return True
+        await engine.record_refusal(session.guild_id, interaction.user.id, self.action, reason, session_id=session.id)
+        await interaction.response.send_message(reason, ephemeral=True)
+        return False
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        engine = interaction.client.engine  # type: ignore[attr-defined]
+        try:
+            session = await engine.get_session(self.session_id)
+            await HANDLERS[self.action](interaction.client, interaction, session)
+        except Exception as exc:
+            await report(interaction, exc, action=f"lobby:{self.action}")
+
+
+def lobby_view(session: Session, *, running: bool = False) -> discord.ui.View:
+    """A persistent view (no timeout) with the buttons `session`'s state allows."""
+    view = discord.ui.View(timeout=None)
+    for action in lobby_actions(session.state, running=running):
+        label = "Stop apply" if action == "cancel" and session.state == State.APPLYING else None
+        view.add_item(LobbyButton(action, session.id, label=label))
+    return view
+
+
+async def lobby_payload(engine: Any, session_id: int) -> tuple[discord.Embed, discord.ui.View]:
+    """The embed and buttons for the session as it is now."""
+    session = await engine.get_session(session_id)
+    project = await engine.get_project(session.project_id)
+    quotas = await engine.quota_usage(session.guild_id) if session.reservations else None
+    return (embeds.lobby(session, project, quotas),
+            lobby_view(session, running=engine.running(session_id) is not None))
+
+
+async def post_lobby(engine: Any, channel: Any, session: Session) -> Any:
+    """Send the lobby message and remember where it lives (restarts and events find it there)."""
+    embed, view = await lobby_payload(engine, session.id)
+    message = await channel.send(embed=embed, view=view)
+    await engine.set_lobby_message(session.id, channel_id=channel.id, message_id=message.id)
+    return message
+
+
+class LobbyRenderer:
+    """Re-renders lobbies on engine events, coalescing bursts into one edit per session.
+
+    A validate press publishes three transitions in milliseconds; editing once with the
+    latest state saves two Discord calls and never shows a stale intermediate state last.
+    """
+
+    def __init__(self, bot: Any, *, debounce_s: float = 0.5) -> None:
+        self.bot = bot
+        self.debounce_s = debounce_s
+        self._pending: dict[int, asyncio.Task[None]] = {}
+        self._dirty: set[int] = set()
+
+    async def on_event(self, event: SessionEvent) -> None:
+        self._dirty.add(event.session_id)
+        if event.session_id not in self._pending:
+            task = asyncio.get_running_loop().create_task(self._render_later(event.session_id))
+            self._pending[event.session_id] = task
+
+    async def _render_later(self, session_id: int) -> None:
+        """Render until no event arrived during the last render, so the final edit shows the final state."""
+        try:
+            while session_id in self._dirty:
+                await asyncio.sleep(self.debounce_s)
+                self._dirty.discard(session_id)
+                await self.render(session_id)
+        except Exception:
+            log.exception("lobby re-render failed", extra={"session_id": session_id})
+        finally:
+            self._dirty.discard(session_id)
+            self._pending.pop(session_id, None)
+
+    async def render(self, session_id: int) -> bool:
+        """Edit the stored lobby message; False when the session has none (e.g. CLI sessions)."""
+        engine = self.bot.engine
+        session = await engine.get_session(session_id)
+        if not session.channel_id or not session.message_id:
+            return False
+        embed, view = await lobby_payload(engine, session_id)
+        message = self.bot.lobby_message(session.channel_id, session.message_id)
+        try:
+            await message.edit(embed=embed, view=view)
+        except discord.NotFound:
+            log.info("lobby message is gone", extra={"session_id": session_id})
+            return False
+        return True
+
+    async def drain(self) -> None:
+        """Wait for scheduled renders (tests and shutdown)."""
+        while self._pending:
+            await asyncio.gather(*list(self._pending.values()), return_exceptions=True)

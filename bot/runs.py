@@ -1,0 +1,88 @@
+"""Plan and apply runs, streamed into the lobby's thread.
+
+Why a separate owner: a run outlives the button press that started it (the interaction
+token dies after 15 minutes; an apply can take longer). The engine owns the run task
+(start_plan/start_apply); this module only gives it a ThreadSink, waits for the task in
+its own tracked task, then posts the summary in the thread and DMs the author of an apply.
+Nothing is ever sent to an interaction followup from here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import discord
+
+from bot import embeds
+from bot.limits import THREAD_NAME, truncate
+from bot.streaming import CallBudget, StreamResult, ThreadSink
+from cloud_engine.core.models import Session
+
+__all__ = ["follow_run", "launch_run", "thread_for"]
+
+log = logging.getLogger(__name__)
+
+
+async def thread_for(bot: Any, session: Session, fallback: Any = None) -> Any:
+    """The session's thread, created on the lobby message the first time (its id is stored)."""
+    engine = bot.engine
+    if session.thread_id:
+        return bot.messageable(session.thread_id)
+    if not session.channel_id or not session.message_id:
+        if fallback is None:
+            raise RuntimeError(f"session {session.id} has no lobby message to stream under")
+        return fallback
+    message = bot.lobby_message(session.channel_id, session.message_id)
+    thread = await message.create_thread(name=truncate(f"deployment-{session.id} · {session.purpose}", THREAD_NAME))
+    await engine.set_lobby_message(session.id, channel_id=session.channel_id, thread_id=thread.id)
+    return thread
+
+
+async def launch_run(bot: Any, session: Session, user_id: int, verb: str, *, fallback: Any = None) -> Any:
+    """Start a plan or apply whose output streams into the session's thread; returns that thread."""
+    thread = await thread_for(bot, session, fallback)
+    budget = CallBudget()
+    sink = ThreadSink(thread, title=f"terraform {verb} · deployment #{session.id}", budget=budget,
+                      log_filename=f"deployment-{session.id}-{verb}.log")
+    start = bot.engine.start_plan if verb == "plan" else bot.engine.start_apply
+    try:
+        task = start(session.id, user_id, sinks=[sink])
+    except BaseException:
+        await sink.close()
+        raise
+    sink.start()
+    bot.track(follow_run(bot, task, sink, thread, verb, session.id, budget))
+    return thread
+
+
+async def follow_run(bot: Any, task: asyncio.Task[Session], sink: ThreadSink, thread: Any, verb: str,
+                     session_id: int, budget: CallBudget) -> None:
+    """After the run: finish the stream, post the summary, DM the author of an apply."""
+    try:
+        await task
+    except BaseException:
+        log.info("run ended with an error; the engine recorded it", extra={"session_id": session_id})
+    stream: StreamResult = await sink.result()
+    session = await bot.engine.get_session(session_id)
+    embed = embeds.run_summary(session, verb, duration_s=stream.duration, lines=stream.lines,
+                               api_calls=stream.api_calls)
+    await budget.acquire()
+    try:
+        await thread.send(embed=embed)
+    except discord.HTTPException:
+        log.warning("could not post the run summary", extra={"session_id": session_id})
+    if verb == "apply":
+        await notify_author(bot, session.user_id, embed)
+
+
+async def notify_author(bot: Any, user_id: int, embed: discord.Embed) -> None:
+    """DM the deployment's author; people who closed their DMs are simply not told."""
+    try:
+        user = bot.get_user(user_id) or await bot.fetch_user(user_id)
+        await user.send(embed=embed)
+    except (discord.Forbidden, discord.NotFound):
+        log.info("author does not accept DMs", extra={"user_id": user_id})
+    except discord.HTTPException:
+        log.warning("could not DM the author", extra={"user_id": user_id})

@@ -1,0 +1,1 @@
+"""Slash-command extensions, one module per command family; each ends in `setup(bot)`."""

@@ -1,0 +1,65 @@
+"""/cloud-policy add|list|remove: guild policies evaluated at validation (see cloud_engine/core/policies.py)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds
+from bot.checks import require_role
+from bot.converters import policy_params
+from cloud_engine.core.models import Role
+from cloud_engine.core.policies import PolicySpec
+
+SecurityCheck = Literal["world_ingress", "unencrypted", "public_bucket", "public_ip", "allow_world_admin"]
+
+
+@app_commands.guild_only()
+@app_commands.default_permissions(manage_guild=True)
+class PolicyCog(commands.GroupCog, group_name="cloud-policy", group_description="Server deployment policies"):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+        super().__init__()
+
+    @property
+    def engine(self):  # noqa: ANN201 - the CloudOrchestrator
+        return self.bot.engine  # type: ignore[attr-defined]
+
+    @app_commands.command(name="add", description="Add a policy (first match per type wins, lowest priority first)")
+    @app_commands.describe(pattern="glob on kind/type/name, e.g. vm/*/prod-*", priority="lower = evaluated first",
+                           allowed_regions="region policy: comma list", denied_regions="region policy: comma list",
+                           max_monthly="cost policy: USD per month", max_count="quota policy: resources",
+                           min_role="permission policy", check="security policy")
+    @require_role(Role.ADMIN)
+    async def add(self, interaction: discord.Interaction, name: str,
+                  type: Literal["permission", "quota", "region", "cost", "security"],
+                  action: Literal["deny", "warn", "require_approval"] = "deny", pattern: str = "*",
+                  priority: app_commands.Range[int, 0, 10_000] = 100, allowed_regions: str | None = None,
+                  denied_regions: str | None = None, max_monthly: float | None = None, max_count: int | None = None,
+                  min_role: Literal["CloudViewer", "CloudUser", "CloudAdmin"] | None = None,
+                  check: SecurityCheck | None = None) -> None:
+        params = policy_params(allowed_regions=allowed_regions, denied_regions=denied_regions, max_monthly=max_monthly,
+                               max_count=max_count, min_role=min_role, check=check)
+        spec = PolicySpec(name=name, type=type, pattern=pattern, priority=priority, action=action, params=params)
+        policy = await self.engine.add_policy(interaction.guild_id, interaction.user.id, spec)
+        await interaction.response.send_message(embed=embeds.policies([policy]), ephemeral=True)
+
+    @app_commands.command(name="list", description="List this server's policies")
+    @require_role(Role.VIEWER)
+    async def list_(self, interaction: discord.Interaction) -> None:
+        found = await self.engine.list_policies(interaction.guild_id)
+        await interaction.response.send_message(embed=embeds.policies(found), ephemeral=True)
+
+    @app_commands.command(name="remove", description="Remove a policy by name")
+    @require_role(Role.ADMIN)
+    async def remove(self, interaction: discord.Interaction, name: str) -> None:
+        removed = await self.engine.remove_policy(interaction.guild_id, interaction.user.id, name)
+        text = f"Removed policy `{name}`." if removed else f"No policy named `{name}`."
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(PolicyCog(bot))

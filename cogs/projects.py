@@ -1,0 +1,64 @@
+"""/cloud-init, /cloud-projects, /cloud-quota, /cloud-costs: projects and what they cost."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import autocomplete, embeds
+from bot.checks import require_role
+from cloud_engine.core.models import Role
+
+
+class ProjectsCog(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @property
+    def engine(self):  # noqa: ANN201 - the CloudOrchestrator
+        return self.bot.engine  # type: ignore[attr-defined]
+
+    @app_commands.command(name="cloud-init", description="Create a project: one Terraform root whose resources outlive sessions")
+    @app_commands.describe(name="lower-case name, e.g. web-shop", provider="sandbox runs offline with no real cloud",
+                           region="region from the provider's catalogue", budget="monthly budget in USD (0 = none)")
+    @app_commands.autocomplete(region=autocomplete.regions)
+    @app_commands.guild_only()
+    @require_role(Role.USER)
+    async def init(self, interaction: discord.Interaction, name: str,
+                   provider: Literal["gcp", "aws", "azure", "sandbox"], region: str,
+                   budget: app_commands.Range[float, 0, 10_000_000] = 0.0) -> None:
+        await interaction.response.defer(thinking=True)
+        project = await self.engine.create_project(interaction.guild_id, interaction.user.id, name=name,
+                                                   provider=provider, region=region, budget_monthly=budget)
+        await interaction.followup.send(embed=embeds.project_card(project))
+
+    @app_commands.command(name="cloud-projects", description="List this server's projects")
+    @app_commands.guild_only()
+    @require_role(Role.VIEWER)
+    async def projects(self, interaction: discord.Interaction) -> None:
+        found = await self.engine.list_projects(interaction.guild_id)
+        await interaction.response.send_message(embed=embeds.project_list(found), ephemeral=True)
+
+    @app_commands.command(name="cloud-quota", description="Show this server's quotas: used, reserved and limit")
+    @app_commands.guild_only()
+    @require_role(Role.VIEWER)
+    async def quota(self, interaction: discord.Interaction) -> None:
+        rows = await self.engine.quota_usage(interaction.guild_id)
+        await interaction.response.send_message(embed=embeds.quota(rows), ephemeral=True)
+
+    @app_commands.command(name="cloud-costs", description="Estimated monthly cost of a project's resources")
+    @app_commands.autocomplete(project=autocomplete.projects)
+    @app_commands.guild_only()
+    @require_role(Role.VIEWER)
+    async def costs(self, interaction: discord.Interaction, project: str) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        found = await self.engine.find_project(interaction.guild_id, project)
+        resources = await self.engine.project_resources(found.id)
+        await interaction.followup.send(embed=embeds.costs(found, resources), ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(ProjectsCog(bot))

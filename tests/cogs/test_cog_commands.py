@@ -1,0 +1,91 @@
+"""Commands driven like Discord would: checks first, then the callback, against a real engine."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from bot.converters import parse_duration
+from bot.errors import CloudCheckFailure, handle_app_command_error
+from cloud_engine.core.models import Role, State
+from cloud_engine.errors import InvalidInput
+from tests.conftest import ADMIN, GUILD, USER, VIEWER
+from tests.fakes.discord import make_interaction, make_member
+
+
+async def invoke(bot, command_name: str, interaction, **kwargs) -> None:
+    """Run the command's checks and callback; errors go to the tree's handler like in production."""
+    command = bot.tree.get_command(command_name)
+    interaction.command = command
+    try:
+        for check in command.checks:
+            await check(interaction)
+        await command.callback(command.binding, interaction, **kwargs)
+    except Exception as exc:  # the tree wraps these; the handler unwraps
+        await handle_app_command_error(interaction, exc)
+
+
+async def test_init_then_deploy_posts_a_lobby_in_the_channel(bot, engine, channel) -> None:
+    init = make_interaction(bot, make_member(USER), channel=channel)
+    await invoke(bot, "cloud-init", init, name="shop", provider="sandbox", region="us-central1", budget=100.0)
+    assert init.followup.sent[0]["embed"].title == "Project shop"
+    deploy = make_interaction(bot, make_member(USER), channel=channel)
+    await invoke(bot, "cloud-deploy", deploy, project="shop")
+    lobby = channel.sent[-1]
+    assert lobby.embed.title.endswith("shop") and [i.action for i in lobby.view.children][0] == "add"
+    [session] = await engine.list_sessions(GUILD, user_id=USER)
+    assert (session.channel_id, session.message_id, session.state) == (channel.id, lobby.id, State.DRAFT)
+    assert lobby.jump_url in deploy.followup.text
+
+
+async def test_viewer_cannot_deploy_and_the_refusal_is_audited(bot, engine, channel) -> None:
+    await engine.create_project(GUILD, USER, name="shop", provider="sandbox", region="us-central1")
+    attempt = make_interaction(bot, make_member(VIEWER), channel=channel)
+    await invoke(bot, "cloud-deploy", attempt, project="shop")
+    assert "CloudUser" in attempt.response.text and attempt.response.calls[0][1]["ephemeral"]
+    assert channel.sent == []
+    assert (await engine.audit(GUILD, ADMIN, action="refused"))[0]["actor_id"] == VIEWER
+
+
+async def test_discord_administrators_become_cloud_admins(bot, engine) -> None:
+    newcomer = make_interaction(bot, make_member(999, administrator=True))
+    await invoke(bot, "cloud-stats", newcomer)
+    assert await engine.role(GUILD, 999) == Role.ADMIN
+    assert newcomer.response.calls[0][1]["embed"].title == "Cloud Engine stats"
+
+
+async def test_grant_with_duration_is_just_in_time(bot, engine, clock) -> None:
+    grant = make_interaction(bot, make_member(ADMIN))
+    await invoke(bot, "cloud-grant", grant, user=make_member(555), role="CloudUser", duration=timedelta(hours=2))
+    assert await engine.role(GUILD, 555) == Role.USER
+    clock.advance(hours=3)
+    assert await engine.role(GUILD, 555) == Role.NONE
+
+
+async def test_engine_errors_become_short_replies_with_a_request_id(bot, engine) -> None:
+    attempt = make_interaction(bot, make_member(USER))
+    await invoke(bot, "cloud-init", attempt, name="shop", provider="aws", region="mars-1", budget=0.0)
+    text = attempt.followup.text
+    assert "Invalid **region**" in text and "request `" in text and "Traceback" not in text
+
+
+async def test_unexpected_errors_get_an_incident_id_and_no_stack_trace(bot, caplog) -> None:
+    attempt = make_interaction(bot, make_member(USER))
+    await handle_app_command_error(attempt, RuntimeError("database exploded at line 3"))
+    text = attempt.response.text
+    assert "Incident id" in text and "exploded" not in text
+    assert any(r.exc_info for r in caplog.records)
+
+
+async def test_check_failures_are_refusals(bot) -> None:
+    attempt = make_interaction(bot, make_member(USER))
+    await handle_app_command_error(attempt, CloudCheckFailure("Not for you."))
+    assert attempt.response.text.startswith("Not for you.")
+
+
+def test_durations() -> None:
+    assert parse_duration("1d12h") == timedelta(days=1, hours=12)
+    for bad in ("", "2x", "soon", "0m", "100d"):
+        with pytest.raises(InvalidInput):
+            parse_duration(bad)

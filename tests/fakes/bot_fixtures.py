@@ -1,0 +1,44 @@
+"""Bot fixtures (imported by tests/bot and tests/cogs conftests): the real bot built by create_bot over the engine fixture, with fake channels."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.bot import CloudEngineBot, create_bot
+from cloud_engine.services import Services
+from tests.fakes.discord import FakeChannel
+
+
+@pytest.fixture
+def channels() -> dict[int, FakeChannel]:
+    return {}
+
+
+@pytest.fixture
+def channel(channels: dict[int, FakeChannel]) -> FakeChannel:
+    return FakeChannel(name="deployments", registry=channels)
+
+
+def wire_fake_channels(bot: CloudEngineBot, channels: dict[int, Any]) -> None:
+    """Route the bot's channel lookups to the fakes instead of Discord's HTTP API."""
+    bot.messageable = channels.__getitem__  # type: ignore[method-assign]
+    bot.lobby_message = lambda cid, mid: channels[cid].get_partial_message(mid)  # type: ignore[method-assign]
+
+
+@pytest.fixture
+async def bot(settings, db, engine, channels) -> AsyncIterator[CloudEngineBot]:
+    services = Services(settings=settings, db=db, engine=engine)
+    instance = create_bot(services)
+    await instance.load_cogs()
+    wire_fake_channels(instance, channels)
+    instance.lobbies.debounce_s = 0
+    yield instance
+    await engine.events.drain()
+    await instance.lobbies.drain()
+    if instance._unsubscribe is not None:
+        instance._unsubscribe()
+    for task in list(instance._background):
+        task.cancel()
