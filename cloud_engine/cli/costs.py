@@ -1,0 +1,52 @@
+"""`main.py costs [--by ...] [--json]`: cost summary, month-end forecast and anomalies."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from pathlib import Path
+
+from cloud_engine.finops.analysis import GROUP_EXPRESSIONS
+from cloud_engine.finops.cli_support import dump, finops_service
+from cloud_engine.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("costs", help="cost summary, forecast and anomalies from the FinOps ledger")
+    parser.add_argument("--by", choices=list(GROUP_EXPRESSIONS), default="service")
+    parser.add_argument("--tag-key", default="env", help="tag key used with --by tag")
+    parser.add_argument("--start", type=date.fromisoformat, default=None)
+    parser.add_argument("--end", type=date.fromisoformat, default=None)
+    parser.add_argument("--chart", type=Path, default=None, help="also write a daily-cost PNG here")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=handle)
+
+
+async def handle(args: argparse.Namespace, settings: Settings) -> int:
+    async with finops_service(settings) as service:
+        summary = await service.cost_summary(by=args.by, start=args.start, end=args.end, tag_key=args.tag_key)
+        forecast = await service.forecast()
+        anomalies = await service.anomalies(args.start, args.end)
+        if args.chart:
+            args.chart.write_bytes(await service.daily_cost_chart(args.start, args.end))
+    if args.json:
+        print(dump({"summary": summary.model_dump(mode="json"),
+                    "forecast": forecast.model_dump(mode="json") if forecast else None,
+                    "anomalies": anomalies.model_dump(mode="json")}))
+        return 0
+    cur = summary.currency or ""
+    print(f"Cost by {summary.by} ({summary.start} to {summary.end}): "
+          f"{summary.total_effective_cost:,.2f} {cur} effective, {summary.total_billed_cost:,.2f} billed")
+    for group in summary.groups:
+        print(f"  {group.key:<48} {group.effective_cost:>12,.2f}  {group.share:6.1%}")
+    for note in summary.notes:
+        print(f"  note: {note}")
+    if forecast:
+        print(f"Forecast {forecast.month}: month-to-date {forecast.month_to_date:,.2f}, month end "
+              f"{forecast.forecast_month_end:,.2f} {cur} ({forecast.method})")
+    print(f"Anomalies ({anomalies.method}): {len(anomalies.items) or 'none'}")
+    for a in anomalies.items:
+        print(f"  {a.day} {a.provider} {a.service}: {a.amount:,.2f} vs expected {a.expected:,.2f} (z={a.robust_z})")
+    if args.chart:
+        print(f"chart written to {args.chart}")
+    return 0

@@ -1,0 +1,80 @@
+"""`main.py recommend [--json] [--limit N] [--review]`: deterministic FinOps recommendations.
+
+`--review` hands the recommendations to the advisor's `review_recommendations` when the
+`cloud_engine.ai.finops_review` module is installed; without it the rules-only list stands
+and the command says the review is unavailable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+
+from cloud_engine.finops.cli_support import dump, finops_service
+from cloud_engine.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("recommend", help="cost and carbon recommendations from the FinOps ledger")
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--include-suppressed", action="store_true", help="also show ones marked noisy")
+    parser.add_argument("--review", action="store_true", help="ask the AI advisor to review the list")
+    parser.add_argument("--json", action="store_true")
+    parser.set_defaults(handler=handle)
+
+
+def _review_function():
+    try:
+        module = importlib.import_module("cloud_engine.ai.finops_review")
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("cloud_engine.ai.finops_review", "cloud_engine.ai"):
+            raise
+        return None
+    return getattr(module, "review_recommendations", None)
+
+
+async def handle(args: argparse.Namespace, settings: Settings) -> int:
+    async with finops_service(settings) as service:
+        recs = await service.recommendations(include_suppressed=args.include_suppressed, limit=args.limit)
+        review = None
+        if args.review:
+            reviewer = _review_function()
+            summary = await service.cost_summary(by="service") if reviewer else None
+            review = await reviewer(list(recs.items), summary, settings) if reviewer else None
+    if args.json:
+        payload = recs.model_dump(mode="json")
+        if args.review:
+            payload["review"] = _jsonable(review)
+        print(dump(payload))
+    else:
+        print(f"{len(recs.items)} recommendations (as of {recs.as_of}); total savings "
+              f"${recs.total_monthly_savings:,.2f}/month, CO2e {recs.total_co2e_kg_month_delta:+,.1f} kg/month"
+              + (f"; {recs.suppressed} hidden as noisy" if recs.suppressed else ""))
+        for r in recs.items:
+            if r.status == "ok":
+                print(f"  [{r.kind}] {r.resource_name}: {r.action} — saves ${r.monthly_savings:,.2f}/month of "
+                      f"${r.monthly_cost_current:,.2f}, CO2e {r.co2e_kg_month_delta:+.1f} kg, "
+                      f"confidence {r.confidence:.0%}, risk {r.risk.level} (id {r.id})")
+            else:
+                print(f"  [{r.kind}] {r.resource_name}: insufficient telemetry; collect {'; '.join(r.needs)} (id {r.id})")
+    if args.review and not args.json:
+        if review is None:
+            print("advisor review is not available (cloud_engine.ai.finops_review is not installed); "
+                  "showing the rules engine's list")
+        else:
+            print("Advisor review:")
+            print(dump({"review": _jsonable(review)}))
+    return 0
+
+
+def _jsonable(value: object) -> object:
+    if value is None:
+        return {"available": False, "reason": "cloud_engine.ai.finops_review is not installed"}
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")  # type: ignore[no-any-return, union-attr]
+    try:
+        json.dumps(value)
+    except TypeError:
+        return str(value)
+    return value

@@ -1,0 +1,137 @@
+"""Import utilisation metrics (CSV: resource_id, metric, timestamp, value, unit).
+
+Accepted metrics and units (units are case-insensitive; aliases in brackets):
+- cpu, memory: percent [%] of the resource's capacity, 0–100 (memory = used, not available)
+- network_in, network_out: bytes [b, byte] transferred in the sample interval
+- disk_read, disk_write: bytes [b, byte] or ops [count, iops] in the sample interval;
+  the unit is stored as given, and recommenders only compare these with zero.
+Any sample interval works (hourly is typical); recommenders aggregate per day.
+A point is keyed by sha256(resource_id, metric, timestamp in UTC): re-importing, or an
+overlapping export, adds nothing and keeps the first value seen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from cloud_engine.errors import IngestError
+from cloud_engine.finops._files import CsvRejects, check_path, describe
+from cloud_engine.finops.focus_ingest import insert_new_rows
+from cloud_engine.finops.models import IngestReport
+
+REQUIRED = ("resource_id", "metric", "timestamp", "value", "unit")
+UNITS: dict[str, dict[str, str]] = {
+    "cpu": {"percent": "percent", "%": "percent"},
+    "memory": {"percent": "percent", "%": "percent"},
+    "network_in": {"bytes": "bytes", "byte": "bytes", "b": "bytes"},
+    "network_out": {"bytes": "bytes", "byte": "bytes", "b": "bytes"},
+    "disk_read": {"bytes": "bytes", "byte": "bytes", "b": "bytes", "ops": "ops", "count": "ops", "iops": "ops"},
+    "disk_write": {"bytes": "bytes", "byte": "bytes", "b": "bytes", "ops": "ops", "count": "ops", "iops": "ops"},
+}
+METRIC_COLUMNS = ("row_hash", "resource_id", "metric", "ts", "value", "unit", "source_kind", "source_name", "fetched_at")
+STAGING = "metrics_staging"
+
+
+def _unit_case(metric: str, unit: str) -> str:
+    """CASE expression mapping (metric, unit alias) to the canonical unit; literals from `UNITS` only."""
+    whens = " ".join(
+        f"WHEN {metric} = '{m}' AND {unit} = '{alias}' THEN '{canonical}'"
+        for m, aliases in UNITS.items() for alias, canonical in aliases.items()
+    )
+    return f"CASE {whens} END"
+
+
+def _stage(conn: duckdb.DuckDBPyConnection, source: str, params: list[object],
+           provenance: tuple[str, str, datetime]) -> None:
+    metric = "lower(TRIM(CAST(r.metric AS VARCHAR)))"
+    unit = _unit_case(metric, "lower(TRIM(CAST(r.unit AS VARCHAR)))")
+    conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
+    conn.execute(
+        f"CREATE TEMP TABLE {STAGING} AS "  # noqa: S608 - source is one of our fixed reader expressions
+        "SELECT sha256(concat_ws(chr(31), resource_id, metric, CAST(ts AS VARCHAR))) AS row_hash, n.*, "
+        "CAST(? AS VARCHAR) AS source_kind, CAST(? AS VARCHAR) AS source_name, CAST(? AS TIMESTAMP) AS fetched_at "
+        "FROM (SELECT NULLIF(TRIM(CAST(r.resource_id AS VARCHAR)), '') AS resource_id, "
+        " lower(TRIM(CAST(r.metric AS VARCHAR))) AS metric, "
+        " CAST(TRY_CAST(r.timestamp AS TIMESTAMPTZ) AS TIMESTAMP) AS ts, "
+        f" TRY_CAST(r.value AS DOUBLE) AS value, {unit} AS unit FROM {source} r) n",
+        [*provenance, *params],
+    )
+
+
+_CHECKS = (
+    ("resource_id IS NULL", "resource_id is empty"),
+    (f"metric NOT IN ({', '.join(repr(m) for m in UNITS)}) OR metric IS NULL",
+     f"metric must be one of {', '.join(UNITS)}"),
+    ("ts IS NULL", "timestamp is empty or not a timestamp"),
+    ("value IS NULL OR isnan(value)", "value is empty or not a number"),
+    ("unit IS NULL", "unit does not fit the metric (cpu/memory: percent; network_*: bytes; disk_*: bytes or ops)"),
+    ("metric IN ('cpu', 'memory') AND (value < 0 OR value > 100)", "a percent value is outside 0–100"),
+    ("value < 0", "value is negative"),
+)
+
+
+def _finish(conn: duckdb.DuckDBPyConnection, name: str, provenance: tuple[str, str, datetime]) -> IngestReport:
+    mins = ", ".join(f"min(CASE WHEN {cond} THEN rowid END)" for cond, _ in _CHECKS)
+    row = conn.execute(f"SELECT count(*), min(ts), max(ts), {mins} FROM {STAGING}").fetchone()  # noqa: S608
+    assert row is not None
+    if int(row[0]) == 0:
+        raise IngestError(detail=f"{name} has a header but no data rows")
+    for (_, message), first in zip(_CHECKS, row[3:], strict=True):
+        if first is not None:
+            raise IngestError(detail=f"{name}: {message} at row {int(first) + 1}")
+    added = insert_new_rows(conn, STAGING, "metric_points", METRIC_COLUMNS)
+    kind, source_name, fetched_at = provenance
+    return IngestReport(target="metrics", source_kind=kind, source_name=source_name, fetched_at=fetched_at,
+                        rows_read=int(row[0]), rows_added=added, rows_skipped=int(row[0]) - added,
+                        period_start=row[1], period_end=row[2])
+
+
+def ingest_metrics_path(conn: duckdb.DuckDBPyConnection, path: Path, *, max_bytes: int, fetched_at: datetime,
+                        source_kind: str = "metrics_file", source_name: str | None = None) -> IngestReport:
+    """Validate and import a metrics CSV (blocking; call via `Ledger.run`)."""
+    name = source_name or path.name
+    if check_path(path, max_bytes) != "csv":
+        raise IngestError(detail=f"{name}: metrics must be a CSV with columns {', '.join(REQUIRED)}")
+    columns = describe(conn, "csv", path, name)
+    missing = [c for c in REQUIRED if c not in columns or columns[c][0] != c]
+    if missing:
+        raise IngestError(detail=f"{name} is missing required column(s) {', '.join(missing)}; "
+                                 f"a metrics CSV needs {', '.join(REQUIRED)}")
+    rejects = CsvRejects.new()
+    try:
+        try:
+            _stage(conn, "read_csv(?, header=true, all_varchar=true, store_rejects=true, rejects_table=?, rejects_scan=?)",
+                   [str(path), rejects.table, rejects.scan], (source_kind, name, fetched_at))
+        except duckdb.Error as exc:
+            raise IngestError(detail=f"{name} could not be read as CSV: {str(exc).splitlines()[0]}") from exc
+        rejects.raise_first(conn, name)
+        return _finish(conn, name, (source_kind, name, fetched_at))
+    finally:
+        rejects.drop(conn)
+        conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
+
+
+def ingest_metrics_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, source_kind: str, source_name: str,
+                         fetched_at: datetime) -> IngestReport:
+    """Import metric points produced by a connector (columns as in the CSV)."""
+    if table.num_rows == 0:
+        return IngestReport(target="metrics", source_kind=source_kind, source_name=source_name,
+                            fetched_at=fetched_at, rows_read=0, rows_added=0, rows_skipped=0)
+    missing = [c for c in REQUIRED if c not in table.column_names]
+    if missing:
+        raise IngestError(detail=f"{source_name} metrics are missing column(s) {', '.join(missing)}")
+    view = "metrics_incoming"
+    conn.register(view, table)
+    try:
+        _stage(conn, view, [], (source_kind, source_name, fetched_at))
+        return _finish(conn, source_name, (source_kind, source_name, fetched_at))
+    finally:
+        conn.unregister(view)
+        conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
+
+
+__all__ = ["UNITS", "ingest_metrics_path", "ingest_metrics_table"]

@@ -1,0 +1,147 @@
+"""Result models of the FinOps service: what the bot, CLI and advisor receive.
+
+All are frozen pydantic models so callers can `model_dump()` them for `--json` output or
+an LLM prompt, and can never mutate a result another caller also holds.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SourceKind = Literal["focus_file", "azure_api", "aws_api", "gcp_api", "metrics_file", "synthetic"]
+RecommendationKind = Literal["idle", "rightsize", "orphaned", "schedule", "commitment", "green_region"]
+Level = Literal["low", "medium", "high"]
+Verdict = Literal["helpful", "noisy", "risky"]
+GroupBy = Literal["service", "provider", "project", "tag", "day", "region", "resource"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class IngestReport(_Frozen):
+    """What one import did: rows read, newly added, and skipped because already present."""
+
+    target: Literal["costs", "metrics"]
+    source_kind: str
+    source_name: str
+    fetched_at: datetime
+    rows_read: int
+    rows_added: int
+    rows_skipped: int
+    period_start: datetime | None = None
+    period_end: datetime | None = None
+    focus_version_hint: str | None = Field(
+        default=None, description="'1.2+' when ServiceProviderName was used, '1.0/1.1' for ProviderName"
+    )
+
+
+class Risk(_Frozen):
+    level: Level
+    reason: str
+
+
+class Recommendation(_Frozen):
+    """One deterministic finding with its evidence, money and carbon deltas."""
+
+    id: str
+    resource_id: str
+    resource_name: str
+    provider: str
+    region: str | None
+    kind: RecommendationKind
+    action: str
+    evidence: dict[str, Any]
+    monthly_cost_current: float = Field(ge=0)
+    monthly_savings: float = Field(description="USD/month; negative means the action costs more")
+    co2e_kg_month_delta: float = Field(description="kg CO2e per month; negative is a saving")
+    confidence: float = Field(ge=0, le=1)
+    risk: Risk
+    status: Literal["ok", "insufficient_telemetry"] = "ok"
+    needs: tuple[str, ...] = ()
+    suggested_machine_type: str | None = None
+    target_region: str | None = None
+
+
+class RecommendationSet(_Frozen):
+    """The list the bot shows, with totals that are exactly the sums of the items."""
+
+    as_of: date | None
+    items: tuple[Recommendation, ...]
+    total_monthly_savings: float
+    total_co2e_kg_month_delta: float
+    suppressed: int = 0
+    by_kind: dict[str, int] = Field(default_factory=dict)
+
+
+class CostGroup(_Frozen):
+    key: str
+    billed_cost: float
+    effective_cost: float
+    share: float = Field(description="share of the total effective cost, 0..1")
+
+
+class CostSummary(_Frozen):
+    by: str
+    start: date | None
+    end: date | None
+    currency: str | None
+    total_billed_cost: float
+    total_effective_cost: float
+    groups: tuple[CostGroup, ...]
+    notes: tuple[str, ...] = ()
+
+
+class DailyServiceCosts(_Frozen):
+    """Daily effective cost per service; what the chart draws."""
+
+    currency: str | None
+    days: tuple[date, ...]
+    series: dict[str, tuple[float, ...]]
+
+
+class Forecast(_Frozen):
+    month: str
+    as_of: date
+    currency: str | None
+    month_to_date: float
+    daily_run_rate: float
+    days_elapsed: int
+    days_remaining: int
+    forecast_month_end: float
+    previous_month_total: float | None
+    method: str
+
+
+class Anomaly(_Frozen):
+    day: date
+    service: str
+    provider: str
+    amount: float
+    expected: float
+    robust_z: float
+
+
+class AnomalyReport(_Frozen):
+    start: date | None
+    end: date | None
+    threshold: float
+    items: tuple[Anomaly, ...]
+    method: str
+
+
+class FeedbackResult(_Frozen):
+    recommendation_id: str
+    user_id: str
+    verdict: Verdict
+    suppressed_until: datetime | None
+
+
+__all__ = [
+    "Anomaly", "AnomalyReport", "CostGroup", "CostSummary", "DailyServiceCosts", "FeedbackResult",
+    "Forecast", "GroupBy", "IngestReport", "Recommendation", "RecommendationKind", "RecommendationSet",
+    "Risk", "SourceKind", "Verdict",
+]

@@ -1,0 +1,67 @@
+"""Run every recommender over one inventory and make the results consistent.
+
+Per resource, idle / orphaned / rightsize / schedule are alternatives (you would not both
+stop and shrink a VM), so only the one saving most is kept, and "insufficient telemetry"
+notes are dropped when another of those already has an answer. A green-region move is
+dropped for resources that should be stopped or deleted. Finally a resource's kept savings
+never add up to more than it costs. Commitments run last, on spend the others leave alone.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from cloud_engine.finops.inventory import Inventory
+from cloud_engine.finops.models import Recommendation
+from cloud_engine.finops.recommenders import commitment, green_region, idle, orphaned, rightsize, schedule
+from cloud_engine.finops.recommenders.base import RecommenderContext, Thresholds
+
+Recommender = Callable[[RecommenderContext], list[Recommendation]]
+RESOURCE_RECOMMENDERS: tuple[Recommender, ...] = (
+    idle.recommend, rightsize.recommend, orphaned.recommend, schedule.recommend, green_region.recommend,
+)
+EXCLUSIVE = ("idle", "orphaned", "rightsize", "schedule")
+_PRIORITY = {kind: i for i, kind in enumerate(EXCLUSIVE)}
+
+
+def _resolve(recs: list[Recommendation]) -> list[Recommendation]:
+    by_resource: dict[str, list[Recommendation]] = defaultdict(list)
+    for rec in recs:
+        by_resource[rec.resource_id].append(rec)
+    kept: list[Recommendation] = []
+    for items in by_resource.values():
+        ok_exclusive = [r for r in items if r.kind in EXCLUSIVE and r.status == "ok"]
+        best = max(ok_exclusive, key=lambda r: (r.monthly_savings, -_PRIORITY[r.kind]), default=None)
+        chosen = []
+        for rec in items:
+            if rec.kind in EXCLUSIVE and best is not None and rec is not best:
+                continue
+            if rec.kind == "green_region" and best is not None and best.kind in ("idle", "orphaned"):
+                continue
+            chosen.append(rec)
+        chosen.sort(key=lambda r: -r.monthly_savings)
+        cost = max((r.monthly_cost_current for r in chosen), default=0.0)
+        total = 0.0
+        for rec in chosen:
+            if total + max(rec.monthly_savings, 0.0) > cost + 1e-9:
+                continue
+            total += max(rec.monthly_savings, 0.0)
+            kept.append(rec)
+    return kept
+
+
+def sort_key(rec: Recommendation) -> tuple[int, float, str]:
+    return (0 if rec.status == "ok" else 1, -rec.monthly_savings, rec.id)
+
+
+def run_recommenders(inventory: Inventory, thresholds: Thresholds | None = None) -> list[Recommendation]:
+    """All recommendations for an inventory, de-conflicted and in a deterministic order."""
+    ctx = RecommenderContext.build(inventory, thresholds)
+    recs = _resolve([rec for fn in RESOURCE_RECOMMENDERS for rec in fn(ctx)])
+    acted_on = {r.resource_id for r in recs if r.status == "ok" and r.kind in EXCLUSIVE}
+    recs += commitment.recommend(ctx, exclude=acted_on)
+    return sorted(recs, key=sort_key)
+
+
+__all__ = ["EXCLUSIVE", "RESOURCE_RECOMMENDERS", "run_recommenders", "sort_key"]

@@ -1,0 +1,58 @@
+"""The ingest, costs and recommend commands, end to end on temporary stores."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from cloud_engine.cli import main
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    monkeypatch.setenv("DATABASE_PATH", str(tmp_path / "cloud.db"))
+    monkeypatch.setenv("FINOPS_DB_PATH", str(tmp_path / "finops.duckdb"))
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_cloud_engine", False)]:
+        root.removeHandler(handler)  # main() logs to the captured stderr, which pytest closes
+
+
+def test_cli_end_to_end(env: Path, capsys: pytest.CaptureFixture[str], synthetic_files: tuple[Path, Path]) -> None:
+    focus, metrics = synthetic_files
+    assert main(["ingest", "focus", str(focus), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["rows_added"] == report["rows_read"] > 0
+    assert main(["ingest", "focus", str(focus)]) == 0
+    assert "added 0" in capsys.readouterr().out
+    assert main(["ingest", "metrics", str(metrics)]) == 0
+    capsys.readouterr()
+
+    assert main(["costs", "--by", "provider", "--json"]) == 0
+    costs = json.loads(capsys.readouterr().out)
+    assert {g["key"] for g in costs["summary"]["groups"]} == {"aws", "gcp", "azure"}
+    assert costs["anomalies"]["items"][0]["service"] == "BigQuery"
+    assert main(["costs", "--chart", str(env / "c.png")]) == 0
+    assert (env / "c.png").read_bytes().startswith(b"\x89PNG")
+    capsys.readouterr()
+
+    assert main(["recommend", "--json", "--limit", "4"]) == 0
+    recs = json.loads(capsys.readouterr().out)
+    assert len(recs["items"]) == 4
+    assert main(["recommend", "--review"]) == 0
+    out = capsys.readouterr().out
+    assert "total savings" in out and ("Advisor review:" in out or "advisor review is not available" in out)
+
+
+def test_cli_synthetic_and_errors(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["ingest", "synthetic", "--days", "10", "--out", str(env / "syn"), "--end", "2026-11-18"]) == 0
+    out = capsys.readouterr().out
+    assert "costs: synthetic_focus.csv" in out and "metrics: synthetic_metrics.csv" in out
+    (env / "bad.csv").write_text("a,b\n1,2\n")
+    assert main(["ingest", "focus", str(env / "bad.csv")]) == 2
+    assert "missing required column" in capsys.readouterr().err
