@@ -11,11 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloud_engine.core import CloudOrchestrator
+from cloud_engine.errors import IllegalTransition
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
+
+if TYPE_CHECKING:
+    from cloud_engine.ai.advisor import CloudAIAdvisor
+    from cloud_engine.ai.knowledge import KnowledgeIndex
+    from cloud_engine.ai.schemas import PlanReview
+    from cloud_engine.finops.service import FinOpsService
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +41,55 @@ class Services:
         db = await Database.open(settings.database_file)
         return cls(settings=settings, db=db, engine=CloudOrchestrator(db, settings))
 
+    async def knowledge(self) -> KnowledgeIndex:
+        """The retrieval index, synced with `knowledge/` once per process (unchanged files are skipped)."""
+        from cloud_engine.ai.knowledge import KnowledgeIndex
+
+        async with self._lock:
+            if "knowledge" not in self._extras:
+                index = KnowledgeIndex(self.db)
+                if await asyncio.to_thread(self.settings.knowledge_dir.is_dir):
+                    report = await index.load_dir(self.settings.knowledge_dir)
+                    for path, reason in report.errors:
+                        log.warning("knowledge entry skipped", extra={"file": str(path), "reason": reason})
+                self._extras["knowledge"] = index
+            return self._extras["knowledge"]
+
+    async def advisor(self) -> CloudAIAdvisor:
+        """The advisor (Groq/Gemini when keys are set, the rules engine always), sharing the engine's checks."""
+        from cloud_engine.ai.advisor import CloudAIAdvisor
+
+        index = await self.knowledge()
+        async with self._lock:
+            if "advisor" not in self._extras:
+                self._extras["advisor"] = CloudAIAdvisor(self.settings, self.db, index, estimator=self.engine.costs,
+                                                         engine=self.engine)
+            return self._extras["advisor"]
+
+    async def finops(self) -> FinOpsService:
+        from cloud_engine.finops.service import FinOpsService
+
+        async with self._lock:
+            if "finops" not in self._extras:
+                self._extras["finops"] = await FinOpsService.open(self.settings, self.db)
+            return self._extras["finops"]
+
+    async def review_plan(self, session_id: int, *, model: str = "auto") -> PlanReview:
+        """Review a session's saved plan before approval: deterministic findings, then the advisor's ranking."""
+        session = await self.engine.get_session(session_id)
+        if session.plan_summary is None or session.state.value not in ("PLAN_READY", "APPROVED"):
+            raise IllegalTransition(state=session.state.value, event="review a plan (plan it first)")
+        project = await self.engine.get_project(session.project_id)
+        deployer = self.engine.deployer
+        plan = await deployer.saved_plan(project, session_id)  # type: ignore[attr-defined]
+        files = await deployer.workspace(project).read_files()  # type: ignore[attr-defined]
+        advisor = await self.advisor()
+        return await advisor.review_plan(plan, await self.engine.desired_resources(session), provider=project.provider,
+                                         budget_monthly=project.budget_monthly or None, hcl=files, model=model)
+
     async def close(self) -> None:
         for name, value in list(self._extras.items()):
-            closer = getattr(value, "close", None)
+            closer = getattr(value, "aclose", None) or getattr(value, "close", None)
             if closer is not None:
                 try:
                     result = closer()

@@ -92,6 +92,14 @@ async def core_and_terraform(services: Services, base: Path) -> None:
     session = await engine.plan(session.id, DEV)
     _print_plan(session)
 
+    _section("Plan review before approval (deterministic findings, ranked by the rules engine)")
+    review = await services.review_plan(session.id)
+    print(f"{review.summary}  [written by {review.written_by}]")
+    for finding in review.findings[:6]:
+        print(f"  [{finding.severity}] {finding.code} {finding.address}: {finding.evidence}")
+    if review.citations:
+        print("  sources:", ", ".join(review.citations[:5]))
+
     _section("Approve (approver must differ from the author) and apply the saved plan")
     try:
         await engine.approve(session.id, DEV)
@@ -133,4 +141,15 @@ def _print_plan(session) -> None:
         print("error:", session.error)
 
 
-STEPS = [core_and_terraform]
+async def advisor(services: Services, base: Path) -> None:
+    from cloud_engine.ai.schemas import AdviceRequest
+    from cloud_engine.cli.advise import render as render_answer
+
+    _section("Advisor: /cloud-advise with no API key (rules engine, grounded in knowledge/)")
+    request = AdviceRequest(use_case="Customer-facing web app with a PostgreSQL database and file uploads",
+                            provider="gcp", budget="low", security="enhanced", compliance="GDPR", model="auto")
+    answer = await (await services.advisor()).advise(request, guild_id=GUILD)
+    print(render_answer(answer))
+
+
+STEPS = [core_and_terraform, advisor]

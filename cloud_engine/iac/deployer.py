@@ -148,6 +148,17 @@ class TerraformDeployer:
         return ApplyArtifact(commit_sha=sha, state_json=json.dumps(state, sort_keys=True),
                              log_path=str(run_dir / "apply.log"))
 
+    async def saved_plan(self, project: Project, session_id: int) -> PlanResult:
+        """Re-read a session's saved plan file (kept until it is applied), e.g. for a review before approval."""
+        async with self.locks.for_project(project.id):
+            workspace = self.workspace(project)
+            run_dir = workspace.run_dir(str(session_id))
+            runner = self._runner(project, run_dir, "show")
+            try:
+                return await runner.show_plan(run_dir / PLAN_FILE)
+            finally:
+                await _close(runner)
+
     async def cancel(self, session_id: int) -> bool:
         """Interrupt the session's running Terraform phase (SIGINT, then SIGTERM, then SIGKILL)."""
         runner = self._runners.get(session_id)
