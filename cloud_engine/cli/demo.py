@@ -152,4 +152,43 @@ async def advisor(services: Services, base: Path) -> None:
     print(render_answer(answer))
 
 
-STEPS = [core_and_terraform, advisor]
+async def finops(services: Services, base: Path) -> None:
+    from cloud_engine.ai.finops_review import review_recommendations
+
+    _section("FinOps: ingest a synthetic FOCUS export and metrics (3 providers, ~50 resources, 45 days)")
+    svc = await services.finops()
+    costs, metrics = await svc.ingest_synthetic(base / "finops-input")
+    print(f"costs: {costs.rows_read} rows read, {costs.rows_added} added; metrics: {metrics.rows_read} read, "
+          f"{metrics.rows_added} added")
+    again = await svc.ingest_focus_file(base / "finops-input" / Path(costs.source_name).name)
+    print(f"re-import of the same export: {again.rows_added} rows added, {again.rows_skipped} skipped (idempotent)")
+    summary = await svc.cost_summary(by="provider")
+    print("cost by provider:", ", ".join(f"{g.key} ${g.effective_cost:,.2f}" for g in summary.groups))
+    forecast = await svc.forecast()
+    if forecast is not None:
+        print(f"month to date ${forecast.month_to_date:,.2f}; forecast ${forecast.forecast_month_end:,.2f} "
+              f"({forecast.method})")
+    for anomaly in (await svc.anomalies()).items[:3]:
+        print(f"anomaly: {anomaly.day} {anomaly.provider}/{anomaly.service} ${anomaly.amount:,.2f} "
+              f"(expected ${anomaly.expected:,.2f}, robust z {anomaly.robust_z:.1f})")
+
+    _section("Top recommendations ($/month at 730 h, CO2e) and the advisor's review")
+    recs = await svc.recommendations()
+    print(f"{len(recs.items)} recommendations, ${recs.total_monthly_savings:,.2f}/month and "
+          f"{-recs.total_co2e_kg_month_delta:,.1f} kg CO2e/month in total")
+    for rec in recs.items[:8]:
+        print(f"  {rec.kind:<13} {rec.resource_name:<22} {rec.action[:48]:<48} ${rec.monthly_savings:>8.2f} "
+              f"{rec.co2e_kg_month_delta:>7.1f} kg  conf {rec.confidence:.2f}  [{rec.status}]")
+    review = await review_recommendations(list(recs.items), summary, services.settings, db=services.db,
+                                          index=await services.knowledge())
+    print(f"\nreview (written by {review.written_by}):")
+    for item in [review.effective_recommendation, *review.additional_recommendations[:3]]:
+        if item is not None:
+            print(f"  - [{getattr(item, 'flag', 'ok')}] {item.resource}: {item.action} "
+                  f"(saves ${item.monthly_savings or 0:,.2f}/month, risk {item.risk})")
+    print("  basis:    ", review.base_of_recommendations)
+    print("  forecast: ", review.cost_forecasting)
+    print("  contracts:", review.contract_deal)
+
+
+STEPS = [core_and_terraform, advisor, finops]
