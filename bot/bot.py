@@ -32,7 +32,9 @@ from cloud_engine.settings import Settings
 __all__ = ["EXTENSIONS", "CloudEngineBot", "CloudTree", "create_bot"]
 
 log = logging.getLogger(__name__)
-EXTENSIONS: tuple[str, ...] = ("cogs.projects", "cogs.deploy", "cogs.admin", "cogs.policy", "cogs.health")
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.projects", "cogs.deploy", "cogs.admin", "cogs.policy", "cogs.health", "cogs.advise", "cogs.finops",
+)
 
 
 class CloudTree(app_commands.CommandTree):

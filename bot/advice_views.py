@@ -1,0 +1,89 @@
+"""The "Deploy this" flow under an advisor answer: pick a project, get a lobby.
+
+Why a normal View with a timeout (not a persistent DynamicItem like the lobby): the answer
+lives only in this view's memory (it is not stored), so after a restart there is nothing
+to deploy; the buttons expire with the interaction token (15 minutes) and the user asks
+again. The session that "Deploy this" opens is an ordinary lobby, persistent from then on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import discord
+
+from bot.errors import report
+from bot.limits import FOLLOWUP_SECONDS, LABEL, SELECT_OPTIONS, truncate
+from bot.lobby import post_lobby
+from cloud_engine.ai.schemas import AdviceAnswer
+
+__all__ = ["AdviceView", "ProjectPicker", "deploy_answer_to_project"]
+
+
+class AdviceView(discord.ui.View):
+    """One "Deploy this" button per answer (two when comparing models)."""
+
+    def __init__(self, answers: Sequence[AdviceAnswer], *, timeout: float = FOLLOWUP_SECONDS) -> None:
+        super().__init__(timeout=timeout)
+        self.answers = list(answers)
+        for i, answer in enumerate(answers):
+            label = "Deploy this" if len(answers) == 1 else f"Deploy {answer.written_by}"
+            button: discord.ui.Button[AdviceView] = discord.ui.Button(
+                label=truncate(label, LABEL), style=discord.ButtonStyle.success, emoji="🚀",
+                disabled=not answer.resources, custom_id=f"ce:advice:deploy:{i}")
+            button.callback = self._make_callback(answer)  # type: ignore[method-assign]
+            self.add_item(button)
+
+    def _make_callback(self, answer: AdviceAnswer) -> Any:
+        async def callback(interaction: discord.Interaction) -> None:
+            try:
+                await self.ask_project(interaction, answer)
+            except Exception as exc:
+                await report(interaction, exc, action="advise:deploy")
+        return callback
+
+    @staticmethod
+    async def ask_project(interaction: discord.Interaction, answer: AdviceAnswer) -> None:
+        """Offer the presser's server projects whose cloud matches the answer's."""
+        engine = interaction.client.engine  # type: ignore[attr-defined]
+        clouds = {r.provider for r in answer.resources}
+        projects = [p for p in await engine.list_projects(interaction.guild_id) if {p.catalog_provider} == clouds]
+        if not projects:
+            await interaction.response.send_message(
+                f"No project in this server deploys to **{', '.join(sorted(clouds)).upper()}**; create one with "
+                "`/cloud-init` first.", ephemeral=True)
+            return
+        await interaction.response.send_message("Deploy into which project?", view=ProjectPicker(answer, projects),
+                                                ephemeral=True)
+
+
+class ProjectPicker(discord.ui.View):
+    """A select of compatible projects; choosing one opens the deployment and posts its lobby."""
+
+    def __init__(self, answer: AdviceAnswer, projects: Sequence[Any], *, timeout: float = FOLLOWUP_SECONDS) -> None:
+        super().__init__(timeout=timeout)
+        self.answer = answer
+        options = [discord.SelectOption(label=truncate(p.name, LABEL), value=str(p.id),
+                                        description=truncate(f"{p.provider} {p.region} · {p.target}", LABEL))
+                   for p in projects[:SELECT_OPTIONS]]
+        self.select: discord.ui.Select[ProjectPicker] = discord.ui.Select(placeholder="Project", options=options)
+        self.select.callback = self.chosen  # type: ignore[method-assign]
+        self.add_item(self.select)
+
+    async def chosen(self, interaction: discord.Interaction) -> None:
+        try:
+            await deploy_answer_to_project(interaction, self.answer, int(self.select.values[0]))
+        except Exception as exc:
+            await report(interaction, exc, action="advise:deploy")
+
+
+async def deploy_answer_to_project(interaction: discord.Interaction, answer: AdviceAnswer, project_id: int) -> None:
+    """advisor.deploy_answer (every engine check applies), then the normal lobby in this channel."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    bot: Any = interaction.client
+    advisor = await bot.services.advisor()
+    session = await advisor.deploy_answer(answer, bot.engine, project_id, interaction.user.id)
+    message = await post_lobby(bot.engine, interaction.channel, session)
+    await interaction.followup.send(f"Deployment #{session.id} is ready to validate and plan: {message.jump_url}",
+                                    ephemeral=True)

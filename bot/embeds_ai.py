@@ -1,0 +1,174 @@
+"""Renderers for the advisor and FinOps: answers, plan reviews, costs and recommendations.
+
+Why apart from bot/embeds.py: these show AI and analytics results whose text is partly
+model-written, so every string goes through `safe` (no markdown or mention injection) and
+every embed through `fit_embed`, like the lobby's; they decide nothing, they only show
+what the advisor and the FinOps service returned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import discord
+
+from bot.limits import EMBED_FIELD_VALUE, fit_embed, safe, truncate
+from cloud_engine.ai.schemas import AdviceAnswer, PlanReview
+from cloud_engine.finops.models import AnomalyReport, CostSummary, Forecast, IngestReport, Recommendation
+
+__all__ = ["advice", "costs_overview", "ingest_report", "plan_review", "recommendation_detail", "recommendations_page"]
+
+_SEVERITY = {"high": "🔴", "medium": "🟠", "low": "🟡"}
+_RISK = {"high": "🔴", "medium": "🟠", "low": "🟢"}
+
+
+def _money(value: float, currency: str | None = None) -> str:
+    return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {currency}"
+
+
+def _lines(items: Iterable[str], limit: int = EMBED_FIELD_VALUE, empty: str = "—") -> str:
+    """Join lines, stopping (with a count of the rest) before the field would overflow."""
+    out: list[str] = []
+    items = list(items)
+    for i, item in enumerate(items):
+        more = f"… and {len(items) - i} more"
+        if sum(len(x) + 1 for x in out) + len(item) + len(more) + 1 > limit:
+            out.append(more)
+            break
+        out.append(item)
+    return "\n".join(out) or empty
+
+
+def _sources(ids: Sequence[str]) -> str:
+    return ", ".join(f"`{safe(i, 80)}`" for i in ids) if ids else ""
+
+
+def advice(answer: AdviceAnswer) -> discord.Embed:
+    """The design: summary, the four reasoning steps, priced resources, guardrails, risks, sources, author."""
+    provider = answer.resources[0].provider.upper() if answer.resources else "—"
+    embed = discord.Embed(title=truncate(f"Advice · {provider} · {_money(answer.total_monthly_cost)}/mo", 256),
+                          colour=discord.Colour.blurple(), description=safe(answer.summary, 1500))
+    for step in answer.reasoning:
+        embed.add_field(name=step.step.title(), value=safe(step.text, 500), inline=False)
+    embed.add_field(name=f"Resources ({len(answer.resources)}) · ceiling {_money(answer.budget_ceiling)}/mo",
+                    inline=False, value=_lines(
+                        f"`{r.spec.kind}/{safe(r.spec.name, 60)}` {safe(r.spec.region or '', 30)} "
+                        f"**{_money(r.monthly_cost)}**/mo · {safe(r.rationale, 120)}" for r in answer.resources))
+    embed.add_field(name="Guardrails", inline=False, value=_lines(_guardrail(g) for g in answer.guardrails))
+    if answer.rejected:
+        embed.add_field(name="Left out", inline=False, value=_lines(
+            f"`{r.kind}/{safe(r.name, 60)}`: {safe(r.reason, 200)}" for r in answer.rejected))
+    if answer.risks:
+        embed.add_field(name="Risks", inline=False, value=_lines(
+            f"• {safe(r.text, 300)}" + (f" [{_sources(r.citations)}]" if r.citations else " *(unsourced)*")
+            for r in answer.risks))
+    embed.add_field(name="Sources", value=truncate(_sources(answer.citations) or "none", EMBED_FIELD_VALUE), inline=False)
+    if answer.notes:
+        embed.add_field(name="Notes", inline=False, value=_lines(f"• {safe(n, 300)}" for n in answer.notes))
+    cached = ", cached" if answer.cached else ""
+    embed.set_footer(text=f"written by {answer.written_by}{cached} · prices: {answer.cost_source or 'catalogue'}")
+    return fit_embed(embed)
+
+
+def _guardrail(g: Any) -> str:
+    mark = "📝 action" if not g.enforced else "🔧 corrected" if g.corrected else "✅" if g.passed else "⛔"
+    return f"{mark} **{safe(g.name, 60)}**: {safe(g.detail, 200)}"
+
+
+def plan_review(review: PlanReview, session_id: int) -> discord.Embed:
+    """Findings on a saved plan, most urgent first, before anyone approves it."""
+    worst = next((f.severity for f in review.findings), None)
+    colour = {"high": discord.Colour.red(), "medium": discord.Colour.orange()}.get(worst or "", discord.Colour.green())
+    embed = discord.Embed(title=f"Plan review · deployment #{session_id}", colour=colour,
+                          description=safe(review.summary, 1500))
+    if review.monthly_total is not None:
+        budget = f" of {_money(review.budget_monthly)}" if review.budget_monthly else ""
+        embed.add_field(name="Monthly cost", value=f"{_money(review.monthly_total)}{budget}", inline=False)
+    for f in review.findings[:15]:
+        embed.add_field(name=truncate(f"{_SEVERITY.get(f.severity, '•')} {f.rank}. {f.code} · {f.address}", 256),
+                        value=f"{safe(f.explanation, 400)}\n-# evidence: {safe(f.evidence, 250)}\n"
+                              f"→ {safe(f.recommendation, 250)}", inline=False)
+    if not review.findings:
+        embed.add_field(name="Findings", value="None: nothing risky found in this plan.", inline=False)
+    if review.citations:
+        embed.add_field(name="Sources", value=truncate(_sources(review.citations), EMBED_FIELD_VALUE), inline=False)
+    embed.set_footer(text=f"written by {review.written_by}" + (" · " + "; ".join(review.notes) if review.notes else ""))
+    return fit_embed(embed)
+
+
+def ingest_report(report: IngestReport) -> discord.Embed:
+    """What an import did: rows read, added and skipped (already present)."""
+    embed = discord.Embed(title=f"Imported {report.target} · {safe(report.source_name, 150)}",
+                          colour=discord.Colour.green(),
+                          description=f"**{report.rows_read:,}** rows read · **{report.rows_added:,}** added · "
+                                      f"**{report.rows_skipped:,}** skipped (already in the ledger)")
+    if report.period_start and report.period_end:
+        embed.add_field(name="Period", value=f"{report.period_start:%Y-%m-%d} → {report.period_end:%Y-%m-%d}")
+    if report.focus_version_hint:
+        embed.add_field(name="FOCUS version", value=report.focus_version_hint)
+    return fit_embed(embed)
+
+
+def costs_overview(by_provider: CostSummary, by_service: CostSummary, forecast: Forecast | None,
+                   anomalies: AnomalyReport, *, chart_name: str | None = None) -> discord.Embed:
+    """Spend by provider and service, month to date with its forecast, and anomalies."""
+    cur = by_service.currency
+    period = f"{by_service.start} → {by_service.end}" if by_service.start else "all imported data"
+    embed = discord.Embed(title="Cloud costs (FinOps ledger)", colour=discord.Colour.gold(),
+                          description=f"Effective **{_money(by_service.total_effective_cost, cur)}** · billed "
+                                      f"{_money(by_service.total_billed_cost, cur)} · {period}")
+    for title, summary in (("By provider", by_provider), ("By service", by_service)):
+        embed.add_field(name=title, inline=True, value=_lines(
+            f"**{safe(g.key or 'unknown', 60)}** {_money(g.effective_cost, cur)} ({g.share:.0%})" for g in summary.groups[:15]))
+    if forecast is not None:
+        prev = f" · last month {_money(forecast.previous_month_total, cur)}" if forecast.previous_month_total else ""
+        embed.add_field(name=f"Month to date · {forecast.month}", inline=False, value=(
+            f"{_money(forecast.month_to_date, cur)} in {forecast.days_elapsed} days → forecast "
+            f"**{_money(forecast.forecast_month_end, cur)}** ({forecast.days_remaining} days left){prev}\n"
+            f"-# method: {safe(forecast.method, 300)}"))
+    embed.add_field(name=f"Anomalies ({len(anomalies.items)})", inline=False, value=_lines(
+        (f"{a.day} **{safe(a.service, 60)}** ({a.provider}) {_money(a.amount, cur)} vs ~{_money(a.expected, cur)} "
+         f"(z {a.robust_z:.1f})" for a in anomalies.items), empty="None found.") + f"\n-# {safe(anomalies.method, 200)}")
+    notes = "; ".join(by_service.notes)
+    if notes:
+        embed.add_field(name="Notes", value=safe(notes, 500), inline=False)
+    if chart_name:
+        embed.set_image(url=f"attachment://{chart_name}")
+    return fit_embed(embed)
+
+
+def _evidence_words(rec: Recommendation, limit: int = 300) -> str:
+    parts = [f"{k.replace('_', ' ')} {v}" for k, v in rec.evidence.items()]
+    return safe(", ".join(parts), limit) or "—"
+
+
+def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: int, total_savings: float,
+                         suppressed: int, start: int) -> discord.Embed:
+    """One page of recommendations, numbered from `start` + 1, with the totals of the whole list."""
+    embed = discord.Embed(title=f"FinOps recommendations · page {page + 1}/{max(pages, 1)}",
+                          colour=discord.Colour.green(),
+                          description=f"Up to **{_money(total_savings)}/mo** in savings across the list"
+                                      + (f" · {suppressed} hidden as noisy" if suppressed else ""))
+    for i, rec in enumerate(items, start=start + 1):
+        embed.add_field(name=truncate(f"{i}. {rec.action} · {rec.resource_name}", 256), inline=False, value=(
+            f"**{_money(rec.monthly_savings)}/mo** · CO2e {rec.co2e_kg_month_delta:+.1f} kg/mo · "
+            f"confidence {rec.confidence:.0%} · risk {_RISK.get(rec.risk.level, '')} {rec.risk.level}\n"
+            f"`{rec.kind}` {rec.provider} {safe(rec.region or '', 30)} · {_evidence_words(rec)}"))
+    if not items:
+        embed.add_field(name="Nothing to recommend", value="Import costs and metrics with `/cloud-ingest` first, "
+                                                           "or everything is already lean.", inline=False)
+    return fit_embed(embed)
+
+
+def recommendation_detail(rec: Recommendation, note: str, base: str, written_by: str) -> discord.Embed:
+    """Why a recommendation was made: the reviewer's note, the basis, and every piece of evidence."""
+    embed = discord.Embed(title=truncate(f"Why: {rec.action} · {rec.resource_name}", 256),
+                          colour=discord.Colour.blurple(), description=safe(note, 1500) or None)
+    embed.add_field(name="Evidence", inline=False, value=_lines(
+        f"• {safe(k.replace('_', ' '), 60)}: {safe(v, 200)}" for k, v in rec.evidence.items()))
+    embed.add_field(name="Risk", value=f"{rec.risk.level}: {safe(rec.risk.reason, 300)}", inline=False)
+    if base:
+        embed.add_field(name="Basis", value=safe(base, 1000), inline=False)
+    embed.set_footer(text=f"written by {written_by} · id {rec.id}")
+    return fit_embed(embed)

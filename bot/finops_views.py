@@ -1,0 +1,214 @@
+"""FinOps interactions: upload checks, the cost overview payload, and the paged recommendations.
+
+Why the recommendation list is a normal View with a timeout (not persistent DynamicItems):
+it pages over a snapshot of one `recommendations()` call, which is cheap to ask for again;
+after 15 minutes (the interaction token's life) the buttons stop and `/cloud-recommend`
+shows a fresh list. A page shows at most `PER_PAGE` recommendations as fields; a select
+picks which one the action row (Explain, Act, Helpful, Noisy, Risky) applies to, so the
+message stays within Discord's five component rows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import discord
+
+from bot import embeds_ai
+from bot.errors import report
+from bot.limits import FOLLOWUP_SECONDS, LABEL, safe, truncate
+from bot.lobby import post_lobby
+from cloud_engine.ai.finops_review import review_recommendations
+from cloud_engine.errors import IngestError
+from cloud_engine.finops._files import MB, check_size, file_format, safe_filename
+from cloud_engine.finops.models import IngestReport, Recommendation, RecommendationSet
+from cloud_engine.finops.remediate import RemediationRefusal, remediation_session
+
+__all__ = ["CHART_NAME", "PER_PAGE", "CostOverview", "RecommendationPager", "check_upload", "ingest_upload",
+           "load_overview"]
+
+PER_PAGE = 5
+CHART_NAME = "daily_costs.png"
+UploadKind = Literal["focus", "metrics"]
+
+
+def check_upload(kind: UploadKind, filename: str, size: int, max_mb: int) -> None:
+    """Refuse a wrong type or an oversize file from the attachment's metadata, before downloading it."""
+    fmt = file_format(filename)
+    if kind == "metrics" and fmt != "csv":
+        raise IngestError(detail=f"{filename}: metrics must be a CSV (resource_id, metric, timestamp, value, unit)")
+    check_size(size, max_mb * MB, filename)
+
+
+async def ingest_upload(finops: Any, kind: UploadKind, data: bytes, filename: str) -> IngestReport:
+    """Hand the bytes to the FinOps service; metrics go through a private temp file (the service reads paths)."""
+    if kind == "focus":
+        return await finops.ingest_focus_bytes(data, filename)
+    tmp = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="finops-metrics-"))
+    try:
+        target = tmp / safe_filename(filename)
+        await asyncio.to_thread(target.write_bytes, data)
+        return await finops.ingest_metrics_file(target)
+    finally:
+        await asyncio.to_thread(shutil.rmtree, tmp, True)
+
+
+@dataclass(frozen=True)
+class CostOverview:
+    embed: discord.Embed
+    chart: bytes
+
+
+async def load_overview(finops: Any) -> CostOverview:
+    """Read the summaries, forecast, anomalies and chart together (independent ledger reads)."""
+    by_provider, by_service, forecast, anomalies, chart = await asyncio.gather(
+        finops.cost_summary("provider"), finops.cost_summary("service"), finops.forecast(), finops.anomalies(),
+        finops.daily_cost_chart())
+    return CostOverview(embeds_ai.costs_overview(by_provider, by_service, forecast, anomalies, chart_name=CHART_NAME),
+                        chart)
+
+
+class RecommendationPager(discord.ui.View):
+    """Prev/Next over a recommendation list, with per-item Explain, Act and feedback."""
+
+    def __init__(self, recs: RecommendationSet, *, timeout: float = FOLLOWUP_SECONDS) -> None:
+        super().__init__(timeout=timeout)
+        self.items: list[Recommendation] = list(recs.items)
+        self.total_savings = recs.total_monthly_savings
+        self.suppressed = recs.suppressed
+        self.page = 0
+        self.selected: str | None = None
+        self.picker: discord.ui.Select[RecommendationPager] = discord.ui.Select(placeholder="Recommendation", row=0)
+        self.picker.callback = self._pick  # type: ignore[method-assign]
+        buttons = [("Explain", "explain", discord.ButtonStyle.primary, "🔎", 1),
+                   ("Act", "act", discord.ButtonStyle.success, "🛠️", 1),
+                   ("Helpful", "helpful", discord.ButtonStyle.secondary, "👍", 1),
+                   ("Noisy", "noisy", discord.ButtonStyle.secondary, "🔕", 1),
+                   ("Risky", "risky", discord.ButtonStyle.secondary, "⚠️", 1),
+                   ("Prev", "prev", discord.ButtonStyle.secondary, "◀️", 2),
+                   ("Next", "next", discord.ButtonStyle.secondary, "▶️", 2)]
+        self.buttons: dict[str, discord.ui.Button[RecommendationPager]] = {}
+        for label, key, style, emoji, row in buttons:
+            button: discord.ui.Button[RecommendationPager] = discord.ui.Button(label=label, style=style, emoji=emoji,
+                                                                               row=row, custom_id=f"ce:recs:{key}")
+            button.callback = self._guarded(key)  # type: ignore[method-assign]
+            self.buttons[key] = button
+        self._layout()
+
+    # ------------------------------------------------------------------ paging
+    @property
+    def pages(self) -> int:
+        return max(math.ceil(len(self.items) / PER_PAGE), 1)
+
+    def page_items(self) -> list[Recommendation]:
+        return self.items[self.page * PER_PAGE:(self.page + 1) * PER_PAGE]
+
+    def current(self) -> Recommendation | None:
+        """The selected recommendation on this page (the first one when none is picked)."""
+        shown = self.page_items()
+        return next((r for r in shown if r.id == self.selected), shown[0] if shown else None)
+
+    def embed(self) -> discord.Embed:
+        return embeds_ai.recommendations_page(self.page_items(), page=self.page, pages=self.pages,
+                                              total_savings=self.total_savings, suppressed=self.suppressed,
+                                              start=self.page * PER_PAGE)
+
+    def _layout(self) -> None:
+        """Rebuild the components for the current page (select options, disabled states)."""
+        self.clear_items()
+        shown = self.page_items()
+        current = self.current()
+        if shown:
+            self.picker.options = [discord.SelectOption(
+                label=truncate(f"{self.page * PER_PAGE + i}. {r.resource_name}", LABEL),
+                description=truncate(r.action, LABEL), value=r.id, default=current is not None and r.id == current.id)
+                for i, r in enumerate(shown, start=1)]
+            self.add_item(self.picker)
+            for key in ("explain", "act", "helpful", "noisy", "risky"):
+                self.add_item(self.buttons[key])
+        self.buttons["prev"].disabled = self.page == 0
+        self.buttons["next"].disabled = self.page >= self.pages - 1
+        self.add_item(self.buttons["prev"])
+        self.add_item(self.buttons["next"])
+
+    async def _rerender(self, interaction: discord.Interaction) -> None:
+        self.page = min(self.page, self.pages - 1)
+        self._layout()
+        await interaction.response.edit_message(embed=self.embed(), view=self)
+
+    # ------------------------------------------------------------------ callbacks
+    def _guarded(self, key: str) -> Any:
+        async def callback(interaction: discord.Interaction) -> None:
+            try:
+                await self.press(interaction, key)
+            except Exception as exc:
+                await report(interaction, exc, action=f"recommend:{key}")
+        return callback
+
+    async def _pick(self, interaction: discord.Interaction) -> None:
+        self.selected = self.picker.values[0]
+        await self._rerender(interaction)
+
+    async def press(self, interaction: discord.Interaction, key: str) -> None:
+        """Run one button: page moves re-render; the rest act on the selected recommendation."""
+        if key in ("prev", "next"):
+            self.page = max(0, min(self.pages - 1, self.page + (1 if key == "next" else -1)))
+            self.selected = None
+            await self._rerender(interaction)
+            return
+        rec = self.current()
+        if rec is None:
+            await interaction.response.send_message("Nothing selected on this page.", ephemeral=True)
+        elif key == "explain":
+            await self.explain(interaction, rec)
+        elif key == "act":
+            await self.act(interaction, rec)
+        else:
+            await self.feedback(interaction, rec, key)
+
+    async def feedback(self, interaction: discord.Interaction, rec: Recommendation, verdict: str) -> None:
+        """Record the verdict; a noisy one also drops the item from this list (the service hides it for days)."""
+        bot: Any = interaction.client
+        finops = await bot.services.finops()
+        result = await finops.record_feedback(rec.id, interaction.user.id, verdict)
+        if result.suppressed_until is None:
+            await interaction.response.send_message(f"Thanks: marked **{verdict}** for {safe(rec.resource_name, 100)}.",
+                                                    ephemeral=True)
+            return
+        self.items = [r for r in self.items if r.id != rec.id]
+        self.suppressed += 1
+        self.total_savings = round(sum(r.monthly_savings for r in self.items), 2)
+        self.selected = None
+        await self._rerender(interaction)
+        await interaction.followup.send(f"Hidden **{safe(rec.action, 200)}** for {safe(rec.resource_name, 100)} until "
+                                        f"{result.suppressed_until:%Y-%m-%d}.", ephemeral=True)
+
+    async def explain(self, interaction: discord.Interaction, rec: Recommendation) -> None:
+        """The FinOps reviewer's note on this item (a model when configured, else the rules), with the evidence."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot: Any = interaction.client
+        review = await review_recommendations([rec], {}, bot.services.settings, db=bot.services.db,
+                                              index=await bot.services.knowledge())
+        item = review.effective_recommendation
+        note = item.note if item is not None and item.recommendation_id == rec.id else ""
+        await interaction.followup.send(embed=embeds_ai.recommendation_detail(
+            rec, note, review.base_of_recommendations, review.written_by), ephemeral=True)
+
+    async def act(self, interaction: discord.Interaction, rec: Recommendation) -> None:
+        """Open the remediation session and post its lobby, or say plainly why there is none."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        bot: Any = interaction.client
+        outcome = await remediation_session(bot.engine, rec, guild_id=interaction.guild_id,
+                                            user_id=interaction.user.id)
+        if isinstance(outcome, RemediationRefusal):
+            await interaction.followup.send(f"No change opened: {safe(outcome.reason)}", ephemeral=True)
+            return
+        message = await post_lobby(bot.engine, interaction.channel, outcome)
+        await interaction.followup.send(f"Deployment #{outcome.id} carries this out; validate, plan and apply it "
+                                        f"in its lobby: {message.jump_url}", ephemeral=True)

@@ -1,0 +1,76 @@
+"""/cloud-advise and /cloud-review: the advisor's design for a use case, and a plan's review.
+
+The review is a command rather than a lobby button because lobby buttons map to engine
+permission actions in bot/checks.py; a read-only review needs none of that wiring.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import autocomplete, embeds_ai
+from bot.advice_views import AdviceView
+from bot.checks import require_role
+from bot.limits import AUTOCOMPLETE_CHOICES, LABEL, truncate
+from cloud_engine.ai.providers.registry import available_models
+from cloud_engine.ai.schemas import AdviceRequest
+from cloud_engine.core.models import Role
+from cloud_engine.errors import NotFound
+
+
+class AdviseCog(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @property
+    def services(self):  # noqa: ANN201 - cloud_engine.services.Services
+        return self.bot.services  # type: ignore[attr-defined]
+
+    async def model_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        """auto, every configured model with why it is (un)available, and the rules engine."""
+        rows = [("auto", "auto: the first model with a key, else the rules engine")]
+        rows += [(m.id, f"{m.id} ({m.note})") for m in available_models(self.services.settings)]
+        return [app_commands.Choice(name=truncate(name, LABEL), value=value) for value, name in rows
+                if current.lower() in name.lower()][:AUTOCOMPLETE_CHOICES]
+
+    @app_commands.command(name="cloud-advise", description="Architecture advice for a use case, priced and checked")
+    @app_commands.describe(use_case="what to build, e.g. web app with postgres for a small shop",
+                           model="auto, rules, or a configured model", compare="answer with two models side by side")
+    @app_commands.autocomplete(model=model_choices)
+    @app_commands.guild_only()
+    @require_role(Role.VIEWER)
+    async def advise(self, interaction: discord.Interaction, use_case: str,
+                     provider: Literal["any", "gcp", "aws", "azure"] = "any",
+                     budget: Literal["low", "medium", "high"] = "medium",
+                     security: Literal["standard", "enhanced", "compliance"] = "standard",
+                     compliance: Literal["none", "HIPAA", "GDPR", "PCI-DSS", "SOX"] = "none",
+                     model: str = "auto", compare: bool = False) -> None:
+        request = AdviceRequest(use_case=use_case, provider=provider, budget=budget, security=security,
+                                compliance=compliance, model=model)
+        await interaction.response.defer(thinking=True)
+        advisor = await self.services.advisor()
+        if compare:
+            answers = await advisor.compare(request, guild_id=interaction.guild_id)
+        else:
+            answers = [await advisor.advise(request, guild_id=interaction.guild_id)]
+        for answer in answers:  # one message each: Discord's 6000-character cap covers all embeds of a message
+            await interaction.followup.send(embed=embeds_ai.advice(answer), view=AdviceView([answer]))
+
+    @app_commands.command(name="cloud-review", description="Review a planned deployment before approving it")
+    @app_commands.autocomplete(session=autocomplete.sessions)
+    @app_commands.guild_only()
+    @require_role(Role.VIEWER)
+    async def review(self, interaction: discord.Interaction, session: int) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        if (await self.services.engine.get_session(session)).guild_id != interaction.guild_id:
+            raise NotFound(what="session", key=session)
+        result = await self.services.review_plan(session)
+        await interaction.followup.send(embed=embeds_ai.plan_review(result, session), ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(AdviseCog(bot))

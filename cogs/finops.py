@@ -1,0 +1,64 @@
+"""/cloud-ingest, /cloud-finops-costs, /cloud-recommend: billing data in, spend and savings out.
+
+`/cloud-finops-costs` sits beside the project estimate `/cloud-costs` (cogs/projects.py):
+that one prices what Cloud Engine deployed from the catalogue; this one reads what the
+providers actually billed, from the FOCUS ledger.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Literal
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import embeds_ai
+from bot.checks import require_role
+from bot.finops_views import CHART_NAME, RecommendationPager, check_upload, ingest_upload, load_overview
+from cloud_engine.core.models import Role
+
+
+class FinOpsCog(commands.Cog):
+    def __init__(self, bot: commands.Bot) -> None:
+        self.bot = bot
+
+    @property
+    def services(self):  # noqa: ANN201 - cloud_engine.services.Services
+        return self.bot.services  # type: ignore[attr-defined]
+
+    @app_commands.command(name="cloud-ingest", description="Import a FOCUS cost export or a metrics CSV")
+    @app_commands.describe(file="FOCUS .csv/.csv.gz/.parquet, or metrics .csv", kind="what the file holds")
+    @app_commands.guild_only()
+    @require_role(Role.USER)
+    async def ingest(self, interaction: discord.Interaction, file: discord.Attachment,
+                     kind: Literal["focus", "metrics"] = "focus") -> None:
+        check_upload(kind, file.filename, file.size, self.services.settings.finops_max_upload_mb)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        data = await file.read()
+        report = await ingest_upload(await self.services.finops(), kind, data, file.filename)
+        await interaction.followup.send(embed=embeds_ai.ingest_report(report), ephemeral=True)
+
+    @app_commands.command(name="cloud-finops-costs", description="Billed spend by provider and service, forecast, "
+                                                                 "anomalies and a daily chart")
+    @app_commands.guild_only()
+    @require_role(Role.VIEWER)
+    async def costs(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        overview = await load_overview(await self.services.finops())
+        await interaction.followup.send(embed=overview.embed, ephemeral=True,
+                                        file=discord.File(io.BytesIO(overview.chart), filename=CHART_NAME))
+
+    @app_commands.command(name="cloud-recommend", description="Savings recommendations with evidence; act on them")
+    @app_commands.guild_only()
+    @require_role(Role.VIEWER)
+    async def recommend(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        recs = await (await self.services.finops()).recommendations()
+        pager = RecommendationPager(recs)
+        await interaction.followup.send(embed=pager.embed(), view=pager, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(FinOpsCog(bot))

@@ -1,0 +1,185 @@
+"""/cloud-ingest, /cloud-finops-costs and /cloud-recommend against a real FinOps ledger on a temp file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import discord
+import pytest
+
+from bot.finops_views import PER_PAGE, RecommendationPager
+from bot.limits import EMBED_FIELDS, EMBED_TOTAL
+from cloud_engine.finops._files import MB
+from cloud_engine.finops.synthetic import DEFAULT_END, write_synthetic
+from tests.cogs import test_cog_advise
+from tests.cogs.test_cog_commands import invoke
+from tests.conftest import USER, VIEWER
+from tests.fakes.discord import make_interaction, make_member
+
+ai_bot = test_cog_advise.ai_bot  # the real bot with the FinOps cog loaded (shared fixture)
+
+FOCUS_CSV = (
+    "BilledCost,EffectiveCost,ChargePeriodStart,ChargePeriodEnd,ServiceName,ResourceId,RegionId,BillingCurrency,"
+    "ProviderName,ResourceName\n"
+    "12.50,12.50,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,Compute Engine,projects/p/instances/web-1,us-central1,"
+    "USD,Google Cloud,web-1\n"
+    "3.25,3.00,2026-10-01T00:00:00Z,2026-10-02T00:00:00Z,Cloud Storage,projects/p/buckets/assets,us-central1,"
+    "USD,Google Cloud,assets\n"
+)
+
+
+def attachment(filename: str, data: bytes, *, size: int | None = None) -> Any:
+    """A spec-bound discord.Attachment whose download is recorded."""
+    file = mock.NonCallableMagicMock(spec=discord.Attachment)
+    file.filename = filename
+    file.size = len(data) if size is None else size
+    file.read = mock.AsyncMock(return_value=data)
+    return file
+
+
+def _param(command, name):
+    return next(p for p in command.parameters if p.name == name)
+
+
+async def test_finops_commands_and_parameters(ai_bot) -> None:
+    found = {c.name: c for c in ai_bot.tree.get_commands()}
+    ingest = found["cloud-ingest"]
+    assert [p.name for p in ingest.parameters] == ["file", "kind"]
+    assert _param(ingest, "file").type is discord.AppCommandOptionType.attachment
+    assert [c.value for c in _param(ingest, "kind").choices] == ["focus", "metrics"]
+    assert [p.name for p in found["cloud-finops-costs"].parameters] == []
+    assert [p.name for p in found["cloud-recommend"].parameters] == []
+    assert [p.name for p in found["cloud-costs"].parameters] == ["project"]  # the project estimate is untouched
+
+
+@pytest.mark.parametrize(("name", "size", "expected"), [
+    ("costs.csv", 51 * MB, "over the 50 MB limit"),
+    ("costs.xlsx", 100, "unsupported file type"),
+    ("metrics.parquet", 100, "metrics must be a CSV"),
+])
+async def test_ingest_rejects_before_downloading(ai_bot, name: str, size: int, expected: str) -> None:
+    file = attachment(name, b"x", size=size)
+    asking = make_interaction(ai_bot, make_member(USER))
+    await invoke(ai_bot, "cloud-ingest", asking, file=file, kind="metrics" if name.startswith("metrics") else "focus")
+    assert expected in asking.response.text and "Import rejected" in asking.response.text
+    file.read.assert_not_awaited()
+
+
+async def test_ingest_accepts_a_small_focus_csv_and_is_idempotent(ai_bot) -> None:
+    for added, skipped in ((2, 0), (0, 2)):
+        asking = make_interaction(ai_bot, make_member(USER))
+        await invoke(ai_bot, "cloud-ingest", asking, file=attachment("october.csv", FOCUS_CSV.encode()), kind="focus")
+        embed = asking.followup.sent[0]["embed"]
+        assert embed.title == "Imported costs · october.csv"
+        assert f"**2** rows read · **{added}** added · **{skipped}** skipped" in embed.description
+
+
+async def test_ingest_names_the_bad_column_and_row(ai_bot) -> None:
+    bad = FOCUS_CSV.replace("3.25,3.00", "lots,3.00").encode()
+    asking = make_interaction(ai_bot, make_member(USER))
+    await invoke(ai_bot, "cloud-ingest", asking, file=attachment("bad.csv", bad), kind="focus")
+    assert "BilledCost" in asking.followup.text and "row 2" in asking.followup.text
+
+
+async def test_viewers_may_not_ingest(ai_bot) -> None:
+    asking = make_interaction(ai_bot, make_member(VIEWER))
+    await invoke(ai_bot, "cloud-ingest", asking, file=attachment("october.csv", FOCUS_CSV.encode()), kind="focus")
+    assert "CloudUser" in asking.response.text
+
+
+async def test_finops_costs_shows_the_summary_with_a_png_chart(ai_bot) -> None:
+    await invoke(ai_bot, "cloud-ingest", make_interaction(ai_bot, make_member(USER)),
+                 file=attachment("october.csv", FOCUS_CSV.encode()), kind="focus")
+    asking = make_interaction(ai_bot, make_member(VIEWER))
+    await invoke(ai_bot, "cloud-finops-costs", asking)
+    [sent] = asking.followup.sent
+    embed, file = sent["embed"], sent["file"]
+    fields = {f.name: f.value for f in embed.fields}
+    assert "$15.50" in embed.description
+    assert "Google Cloud" in fields["By provider"] or "gcp" in fields["By provider"]
+    assert "Compute Engine" in fields["By service"] and any(n.startswith("Anomalies") for n in fields)
+    assert file.filename == "daily_costs.png" and file.fp.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert embed.image.url == "attachment://daily_costs.png"
+
+
+@pytest.fixture
+async def loaded(ai_bot, tmp_path: Path):
+    focus, metrics = write_synthetic(tmp_path, days=21, end=DEFAULT_END)
+    finops = await ai_bot.services.finops()
+    await finops.ingest_focus_file(focus)
+    await finops.ingest_metrics_file(metrics)
+    return finops
+
+
+async def recommend(ai_bot, user: int = USER) -> tuple[Any, RecommendationPager]:
+    asking = make_interaction(ai_bot, make_member(user))
+    await invoke(ai_bot, "cloud-recommend", asking)
+    sent = asking.followup.sent[0]
+    return sent["embed"], sent["view"]
+
+
+async def test_recommendations_page_and_move(ai_bot, loaded) -> None:
+    embed, pager = await recommend(ai_bot)
+    assert pager.pages > 1 and len(embed.fields) == PER_PAGE <= EMBED_FIELDS and len(embed) <= EMBED_TOTAL
+    assert embed.title == f"FinOps recommendations · page 1/{pager.pages}"
+    first = embed.fields[0].value
+    assert "/mo" in first and "CO2e" in first and "confidence" in first and "risk" in first
+    assert len(pager.children) <= 25 and max(c.row or 0 for c in pager.children) < 5
+    press = make_interaction(ai_bot, make_member(USER))
+    await pager.buttons["next"].callback(press)
+    name, kwargs = press.response.calls[0]
+    assert name == "edit_message" and kwargs["embed"].title.startswith("FinOps recommendations · page 2/")
+    assert kwargs["embed"].fields[0].name.startswith(f"{PER_PAGE + 1}. ")
+
+
+async def test_noisy_hides_the_recommendation_here_and_next_time(ai_bot, loaded) -> None:
+    _, pager = await recommend(ai_bot)
+    target = pager.current()
+    press = make_interaction(ai_bot, make_member(USER))
+    await pager.buttons["noisy"].callback(press)
+    assert target.id not in {r.id for r in pager.items}
+    assert "Hidden" in press.followup.text and "1 hidden as noisy" in press.response.calls[0][1]["embed"].description
+    _, again = await recommend(ai_bot, VIEWER)
+    assert target.id not in {r.id for r in again.items} and again.suppressed == 1
+
+
+async def test_helpful_is_recorded_without_hiding(ai_bot, loaded) -> None:
+    _, pager = await recommend(ai_bot)
+    count = len(pager.items)
+    press = make_interaction(ai_bot, make_member(USER))
+    await pager.buttons["helpful"].callback(press)
+    assert "marked **helpful**" in press.response.text and len(pager.items) == count
+
+
+async def test_explain_shows_the_evidence_in_words(ai_bot, loaded) -> None:
+    _, pager = await recommend(ai_bot)
+    press = make_interaction(ai_bot, make_member(USER))
+    await pager.buttons["explain"].callback(press)
+    embed = press.followup.sent[0]["embed"]
+    assert embed.title.startswith("Why: ") and "Evidence" in [f.name for f in embed.fields]
+    assert embed.footer.text.startswith("written by rules engine")
+
+
+async def test_act_on_an_unmanaged_resource_is_refused_plainly(ai_bot, loaded, channel) -> None:
+    _, pager = await recommend(ai_bot)
+    press = make_interaction(ai_bot, make_member(USER), channel=channel)
+    await pager.buttons["act"].callback(press)
+    assert "No change opened" in press.followup.text and channel.sent == []
+
+
+async def test_act_on_a_managed_vm_opens_a_resize_lobby(ai_bot, loaded, engine, db, channel) -> None:
+    project = await engine.create_project(1, USER, name="erp", provider="aws", region="us-east-1")
+    await db.execute("INSERT INTO project_resources (project_id, kind, name, spec, cost_monthly, session_id, updated_at)"
+                     " VALUES (?, 'vm', 'aws-erp-app', ?, 280.0, NULL, '2026-11-01T00:00:00')",
+                     (project.id, '{"kind": "vm", "name": "aws-erp-app", "machine_type": "m5.2xlarge", '
+                                  '"image": "ubuntu-2204-lts"}'))
+    _, pager = await recommend(ai_bot)
+    index, rec = next((i, r) for i, r in enumerate(pager.items)
+                      if r.resource_name == "aws-erp-app" and r.kind == "rightsize")
+    pager.page, pager.selected = index // PER_PAGE, rec.id
+    press = make_interaction(ai_bot, make_member(USER), channel=channel)
+    await pager.buttons["act"].callback(press)
+    lobby = channel.sent[-1]
+    assert lobby.jump_url in press.followup.text and "m5.xlarge" in lobby.embed.fields[0].value
