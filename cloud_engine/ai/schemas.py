@@ -32,6 +32,15 @@ _COMPLIANCE_ALIASES = {"none": "none", "hipaa": "HIPAA", "gdpr": "GDPR", "pci-ds
                        "pcidss": "PCI-DSS", "sox": "SOX"}
 
 
+
+class WrittenBy:
+    """Every answer names who wrote it: "rules engine" or `provider:model` (fields of the model it is mixed into)."""
+
+    @property
+    def written_by(self) -> str:
+        provider, model = getattr(self, "provider"), getattr(self, "model")  # noqa: B009 - set by the pydantic model
+        return "rules engine" if provider == "rules" else f"{provider}:{model}"
+
 class ReplyInvalid(ValueError):
     """A model reply that is not the JSON we asked for; `errors` go back to the model verbatim."""
 
@@ -242,7 +251,7 @@ class RecommendedResource(BaseModel):
     citations: list[str] = Field(default_factory=list)
 
 
-class AdviceAnswer(BaseModel):
+class AdviceAnswer(WrittenBy, BaseModel):
     """The advisor's answer, ready to render; every figure comes from the engine."""
 
     request: AdviceRequest
@@ -268,10 +277,6 @@ class AdviceAnswer(BaseModel):
             raise ValueError(f"reasoning must be exactly the steps {', '.join(REASONING_STEPS)} in order")
         return self
 
-    @property
-    def written_by(self) -> str:
-        """Who wrote the answer: "rules engine" or `provider:model`."""
-        return "rules engine" if self.provider == "rules" else f"{self.provider}:{self.model}"
 
 
 # --------------------------------------------------------------------------- plan review
@@ -295,7 +300,7 @@ class ExplainedFinding(Finding):
     explanation: str
 
 
-class PlanReview(BaseModel):
+class PlanReview(WrittenBy, BaseModel):
     findings: list[ExplainedFinding]
     summary: str
     monthly_total: float | None = None
@@ -306,9 +311,6 @@ class PlanReview(BaseModel):
     cached: bool = False
     notes: list[str] = Field(default_factory=list)
 
-    @property
-    def written_by(self) -> str:
-        return "rules engine" if self.provider == "rules" else f"{self.provider}:{self.model}"
 
 
 class RawRankedFinding(_Raw):
@@ -355,7 +357,7 @@ class FinOpsItem(BaseModel):
     note: str = ""
 
 
-class FinOpsReview(BaseModel):
+class FinOpsReview(WrittenBy, BaseModel):
     effective_recommendation: FinOpsItem | None
     additional_recommendations: list[FinOpsItem] = Field(default_factory=list)
     base_of_recommendations: str
@@ -368,9 +370,6 @@ class FinOpsReview(BaseModel):
     cached: bool = False
     notes: list[str] = Field(default_factory=list)
 
-    @property
-    def written_by(self) -> str:
-        return "rules engine" if self.provider == "rules" else f"{self.provider}:{self.model}"
 
 
 class RawFinOpsPick(_Raw):
