@@ -24,6 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo", help="offline end-to-end demo (SQLite, sandbox Terraform, rules advisor)")
     parser.add_argument("--dir", default="data/demo", help="where the demo keeps its database and Terraform roots")
     parser.add_argument("--keep", action="store_true", help="do not wipe the demo folder first")
+    parser.add_argument("--log-level", default="WARNING", help="JSON log level on stderr (default WARNING keeps the story readable)")
     parser.set_defaults(handler=handle)
 
 
