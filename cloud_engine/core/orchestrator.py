@@ -563,10 +563,8 @@ class CloudOrchestrator:
             raise PermissionDenied(action="approving a plan that a policy marked require_approval",
                                    required=Role.ADMIN.value, role=role.value)
         if project.approver_must_differ and approver_id == session.user_id:
-            raise PermissionDenied(action="approving your own plan in this project (approver must differ)",
-                                   required="another approver", role=role.value)
-        if session.user_id != approver_id and not role >= Role.ADMIN and session.needs_approval:
-            raise PermissionDenied(action="approving someone else's plan", required=Role.ADMIN.value, role=role.value)
+            raise PermissionDenied(action=f"approving your own plan in project {project.name}",
+                                   required="an approver other than the author", role=role.value)
         now = self.clock()
         async with self.db.transaction() as conn:
             event = await self._transition(conn, session_id, Event.APPROVE, approver_id, now,
