@@ -43,6 +43,17 @@ class RenderContext:
                 return other
         return None
 
+    def required_network(self, spec: ResourceSpec) -> ResourceSpec | None:
+        """Like `network`, but a named network must be part of this configuration.
+
+        AWS and Azure attach by the network's resource id, so unlike GCP they cannot fall back
+        to an existing network referenced by name.
+        """
+        net = self.network(spec)
+        require(spec.network is None or net is not None, f"{spec.name}.network",
+                f"network {spec.network} is not part of this project")
+        return net
+
 
 @dataclass
 class Rendered:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block, Raw
-from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered, require
+from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import engine_version, output, ref, suffixed, tf_name
 from cloud_engine.iac.providers.aws._common import aws_tags, provider_for
 
@@ -17,9 +17,7 @@ FORCE_NEW = frozenset({"name", "region", "engine", "encrypted"})
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     name = tf_name(spec.name)
     provider = provider_for(spec, ctx)
-    net = ctx.network(spec)
-    if spec.network is not None:
-        require(net is not None, f"{spec.name}.network", f"network {spec.network} is not part of this project")
+    net = ctx.required_network(spec)
     blocks: list[Block] = []
     subnet_group: Raw | None = None
     if net is not None and net.subnets:

@@ -19,9 +19,7 @@ FORCE_NEW = frozenset({"name", "region", "network", "description"})
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     name = tf_name(spec.name)
     provider = provider_for(spec, ctx)
-    net = ctx.network(spec)
-    if spec.network is not None:
-        require(net is not None, f"{spec.name}.network", f"network {spec.network} is not part of this project")
+    net = ctx.required_network(spec)
     blocks = [Block("resource", (TYPE, name), {
         "provider": provider,
         "name": spec.name,

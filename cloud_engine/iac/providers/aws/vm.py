@@ -24,9 +24,7 @@ FORCE_NEW = frozenset({"name", "region", "image", "network", "zone", "public_ip"
 
 
 def first_subnet(spec: ResourceSpec, ctx: RenderContext) -> Raw | None:
-    net = ctx.network(spec)
-    if spec.network is not None:
-        require(net is not None, f"{spec.name}.network", f"network {spec.network} is not part of this project")
+    net = ctx.required_network(spec)
     if net is None or not net.subnets:
         return None
     return ref("aws_subnet", tf_name(net.name, net.subnets[0].name))

@@ -17,9 +17,7 @@ def placement(spec: ResourceSpec, ctx: RenderContext) -> dict[str, Value]:
 
 def first_subnet(spec: ResourceSpec, ctx: RenderContext, *, required: bool) -> Raw | None:
     """The first subnet of the network this resource names (Azure has no default network)."""
-    net = ctx.network(spec)
-    if spec.network is not None:
-        require(net is not None, f"{spec.name}.network", f"network {spec.network} is not part of this project")
+    net = ctx.required_network(spec)
     if required:
         require(
             net is not None and bool(net.subnets),

@@ -44,9 +44,7 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         attrs[f"{remote}_address_prefixes"] = list(rule.sources)
         attrs[f"{local}_address_prefix"] = "*"
         blocks.append(Block("resource", ("azurerm_network_security_rule", tf_name(spec.name, f"r{i}")), attrs))
-    net = ctx.network(spec)
-    if spec.network is not None:
-        require(net is not None, f"{spec.name}.network", f"network {spec.network} is not part of this project")
+    net = ctx.required_network(spec)
     if net is not None:
         for sub in net.subnets or ():
             association = tf_name(spec.name, sub.name)
