@@ -20,10 +20,12 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact
 from cloud_engine.core.locks import WorkdirLocks
 from cloud_engine.core.models import Project, ResourceSpec
+from cloud_engine.iac.background import in_background_thread
 from cloud_engine.iac.binary import plugin_dir
 from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.output import FileSink, OutputSink
@@ -52,24 +54,32 @@ class TerraformDeployer:
     def workspace(self, project: Project) -> ProjectWorkspace:
         return ProjectWorkspace(self.root(project))
 
-    async def render_files(self, project: Project, desired: Sequence[ResourceSpec], *,
-                           allow_world_admin: frozenset[str] = frozenset()) -> tuple[dict[str, str], dict[str, str]]:
-        """(files Terraform runs, provider HCL shown to users); equal for the cloud target."""
-        shape = project.catalog_provider
-        common = {"project_name": project.name, "region": project.region}
-        # Rendering parses every file back (python-hcl2): CPU work, so off the event loop.
-        raw = await asyncio.to_thread(render, shape, desired, backend=project.backend,
-                                      allow_world_admin=allow_world_admin, **common)
+    def _render_planned(self, project: Project, desired: Sequence[ResourceSpec],
+                        allow_world_admin: frozenset[str]) -> dict[str, str]:
+        """The files Terraform plans: the provider HCL, or the null mirror for the sandbox (blocking)."""
+        common = {"project_name": project.name, "region": project.region, "allow_world_admin": allow_world_admin}
         if project.target == "cloud":
-            provider_files = await terraform_fmt(raw, terraform_bin=self.settings.terraform_bin)
-            return provider_files, provider_files
-        mirror_raw = await asyncio.to_thread(render, "sandbox", desired, shape=shape,
-                                             allow_world_admin=allow_world_admin, **common)
+            return render(project.catalog_provider, desired, backend=project.backend, **common)
+        return render("sandbox", desired, shape=project.catalog_provider, **common)
+
+    async def _formatted(self, project: Project, desired: Sequence[ResourceSpec], planned: dict[str, str],
+                         allow_world_admin: frozenset[str]) -> tuple[dict[str, str], dict[str, str]]:
+        """(`terraform fmt` of the planned files, provider HCL shown to users, formatted).
+
+        For the sandbox the provider HCL is rendered here too: it is shown and versioned
+        beside the mirror (`<provider>.<file>.hcl`) but never planned.
+        """
+        if project.target == "cloud":
+            formatted = await terraform_fmt(planned, terraform_bin=self.settings.terraform_bin, background=True)
+            return formatted, formatted
+        shape = project.catalog_provider
+        raw = await in_background_thread(render, shape, desired, backend=project.backend, project_name=project.name,
+                                         region=project.region, allow_world_admin=allow_world_admin)
         shown_names = {f"{shape}.{name.removesuffix('.tf')}.hcl": name for name in raw}
-        formatted = await terraform_fmt({**mirror_raw, **{alias: raw[name] for alias, name in shown_names.items()}},
-                                        terraform_bin=self.settings.terraform_bin)
-        provider_files = {name: formatted[alias] for alias, name in shown_names.items()}
-        return formatted, provider_files
+        formatted = await terraform_fmt({**planned, **{alias: raw[name] for alias, name in shown_names.items()}},
+                                        terraform_bin=self.settings.terraform_bin, background=True)
+        return ({name: formatted[name] for name in planned},
+                {**{name: formatted[name] for name in planned}, **{a: formatted[a] for a in shown_names}})
 
     def _runner(self, project: Project, run_dir: Path, phase: str) -> TerraformRunner:
         sandbox = project.target == "sandbox"
@@ -80,24 +90,48 @@ class TerraformDeployer:
 
     async def plan(self, project: Project, desired: Sequence[ResourceSpec], *, session_id: int,
                    sinks: Sequence[OutputSink] = (), allow_world_admin: frozenset[str] = frozenset()) -> PlanArtifact:
-        """Write the project's desired configuration, init, and plan to a saved plan file."""
+        """Write the project's desired configuration, init, and plan to a saved plan file.
+
+        Why the pipeline: `terraform fmt` (and, for the sandbox, rendering the provider HCL
+        that is shown but not planned) run beside the plan instead of before it. The writer
+        emits fmt's canonical layout (a golden test holds it to that), so fmt normally
+        changes nothing; if it ever does, the formatted files are written and planned again,
+        so what is committed is always what was planned. The sandbox mirror holds no
+        sensitive values, so its plan is read from Terraform's JSON stream and the plan
+        file is only read back when something is edited in place or replaced.
+        """
         async with self.locks.for_project(project.id):
             workspace = self.workspace(project)
             await workspace.ensure()
-            files, shown = await self.render_files(project, desired, allow_world_admin=allow_world_admin)
-            await workspace.write_files(files)
+            planned = await asyncio.to_thread(self._render_planned, project, desired, allow_world_admin)
             run_dir = workspace.run_dir(str(session_id))
             runner = self._runner(project, run_dir, "plan")
             self._runners[session_id] = runner
+            read_back: Literal["always", "when_needed"] = "when_needed" if project.target == "sandbox" else "always"
+            formatting: asyncio.Task[tuple[dict[str, str], dict[str, str]]] | None = None
             try:
-                await self._init_if_needed(workspace, runner, files, sinks)
-                outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks)
+                await workspace.write_files(planned, prune=False)
+                await self._init_if_needed(workspace, runner, planned, sinks)
+                formatting = asyncio.create_task(self._formatted(project, desired, planned, allow_world_admin))
+                outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks, read_back=read_back)
+                formatted, managed = await formatting
+                if formatted != planned:
+                    log.warning("terraform fmt changed generated files; planning the formatted files again",
+                                extra={"project_id": project.id, "files": sorted(n for n in planned
+                                                                                 if formatted[n] != planned[n])})
+                    await workspace.write_files(managed)
+                    outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks, read_back=read_back)
+                else:
+                    await workspace.write_files(managed)
             finally:
+                if formatting is not None and not formatting.done():
+                    formatting.cancel()
+                    await asyncio.gather(formatting, return_exceptions=True)
                 self._runners.pop(session_id, None)
                 await _close(runner)
         return PlanArtifact(result=outcome.result, fingerprint=outcome.fingerprint.model_dump_json(),
-                            logical=self.impact(project, outcome.result), files=shown, target=project.target,
-                            log_path=str(run_dir / "plan.log"))
+                            logical=self.impact(project, outcome.result), files=_shown(project, managed),
+                            target=project.target, log_path=str(run_dir / "plan.log"))
 
     async def _init_if_needed(self, workspace: ProjectWorkspace, runner: TerraformRunner, files: dict[str, str],
                               sinks: Sequence[OutputSink]) -> None:
@@ -168,6 +202,15 @@ class TerraformDeployer:
         workspace = self.workspace(project)
         await workspace.ensure()
         return await workspace.log(n)
+
+
+def _shown(project: Project, managed: dict[str, str]) -> dict[str, str]:
+    """The provider HCL users see: the planned files, or the sandbox's `<provider>.<file>.hcl` copies."""
+    if project.target == "cloud":
+        return managed
+    prefix = f"{project.catalog_provider}."
+    return {name.removeprefix(prefix).removesuffix(".hcl") + ".tf": text for name, text in managed.items()
+            if name.startswith(prefix) and name.endswith(".hcl")}
 
 
 async def _close(runner: TerraformRunner) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from cloud_engine.errors import TerraformError
+from cloud_engine.iac.background import background_argv
 from cloud_engine.iac.binary import find_terraform
 
 __all__ = ["FMT_TIMEOUT_S", "terraform_fmt"]
@@ -20,11 +21,13 @@ __all__ = ["FMT_TIMEOUT_S", "terraform_fmt"]
 FMT_TIMEOUT_S = 30.0
 
 
-async def terraform_fmt(files: Mapping[str, str], *, terraform_bin: str | None = None) -> dict[str, str]:
+async def terraform_fmt(files: Mapping[str, str], *, terraform_bin: str | None = None,
+                        background: bool = False) -> dict[str, str]:
     """Format every file with one `terraform fmt` over a private temp dir.
 
     One process for all files rather than one per file: on a 2-core machine a process per
-    file cost more than the plan itself. Raises TerraformError(phase="fmt") with stderr.
+    file cost more than the plan itself. `background` runs it at a low CPU priority, for
+    when it runs beside a plan (see background.py). Raises TerraformError(phase="fmt") with stderr.
     """
     if not files:
         return {}
@@ -34,8 +37,9 @@ async def terraform_fmt(files: Mapping[str, str], *, terraform_bin: str | None =
         folder = Path(tmp)
         await asyncio.to_thread(_write_all, folder, files)
         env = {**os.environ, "CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1"}
+        argv = [binary.path, "fmt", "-no-color", "-list=false", str(folder)]
         proc = await asyncio.create_subprocess_exec(
-            binary.path, "fmt", "-no-color", "-list=false", str(folder),
+            *(background_argv(argv) if background else argv),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
         )
         try:

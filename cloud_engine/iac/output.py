@@ -200,7 +200,9 @@ class LineStream:
     early or its task is cancelled.
 
     With `stdout_path`, stdout goes to that file (for machine-readable JSON, which must
-    not be streamed) and only stderr is streamed.
+    not be streamed) and only stderr is streamed. With `transform`, each raw line becomes
+    the zero or more display lines it returns (e.g. Terraform's `-json` UI messages turned
+    back into readable text) before masking; the transform sees the unmasked line.
     """
 
     def __init__(
@@ -216,6 +218,7 @@ class LineStream:
         sinks: Sequence[OutputSink] = (),
         stdout_path: Path | None = None,
         keep_lines: bool = True,
+        transform: Callable[[str], Sequence[str]] | None = None,
     ) -> None:
         if not argv:
             raise ValueError("argv must not be empty")
@@ -228,6 +231,7 @@ class LineStream:
         self._mask: Callable[[str], str] = (masker or Masker()).line_masker()
         self.sinks = list(sinks)
         self.stdout_path = stdout_path
+        self.transform = transform
         self.lines: list[str] | None = [] if keep_lines else None
         self.returncode: int | None = None
         self.pid: int | None = None
@@ -298,9 +302,11 @@ class LineStream:
                     break
                 complete, pending = _split_lines(pending + chunk)
                 for raw in complete:
-                    yield await self._emit(raw)
+                    for line in await self._emit(raw):
+                        yield line
             if pending:
-                yield await self._emit(pending)
+                for line in await self._emit(pending):
+                    yield line
             if shutdown is None and not await self._exit_unless_stopped(proc, cancel_wait, deadline):
                 shutdown = self._begin_shutdown(proc)
             if shutdown is not None:
@@ -380,13 +386,15 @@ class LineStream:
             if stdout_file is not None:
                 stdout_file.close()  # the child holds its own copy of the descriptor
 
-    async def _emit(self, raw: bytes) -> str:
-        line = self._mask(raw.decode("utf-8", errors="replace").rstrip("\r"))
-        if self.lines is not None:
-            self.lines.append(line)
-        for sink in self.sinks:
-            await sink.write(line)
-        return line
+    async def _emit(self, raw: bytes) -> list[str]:
+        text = raw.decode("utf-8", errors="replace").rstrip("\r")
+        shown = [self._mask(line) for line in (self.transform(text) if self.transform else (text,))]
+        for line in shown:
+            if self.lines is not None:
+                self.lines.append(line)
+            for sink in self.sinks:
+                await sink.write(line)
+        return shown
 
     async def _read_during_shutdown(
         self, reader: asyncio.StreamReader, shutdown: asyncio.Task[None]

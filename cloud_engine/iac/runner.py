@@ -21,10 +21,10 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,6 +33,7 @@ from cloud_engine.iac.binary import TerraformBinary, find_terraform
 from cloud_engine.iac.output import LineStream, Masker, OutputSink
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.plan_parser import parse_plan_json, sensitive_values
+from cloud_engine.iac.plan_stream import PlanStreamReader
 from cloud_engine.settings import Settings
 
 __all__ = [
@@ -224,6 +225,7 @@ class TerraformRunner:
         sinks: Sequence[OutputSink] = (),
         timeout_s: float | None = None,
         stdout_path: Path | None = None,
+        transform: Callable[[str], Sequence[str]] | None = None,
     ) -> LineStream:
         """`terraform <args>` as an async iterable of masked lines, also fed to the sinks.
 
@@ -241,6 +243,7 @@ class TerraformRunner:
             masker=self.masker,
             sinks=[*self.sinks, *sinks],
             stdout_path=stdout_path,
+            transform=transform,
         )
         self._streams.add(line_stream)
         return line_stream
@@ -254,9 +257,11 @@ class TerraformRunner:
         ok_codes: Iterable[int] = (0,),
         timeout_s: float | None = None,
         stdout_path: Path | None = None,
+        transform: Callable[[str], Sequence[str]] | None = None,
     ) -> RunResult:
         """Run one command to completion; a non-accepted exit code raises TerraformError."""
-        line_stream = self.stream(phase, args, sinks=sinks, timeout_s=timeout_s, stdout_path=stdout_path)
+        line_stream = self.stream(phase, args, sinks=sinks, timeout_s=timeout_s, stdout_path=stdout_path,
+                                  transform=transform)
         try:
             code = await line_stream.run()
         finally:
@@ -314,18 +319,34 @@ class TerraformRunner:
         )
 
     async def plan(
-        self, out: str | Path = "plan.bin", *, destroy: bool = False, sinks: Sequence[OutputSink] = ()
+        self,
+        out: str | Path = "plan.bin",
+        *,
+        destroy: bool = False,
+        sinks: Sequence[OutputSink] = (),
+        read_back: Literal["always", "when_needed"] = "always",
     ) -> PlanOutcome:
-        """Plan into a saved plan file, parse it, and record its fingerprint next to it."""
+        """Plan into a saved plan file, parse it, and record its fingerprint next to it.
+
+        The plan runs with `-json` and is read as it streams (plan_stream.py). With
+        `read_back="always"` the saved plan is then read with `show -json` (attribute
+        values, and sensitive values for the masker). `"when_needed"` skips that second
+        process when the stream alone describes the plan (it only creates or deletes); use
+        it only for configurations that hold no sensitive values, such as the sandbox
+        mirror, whose every attribute is configuration the engine wrote itself.
+        """
         path = self._resolve(out)
         config_sha, (serial, lineage) = await asyncio.gather(
             config_digest(self.workdir), self._state_identity()
         )
-        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={path}"]
+        args = ["plan", "-input=false", "-no-color", "-json", "-detailed-exitcode", f"-out={path}"]
         if destroy:
             args.append("-destroy")
-        result = await self.run("plan", args, sinks=sinks, ok_codes=(0, 2), timeout_s=self.timeouts.plan_s)
-        plan_result = await self.show_plan(path)
+        reader = PlanStreamReader()
+        result = await self.run("plan", args, sinks=sinks, ok_codes=(0, 2), timeout_s=self.timeouts.plan_s,
+                                transform=reader)
+        detail = read_back == "always" or reader.needs_detail
+        plan_result = await self.show_plan(path) if detail else reader.result()
         fingerprint = PlanFingerprint(
             config_sha256=config_sha,
             state_serial=serial,

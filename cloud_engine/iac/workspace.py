@@ -96,19 +96,20 @@ class ProjectWorkspace:
 
     # -- configuration files ----------------------------------------------------------
 
-    async def write_files(self, files: dict[str, str]) -> list[str]:
+    async def write_files(self, files: dict[str, str], *, prune: bool = True) -> list[str]:
         """Make the root's managed files exactly `files`; return the names that changed.
 
         Each file is written atomically (temp file + rename); managed files not in `files`
-        are removed. Other files (.gitignore, lock file, state) are never touched.
+        are removed, unless `prune` is False (a first write of some files, completed later).
+        Other files (.gitignore, lock file, state) are never touched.
         """
         for name in files:
             _check_file_name(name)
-        return await asyncio.to_thread(self._write_files_sync, dict(files))
+        return await asyncio.to_thread(self._write_files_sync, dict(files), prune)
 
-    def _write_files_sync(self, files: dict[str, str]) -> list[str]:
+    def _write_files_sync(self, files: dict[str, str], prune: bool) -> list[str]:
         changed: list[str] = []
-        for path in sorted(self._managed_paths()):
+        for path in sorted(self._managed_paths()) if prune else ():
             if path.name not in files:
                 path.unlink()
                 changed.append(path.name)

@@ -120,6 +120,8 @@ async def test_plan_apply_replace_destroy(make_runner, tmp_path: Path) -> None:
     unchanged = await runner.plan()
     assert not unchanged.has_changes, "exit code 0 of -detailed-exitcode means no changes"
     assert {c.action for c in unchanged.result.changes} == {"no-op"}
+    assert any("Plan: 0 to add, 0 to change, 0 to destroy" in line for line in unchanged.log)
+    assert not any(line.startswith("{") for line in unchanged.log), "people never see the JSON UI stream"
     assert unchanged.fingerprint.state_serial == state["serial"]
 
     (runner.workdir / "main.tf").write_text(THREE.replace('"small"', '"large"'))
