@@ -23,12 +23,13 @@ __all__ = ["LOBBY_ENGINE_ACTIONS", "lobby_refusal", "require_role", "sync_admin"
 
 T = TypeVar("T")
 
-# Lobby button -> the engine action whose role it needs. Approve may be pressed by others.
+# Lobby button -> the engine action whose role it needs. Approve (and the read-only review
+# an approver wants first) may be pressed by others.
 LOBBY_ENGINE_ACTIONS: dict[str, str] = {
-    "add": "deploy", "remove": "deploy", "validate": "deploy", "plan": "deploy",
+    "add": "deploy", "remove": "deploy", "validate": "deploy", "plan": "deploy", "review": "view",
     "approve": "approve", "apply": "apply", "cancel": "deploy",
 }
-_OTHERS_MAY_PRESS = frozenset({"approve"})
+_OTHERS_MAY_PRESS = frozenset({"approve", "review"})
 
 
 async def sync_admin(engine: Any, interaction: discord.Interaction) -> None:

@@ -40,6 +40,7 @@ ACTIONS: dict[str, tuple[str, discord.ButtonStyle, str]] = {
     "remove": ("Remove", discord.ButtonStyle.secondary, "➖"),
     "validate": ("Validate", discord.ButtonStyle.primary, "🔎"),
     "plan": ("Plan", discord.ButtonStyle.primary, "📋"),
+    "review": ("Review plan", discord.ButtonStyle.secondary, "🧐"),
     "approve": ("Approve", discord.ButtonStyle.success, "✅"),
     "apply": ("Apply", discord.ButtonStyle.danger, "🚀"),
     "cancel": ("Cancel", discord.ButtonStyle.secondary, "✖️"),
@@ -49,8 +50,8 @@ EVENT_ACTIONS: dict[Event, tuple[str, ...]] = {
     Event.VALIDATE: ("add", "remove", "validate", "plan"),  # a DRAFT is editable, checkable and plannable
     Event.EDIT: ("add", "remove"),  # editing a ready plan sends the session back to DRAFT
     Event.PLAN_SUCCEEDED: ("plan",),  # validated and waiting for a plan run
-    Event.APPROVE: ("approve",),
-    Event.APPLY: ("apply",),
+    Event.APPROVE: ("review", "approve"),  # a ready plan can be reviewed by the advisor before approval
+    Event.APPLY: ("review", "apply"),
     Event.CANCEL: ("cancel",),
     Event.APPLY_FAILED: ("cancel",),  # a running apply can be stopped; the engine interrupts Terraform
 }

@@ -11,7 +11,7 @@ from typing import Any
 
 import discord
 
-from bot import embeds
+from bot import embeds, embeds_ai
 from bot.lobby import handler
 from bot.resource_wizard import RemoveView, removable, start_add
 from bot.runs import launch_run
@@ -56,6 +56,14 @@ async def plan(bot: Any, interaction: discord.Interaction, session: Session) -> 
 @handler("apply")
 async def apply(bot: Any, interaction: discord.Interaction, session: Session) -> None:
     await _run(bot, interaction, session, "apply")
+
+
+@handler("review")
+async def review(bot: Any, interaction: discord.Interaction, session: Session) -> None:
+    """The advisor's review of the saved plan, shown only to the presser (often the approver)."""
+    await interaction.response.defer(ephemeral=True, thinking=True)
+    result = await bot.services.review_plan(session.id)
+    await interaction.followup.send(embed=embeds_ai.plan_review(result, session.id), ephemeral=True)
 
 
 @handler("approve")

@@ -1,7 +1,7 @@
 """/cloud-advise and /cloud-review: the advisor's design for a use case, and a plan's review.
 
-The review is a command rather than a lobby button because lobby buttons map to engine
-permission actions in bot/checks.py; a read-only review needs none of that wiring.
+The lobby's **Review plan** button shows the same review; the command reaches a session
+whose lobby message is far up the channel (or in another one).
 """
 
 from __future__ import annotations

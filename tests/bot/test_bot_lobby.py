@@ -18,8 +18,8 @@ EXPECTED = {
     State.DRAFT: ["add", "remove", "validate", "plan", "cancel"],
     State.VALIDATING: ["cancel"],
     State.PLANNING: ["plan", "cancel"],
-    State.PLAN_READY: ["add", "remove", "approve", "cancel"],
-    State.APPROVED: ["apply", "cancel"],
+    State.PLAN_READY: ["add", "remove", "review", "approve", "cancel"],
+    State.APPROVED: ["review", "apply", "cancel"],
     State.APPLYING: ["cancel"],
     State.APPLIED: [], State.FAILED: [], State.CANCELLED: [], State.EXPIRED: [],
 }

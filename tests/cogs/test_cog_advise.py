@@ -135,3 +135,28 @@ async def test_review_of_another_servers_session_is_not_found(ai_bot, engine, ch
     await engine.grant(2, USER, USER, "CloudViewer")
     await invoke(ai_bot, "cloud-review", asking, session=session.id)
     assert "Not found" in (asking.followup.text + asking.response.text)
+
+
+async def test_lobby_review_button_shows_the_plan_review_to_an_approver(ai_bot, engine, channel) -> None:
+    from bot.lobby import LobbyButton, lobby_view
+    from cloud_engine.core import ResourceSpec
+    from tests.conftest import OTHER
+
+    project = await engine.create_project(GUILD, USER, name="shop", provider="sandbox", region="us-central1",
+                                          budget_monthly=500)
+    session = await engine.start_session(project.id, USER)
+    await engine.add_resource(session.id, USER, ResourceSpec(kind="bucket", name="assets"))
+    session = await engine.plan(session.id, USER)
+    assert session.state == State.PLAN_READY, session.error
+    assert "review" in [item.action for item in lobby_view(session).children]
+
+    press = make_interaction(ai_bot, make_member(OTHER), channel=channel)  # someone else, e.g. the approver
+    button = LobbyButton("review", session.id)
+    assert await button.interaction_check(press)
+    await button.callback(press)
+    [sent] = press.followup.sent
+    assert sent["ephemeral"] and sent["embed"].title == f"Plan review · deployment #{session.id}"
+    fields = {f.name: f.value for f in sent["embed"].fields}
+    assert fields["Monthly cost"].endswith("of $500.00"), "the review prices the plan against the budget"
+    assert any("MISSING_TAGS" in name and "bucket__assets" in name for name in fields), "an untagged bucket is flagged"
+    assert (await engine.get_session(session.id)).state == State.PLAN_READY, "a review changes nothing"
