@@ -2,8 +2,8 @@
 
 Why a normal View with a timeout (not a persistent DynamicItem like the lobby): the answer
 lives only in this view's memory (it is not stored), so after a restart there is nothing
-to deploy; the buttons expire with the interaction token (15 minutes) and the user asks
-again. The session that "Deploy this" opens is an ordinary lobby, persistent from then on.
+to deploy; the buttons expire just before the interaction token (15 minutes), grey
+themselves out (bot/expiring.py) and the user asks again. The session that "Deploy this" opens is an ordinary lobby, persistent from then on.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from typing import Any
 import discord
 
 from bot.errors import report
-from bot.limits import FOLLOWUP_SECONDS, LABEL, SELECT_OPTIONS, truncate
+from bot.expiring import ExpiringView
+from bot.limits import LABEL, SELECT_OPTIONS, VIEW_SECONDS, truncate
 from bot.lobby import post_lobby
 from cloud_engine.ai.schemas import AdviceAnswer
 
 __all__ = ["AdviceView", "ProjectPicker", "deploy_answer_to_project"]
 
 
-class AdviceView(discord.ui.View):
+class AdviceView(ExpiringView):
     """One "Deploy this" button per answer (two when comparing models)."""
 
-    def __init__(self, answers: Sequence[AdviceAnswer], *, timeout: float = FOLLOWUP_SECONDS) -> None:
+    def __init__(self, answers: Sequence[AdviceAnswer], *, timeout: float = VIEW_SECONDS) -> None:
         super().__init__(timeout=timeout)
         self.answers = list(answers)
         for i, answer in enumerate(answers):
@@ -54,14 +55,15 @@ class AdviceView(discord.ui.View):
                 f"No project in this server deploys to **{', '.join(sorted(clouds)).upper()}**; create one with "
                 "`/cloud-init` first.", ephemeral=True)
             return
-        await interaction.response.send_message("Deploy into which project?", view=ProjectPicker(answer, projects),
-                                                ephemeral=True)
+        picker = ProjectPicker(answer, projects)
+        await interaction.response.send_message("Deploy into which project?", view=picker, ephemeral=True)
+        picker.shown_in(interaction, content="Deploy into which project?")
 
 
-class ProjectPicker(discord.ui.View):
+class ProjectPicker(ExpiringView):
     """A select of compatible projects; choosing one opens the deployment and posts its lobby."""
 
-    def __init__(self, answer: AdviceAnswer, projects: Sequence[Any], *, timeout: float = FOLLOWUP_SECONDS) -> None:
+    def __init__(self, answer: AdviceAnswer, projects: Sequence[Any], *, timeout: float = VIEW_SECONDS) -> None:
         super().__init__(timeout=timeout)
         self.answer = answer
         options = [discord.SelectOption(label=truncate(p.name, LABEL), value=str(p.id),

@@ -13,7 +13,7 @@ import discord
 __all__ = [
     "ACK_SECONDS", "BUTTONS_PER_ROW", "EDIT_CADENCE_S", "EMBED_DESCRIPTION", "EMBED_FIELDS", "EMBED_FIELD_NAME",
     "EMBED_FIELD_VALUE", "EMBED_FOOTER", "EMBED_TITLE", "EMBED_TOTAL", "FOLLOWUP_SECONDS", "LABEL", "MESSAGE",
-    "MESSAGES_PER_WINDOW", "MODAL_TITLE", "RATE_WINDOW_S", "ROWS", "SELECT_OPTIONS", "TEXT_INPUT", "THREAD_NAME",
+    "MESSAGES_PER_WINDOW", "MODAL_TITLE", "RATE_WINDOW_S", "ROWS", "SELECT_OPTIONS", "TEXT_INPUT", "THREAD_NAME", "VIEW_SECONDS",
     "AUTOCOMPLETE_CHOICES", "fit_embed", "safe", "truncate",
 ]
 
@@ -36,6 +36,7 @@ THREAD_NAME = 100
 
 ACK_SECONDS = 3.0  # an interaction must be answered (or deferred) within this
 FOLLOWUP_SECONDS = 15 * 60  # interaction tokens (followups, edits of the original) expire after this
+VIEW_SECONDS = FOLLOWUP_SECONDS - 60  # non-persistent views expire first, to grey themselves out (bot/expiring.py)
 # Discord allows about 5 message sends/edits per channel per 5 s. The streamer edits its live
 # tail at most once per cadence and budgets calls under the window so it never meets a 429.
 EDIT_CADENCE_S = 1.5

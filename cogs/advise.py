@@ -58,7 +58,8 @@ class AdviseCog(commands.Cog):
         else:
             answers = [await advisor.advise(request, guild_id=interaction.guild_id)]
         for answer in answers:  # one message each: Discord's 6000-character cap covers all embeds of a message
-            await interaction.followup.send(embed=embeds_ai.advice(answer), view=AdviceView([answer]))
+            view = AdviceView([answer])
+            view.shown_in(await interaction.followup.send(embed=embeds_ai.advice(answer), view=view, wait=True))
 
     @app_commands.command(name="cloud-review", description="Review a planned deployment before approving it")
     @app_commands.autocomplete(session=autocomplete.sessions)

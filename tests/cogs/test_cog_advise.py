@@ -160,3 +160,17 @@ async def test_lobby_review_button_shows_the_plan_review_to_an_approver(ai_bot, 
     assert fields["Monthly cost"].endswith("of $500.00"), "the review prices the plan against the budget"
     assert any("MISSING_TAGS" in name and "bucket__assets" in name for name in fields), "an untagged bucket is flagged"
     assert (await engine.get_session(session.id)).state == State.PLAN_READY, "a review changes nothing"
+
+
+async def test_expired_deploy_buttons_are_greyed_out_and_say_so(ai_bot, channel) -> None:
+    from bot.expiring import EXPIRED_NOTE
+    from bot.limits import FOLLOWUP_SECONDS
+
+    asking = await advise_with_rules(ai_bot, channel)
+    view: AdviceView = asking.followup.sent[0]["view"]
+    assert view.timeout is not None and view.timeout < FOLLOWUP_SECONDS, "expires while the token can still edit"
+    await view.on_timeout()  # what discord.py calls when the timeout passes
+    [message] = asking.followup.messages
+    assert message.edits and message.edits[-1]["view"] is view
+    assert all(item.disabled for item in view.children)
+    assert message.content.endswith(EXPIRED_NOTE)

@@ -173,10 +173,12 @@ class FakeFollowup:
     def __init__(self, channel: FakeChannel) -> None:
         self.channel = channel
         self.sent: list[dict[str, Any]] = []
+        self.messages: list[FakeMessage] = []
 
     async def send(self, content: str | None = None, **kwargs: Any) -> FakeMessage:
         self.sent.append({"content": content, **kwargs})
-        return FakeMessage(self.channel, content, **kwargs)
+        self.messages.append(FakeMessage(self.channel, content, **kwargs))
+        return self.messages[-1]
 
     @property
     def text(self) -> str:
