@@ -63,11 +63,13 @@ async def run() -> dict[str, float]:
     return {**figures, **await plan_ratio()}
 
 
-async def plan_ratio(resources: int = 20, repeats: int = 3) -> dict[str, float]:
+async def plan_ratio(resources: int = 20, repeats: int = 5) -> dict[str, float]:
     """The orchestrator's plan of a 20-resource sandbox project vs a bare `terraform plan` of the same root.
 
-    Each orchestrator plan re-renders the HCL, formats it, inits and plans; the bare plan
-    is run right after in the same, already initialised root. Best of `repeats` each.
+    Each orchestrator plan is a new session whose 20 buckets all differ from the last
+    plan's (so nothing is cached): it renders and parses back the HCL, writes it, formats
+    it, plans and reads the plan; the bare plan is run right after in the same, already
+    initialised root. Best of `repeats` each (2 cores: single runs vary by ±15 %).
     """
     from bench.bench_terraform import bare_plan_seconds
 
