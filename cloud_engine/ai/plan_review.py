@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -39,6 +40,7 @@ from cloud_engine.core.models import ResourceSpec
 from cloud_engine.core.policies import ADMIN_PORTS
 from cloud_engine.errors import AdvisorError, EngineError
 from cloud_engine.iac.plan import PlanResult, ResourceChange
+from cloud_engine.iac.sandbox import logical_changes
 
 SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
 STATEFUL_KINDS = frozenset({"database", "bucket", "disk"})
@@ -289,7 +291,13 @@ def _stateful_findings(out: _Findings, change: ResourceChange) -> None:
                                        "to a new resource before the old one is destroyed."))
 
 
-def _address_for(spec: ResourceSpec, plan: PlanResult) -> str:
+def _address_for(spec: ResourceSpec, plan: PlanResult, where: dict[str, str]) -> str:
+    """The address users see for `spec`: its block in the provider HCL (shown beside a sandbox
+    mirror too), else its planned change, else `kind.name`."""
+    for address in where:
+        rtype, _, name = address.partition(".")
+        if TYPE_KINDS.get(rtype) == spec.kind and (name == spec.name or name.startswith(f"{spec.name}__")):
+            return address
     mirror = f"{spec.kind}__{spec.name}"
     for change in plan.changes:
         if change.type == "null_resource" and change.name == mirror:
@@ -298,6 +306,15 @@ def _address_for(spec: ResourceSpec, plan: PlanResult) -> str:
         if TYPE_KINDS.get(change.type) == spec.kind and change.name in (mirror, spec.name, spec.name.replace("-", "_")):
             return change.address
     return f"{spec.kind}.{spec.name}"
+
+
+def plan_counts(plan: PlanResult) -> str:
+    """The plan's counts in the user's terms: a sandbox mirror counts user resources, not null_resources."""
+    if plan.changes and all(c.type == "null_resource" for c in plan.changes):
+        logical = Counter(c.action for c in logical_changes(plan))
+        return (f"{logical['create']} to add, {logical['update']} to change, {logical['replace']} to replace, "
+                f"{logical['delete']} to destroy")
+    return plan.summary()
 
 
 def _hcl_lines(hcl: dict[str, str] | None) -> dict[str, str]:
@@ -331,8 +348,9 @@ def deterministic_findings(plan: PlanResult, specs: Sequence[ResourceSpec], *, p
         else:
             _provider_findings(out, change)
     all_specs = list(by_key.values())
+    where = _hcl_lines(hcl)
     for spec in all_specs:
-        _spec_findings(out, spec, _address_for(spec, plan))
+        _spec_findings(out, spec, _address_for(spec, plan, where))
 
     total: float | None = None
     if all_specs:
@@ -355,7 +373,6 @@ def deterministic_findings(plan: PlanResult, specs: Sequence[ResourceSpec], *, p
                          + ", ".join(f"{line.resource} ${line.monthly:,.2f}" for line in top),
                 recommendation="Downsize the largest items, schedule non-production machines off-hours, or raise "
                                "the budget."))
-    where = _hcl_lines(hcl)
     findings = []
     for f in out.items.values():
         loc = where.get(f.address)
@@ -399,7 +416,7 @@ class PlanReviewer:
         findings, hits = await self._knowledge(findings, provider)
         if findings and model_provider is not None:
             label = choice_id(model_provider.name, model_provider.model)
-            system, user = build_plan_review_prompt(findings, hits, plan_summary=plan.summary(),
+            system, user = build_plan_review_prompt(findings, hits, plan_summary=plan_counts(plan),
                                                     schema=RAW_PLAN_REVIEW_SCHEMA)
             key = cache_key(kind="plan_review", provider=model_provider.name, model=model_provider.model,
                             prompt_version=PROMPT_VERSION, inputs=[f.model_dump() for f in findings])
@@ -449,7 +466,7 @@ class PlanReviewer:
             ordered.append(ExplainedFinding(**f.model_dump(), rank=rank, explanation=explanation))
         counts = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITY_ORDER}
         summary = (f"{len(findings)} finding(s): {counts['high']} high, {counts['medium']} medium, {counts['low']} low. "
-                   f"Plan: {plan.summary()}." if findings else f"No problems found. Plan: {plan.summary()}.")
+                   f"Plan: {plan_counts(plan)}." if findings else f"No problems found. Plan: {plan_counts(plan)}.")
         return PlanReview(findings=ordered, summary=summary, monthly_total=total, budget_monthly=budget,
                           citations=_union(o.knowledge_ids for o in ordered), provider=RULES_ID, model=RULES_LABEL,
                           notes=notes)

@@ -158,7 +158,10 @@ async def test_lobby_review_button_shows_the_plan_review_to_an_approver(ai_bot, 
     assert sent["ephemeral"] and sent["embed"].title == f"Plan review · deployment #{session.id}"
     fields = {f.name: f.value for f in sent["embed"].fields}
     assert fields["Monthly cost"].endswith("of $500.00"), "the review prices the plan against the budget"
-    assert any("MISSING_TAGS" in name and "bucket__assets" in name for name in fields), "an untagged bucket is flagged"
+    assert any("MISSING_TAGS" in name and "google_storage_bucket.assets" in name for name in fields), \
+        "an untagged bucket is flagged at its address in the provider HCL, not the sandbox mirror's"
+    assert "gcp.main.hcl:" in str(fields), "evidence points into the HCL users are shown"
+    assert "Plan: 1 to add, 0 to change" in sent["embed"].description, "counted in user resources"
     assert (await engine.get_session(session.id)).state == State.PLAN_READY, "a review changes nothing"
 
 
