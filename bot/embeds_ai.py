@@ -98,11 +98,16 @@ def plan_review(review: PlanReview, session_id: int) -> discord.Embed:
 
 
 def ingest_report(report: IngestReport) -> discord.Embed:
-    """What an import did: rows read, added and skipped (already present)."""
+    """What an import did: rows read, added, restated (corrected amounts replaced), unchanged and merged."""
+    parts = [f"**{report.rows_read:,}** rows read", f"**{report.rows_added:,}** added"]
+    if report.target == "costs":
+        parts.append(f"**{report.rows_restated:,}** restated (corrected charges replaced)")
+    parts.append(f"**{report.rows_unchanged:,}** unchanged (already in the ledger)")
+    if report.rows_merged:
+        parts.append(f"**{report.rows_merged:,}** merged (split lines of one charge)" if report.target == "costs"
+                     else f"**{report.rows_merged:,}** repeated in the file")
     embed = discord.Embed(title=f"Imported {report.target} · {safe(report.source_name, 150)}",
-                          colour=discord.Colour.green(),
-                          description=f"**{report.rows_read:,}** rows read · **{report.rows_added:,}** added · "
-                                      f"**{report.rows_skipped:,}** skipped (already in the ledger)")
+                          colour=discord.Colour.green(), description=" · ".join(parts))
     if report.period_start and report.period_end:
         embed.add_field(name="Period", value=f"{report.period_start:%Y-%m-%d} → {report.period_end:%Y-%m-%d}")
     if report.focus_version_hint:

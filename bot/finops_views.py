@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shutil
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import discord
@@ -26,7 +23,7 @@ from bot.limits import FOLLOWUP_SECONDS, LABEL, safe, truncate
 from bot.lobby import post_lobby
 from cloud_engine.ai.finops_review import review_recommendations
 from cloud_engine.errors import IngestError
-from cloud_engine.finops._files import MB, check_size, file_format, safe_filename
+from cloud_engine.finops._files import MB, check_size, file_format
 from cloud_engine.finops.models import IngestReport, Recommendation, RecommendationSet
 from cloud_engine.finops.remediate import RemediationRefusal, remediation_session
 
@@ -46,17 +43,11 @@ def check_upload(kind: UploadKind, filename: str, size: int, max_mb: int) -> Non
     check_size(size, max_mb * MB, filename)
 
 
-async def ingest_upload(finops: Any, kind: UploadKind, data: bytes, filename: str) -> IngestReport:
-    """Hand the bytes to the FinOps service; metrics go through a private temp file (the service reads paths)."""
+async def ingest_upload(finops: Any, kind: UploadKind, data: bytes, filename: str, *, guild_id: int) -> IngestReport:
+    """Hand the bytes to the FinOps service, which checks them and imports them into this server's ledger."""
     if kind == "focus":
-        return await finops.ingest_focus_bytes(data, filename)
-    tmp = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="finops-metrics-"))
-    try:
-        target = tmp / safe_filename(filename)
-        await asyncio.to_thread(target.write_bytes, data)
-        return await finops.ingest_metrics_file(target)
-    finally:
-        await asyncio.to_thread(shutil.rmtree, tmp, True)
+        return await finops.ingest_focus_bytes(data, filename, guild_id=guild_id)
+    return await finops.ingest_metrics_bytes(data, filename, guild_id=guild_id)
 
 
 @dataclass(frozen=True)
@@ -65,11 +56,12 @@ class CostOverview:
     chart: bytes
 
 
-async def load_overview(finops: Any) -> CostOverview:
-    """Read the summaries, forecast, anomalies and chart together (independent ledger reads)."""
+async def load_overview(finops: Any, guild_id: int) -> CostOverview:
+    """Read one server's summaries, forecast, anomalies and chart together (independent ledger reads)."""
     by_provider, by_service, forecast, anomalies, chart = await asyncio.gather(
-        finops.cost_summary("provider"), finops.cost_summary("service"), finops.forecast(), finops.anomalies(),
-        finops.daily_cost_chart())
+        finops.cost_summary("provider", guild_id=guild_id), finops.cost_summary("service", guild_id=guild_id),
+        finops.forecast(guild_id=guild_id), finops.anomalies(guild_id=guild_id),
+        finops.daily_cost_chart(guild_id=guild_id))
     return CostOverview(embeds_ai.costs_overview(by_provider, by_service, forecast, anomalies, chart_name=CHART_NAME),
                         chart)
 
@@ -176,7 +168,7 @@ class RecommendationPager(discord.ui.View):
         """Record the verdict; a noisy one also drops the item from this list (the service hides it for days)."""
         bot: Any = interaction.client
         finops = await bot.services.finops()
-        result = await finops.record_feedback(rec.id, interaction.user.id, verdict)
+        result = await finops.record_feedback(rec.id, interaction.user.id, verdict, guild_id=interaction.guild_id)
         if result.suppressed_until is None:
             await interaction.response.send_message(f"Thanks: marked **{verdict}** for {safe(rec.resource_name, 100)}.",
                                                     ephemeral=True)

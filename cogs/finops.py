@@ -2,7 +2,8 @@
 
 `/cloud-finops-costs` sits beside the project estimate `/cloud-costs` (cogs/projects.py):
 that one prices what Cloud Engine deployed from the catalogue; this one reads what the
-providers actually billed, from the FOCUS ledger.
+providers actually billed, from the FOCUS ledger. Every command passes `interaction.guild_id`:
+a server imports into, and reads from, its own part of the ledger only.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ class FinOpsCog(commands.Cog):
         check_upload(kind, file.filename, file.size, self.services.settings.finops_max_upload_mb)
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await file.read()
-        report = await ingest_upload(await self.services.finops(), kind, data, file.filename)
+        report = await ingest_upload(await self.services.finops(), kind, data, file.filename,
+                                     guild_id=interaction.guild_id)
         await interaction.followup.send(embed=embeds_ai.ingest_report(report), ephemeral=True)
 
     @app_commands.command(name="cloud-finops-costs", description="Billed spend by provider and service, forecast, "
@@ -46,7 +48,7 @@ class FinOpsCog(commands.Cog):
     @require_role(Role.VIEWER)
     async def costs(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        overview = await load_overview(await self.services.finops())
+        overview = await load_overview(await self.services.finops(), interaction.guild_id)
         await interaction.followup.send(embed=overview.embed, ephemeral=True,
                                         file=discord.File(io.BytesIO(overview.chart), filename=CHART_NAME))
 
@@ -55,7 +57,7 @@ class FinOpsCog(commands.Cog):
     @require_role(Role.VIEWER)
     async def recommend(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        recs = await (await self.services.finops()).recommendations()
+        recs = await (await self.services.finops()).recommendations(guild_id=interaction.guild_id)
         pager = RecommendationPager(recs)
         await interaction.followup.send(embed=pager.embed(), view=pager, ephemeral=True)
 

@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 
 from cloud_engine.finops.analysis import GROUP_EXPRESSIONS
-from cloud_engine.finops.cli_support import dump, finops_service
+from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
 from cloud_engine.settings import Settings
 
 
@@ -19,23 +19,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--end", type=date.fromisoformat, default=None)
     parser.add_argument("--chart", type=Path, default=None, help="also write a daily-cost PNG here")
     parser.add_argument("--json", action="store_true")
+    add_guild_option(parser)
     parser.set_defaults(handler=handle)
 
 
 async def handle(args: argparse.Namespace, settings: Settings) -> int:
+    guild = guild_of(args, settings)
     async with finops_service(settings) as service:
-        summary = await service.cost_summary(by=args.by, start=args.start, end=args.end, tag_key=args.tag_key)
-        forecast = await service.forecast()
-        anomalies = await service.anomalies(args.start, args.end)
+        summary = await service.cost_summary(by=args.by, start=args.start, end=args.end, tag_key=args.tag_key,
+                                             guild_id=guild)
+        forecast = await service.forecast(guild_id=guild)
+        anomalies = await service.anomalies(args.start, args.end, guild_id=guild)
         if args.chart:
-            args.chart.write_bytes(await service.daily_cost_chart(args.start, args.end))
+            args.chart.write_bytes(await service.daily_cost_chart(args.start, args.end, guild_id=guild))
     if args.json:
         print(dump({"summary": summary.model_dump(mode="json"),
                     "forecast": forecast.model_dump(mode="json") if forecast else None,
                     "anomalies": anomalies.model_dump(mode="json")}))
         return 0
     cur = summary.currency or ""
-    print(f"Cost by {summary.by} ({summary.start} to {summary.end}): "
+    print(f"Cost by {summary.by} for guild {guild} ({summary.start} to {summary.end}): "
           f"{summary.total_effective_cost:,.2f} {cur} effective, {summary.total_billed_cost:,.2f} billed")
     for group in summary.groups:
         print(f"  {group.key:<48} {group.effective_cost:>12,.2f}  {group.share:6.1%}")

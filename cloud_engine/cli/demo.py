@@ -14,10 +14,11 @@ import shutil
 from pathlib import Path
 
 from cloud_engine.core import CloudOrchestrator, FirewallRule, ResourceSpec, Subnet
+from cloud_engine.finops.cli_support import add_guild_option, guild_of
 from cloud_engine.services import Services
 from cloud_engine.settings import Settings
 
-GUILD, ADMIN, DEV = 1, 1001, 2002
+ADMIN, DEV = 1001, 2002
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--dir", default="data/demo", help="where the demo keeps its database and Terraform roots")
     parser.add_argument("--keep", action="store_true", help="do not wipe the demo folder first")
     parser.add_argument("--log-level", default="WARNING", help="JSON log level on stderr (default WARNING keeps the story readable)")
+    add_guild_option(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -40,6 +42,7 @@ def _section(title: str) -> None:
 
 async def handle(args: argparse.Namespace, settings: Settings) -> int:
     base = Path(args.dir)
+    guild = guild_of(args, settings)
     await asyncio.to_thread(_fresh_dir, base, keep=args.keep)
     settings = settings.model_copy(update={
         "database_path": str(base / "cloud.db"), "terraform_runs_dir": base / "terraform_runs",
@@ -48,20 +51,20 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
     services = await Services.open(settings)
     try:
         for step in STEPS:
-            await step(services, base)
+            await step(services, base, guild)
     finally:
         await services.close()
     print("\nDemo finished: every step above ran for real, offline.")
     return 0
 
 
-async def core_and_terraform(services: Services, base: Path) -> None:
+async def core_and_terraform(services: Services, base: Path, guild: int) -> None:
     engine: CloudOrchestrator = services.engine
     _section("Access, quotas and a project")
-    await engine.grant(GUILD, ADMIN, ADMIN, "CloudAdmin")
-    await engine.grant(GUILD, ADMIN, DEV, "CloudUser")
-    await engine.set_quota(GUILD, ADMIN, "compute.instances", 6)
-    project = await engine.create_project(GUILD, DEV, name="demo-web", provider="gcp", region="europe-west1",
+    await engine.grant(guild, ADMIN, ADMIN, "CloudAdmin")
+    await engine.grant(guild, ADMIN, DEV, "CloudUser")
+    await engine.set_quota(guild, ADMIN, "compute.instances", 6)
+    project = await engine.create_project(guild, DEV, name="demo-web", provider="gcp", region="europe-west1",
                                           budget_monthly=400, approver_must_differ=True)
     print(f"project {project.name}: provider {project.provider}, region {project.region}, target "
           f"{project.target.upper()} (real GCP HCL is generated; Terraform runs the null-provider mirror)")
@@ -123,9 +126,9 @@ async def core_and_terraform(services: Services, base: Path) -> None:
     _section("Project root: git log (one commit per apply)")
     for commit in await engine.deployer.history(project):  # type: ignore[attr-defined]
         print(f"  {commit.sha[:10]} {commit.message.splitlines()[0]}")
-    print("\nquota use:", {q["name"]: f"{q['used']}/{q['limit_value']}" for q in await engine.quota_usage(GUILD)
+    print("\nquota use:", {q["name"]: f"{q['used']}/{q['limit_value']}" for q in await engine.quota_usage(guild)
                            if q["used"] or q["reserved"]})
-    stats = await engine.stats(GUILD)
+    stats = await engine.stats(guild)
     print(f"stats: {stats['by_state']}, {stats['resources']} resources, ${stats['monthly_cost']:.2f}/month")
     services._extras["demo_project"] = project
 
@@ -142,39 +145,40 @@ def _print_plan(session) -> None:
         print("error:", session.error)
 
 
-async def advisor(services: Services, base: Path) -> None:
+async def advisor(services: Services, base: Path, guild: int) -> None:
     from cloud_engine.ai.schemas import AdviceRequest
     from cloud_engine.cli.advise import render as render_answer
 
     _section("Advisor: /cloud-advise with no API key (rules engine, grounded in knowledge/)")
     request = AdviceRequest(use_case="Customer-facing web app with a PostgreSQL database and file uploads",
                             provider="gcp", budget="low", security="enhanced", compliance="GDPR", model="auto")
-    answer = await (await services.advisor()).advise(request, guild_id=GUILD)
+    answer = await (await services.advisor()).advise(request, guild_id=guild)
     print(render_answer(answer))
 
 
-async def finops(services: Services, base: Path) -> None:
+async def finops(services: Services, base: Path, guild: int) -> None:
     from cloud_engine.ai.finops_review import review_recommendations
 
     _section("FinOps: ingest a synthetic FOCUS export and metrics (3 providers, ~50 resources, 45 days)")
     svc = await services.finops()
-    costs, metrics = await svc.ingest_synthetic(base / "finops-input")
+    costs, metrics = await svc.ingest_synthetic(base / "finops-input", guild_id=guild)
     print(f"costs: {costs.rows_read} rows read, {costs.rows_added} added; metrics: {metrics.rows_read} read, "
-          f"{metrics.rows_added} added")
-    again = await svc.ingest_focus_file(base / "finops-input" / Path(costs.source_name).name)
-    print(f"re-import of the same export: {again.rows_added} rows added, {again.rows_skipped} skipped (idempotent)")
-    summary = await svc.cost_summary(by="provider")
+          f"{metrics.rows_added} added (server {guild}'s part of the ledger)")
+    again = await svc.ingest_focus_file(base / "finops-input" / Path(costs.source_name).name, guild_id=guild)
+    print(f"re-import of the same export: {again.rows_added} rows added, {again.rows_restated} restated, "
+          f"{again.rows_unchanged} unchanged (idempotent)")
+    summary = await svc.cost_summary(by="provider", guild_id=guild)
     print("cost by provider:", ", ".join(f"{g.key} ${g.effective_cost:,.2f}" for g in summary.groups))
-    forecast = await svc.forecast()
+    forecast = await svc.forecast(guild_id=guild)
     if forecast is not None:
         print(f"month to date ${forecast.month_to_date:,.2f}; forecast ${forecast.forecast_month_end:,.2f} "
               f"({forecast.method})")
-    for anomaly in (await svc.anomalies()).items[:3]:
+    for anomaly in (await svc.anomalies(guild_id=guild)).items[:3]:
         print(f"anomaly: {anomaly.day} {anomaly.provider}/{anomaly.service} ${anomaly.amount:,.2f} "
               f"(expected ${anomaly.expected:,.2f}, robust z {anomaly.robust_z:.1f})")
 
     _section("Top recommendations ($/month at 730 h, CO2e) and the advisor's review")
-    recs = await svc.recommendations()
+    recs = await svc.recommendations(guild_id=guild)
     print(f"{len(recs.items)} recommendations, ${recs.total_monthly_savings:,.2f}/month and "
           f"{-recs.total_co2e_kg_month_delta:,.1f} kg CO2e/month in total")
     for rec in recs.items[:8]:

@@ -6,7 +6,7 @@ import argparse
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from cloud_engine.finops.cli_support import dump, finops_service
+from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
 from cloud_engine.finops.models import IngestReport
 from cloud_engine.settings import Settings
 
@@ -25,6 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                            help="last day of data (default: yesterday, UTC)")
     for p in (focus, metrics, synthetic):
         p.add_argument("--json", action="store_true", help="print the import report as JSON")
+        add_guild_option(p)
         p.set_defaults(handler=handle)
 
 
@@ -32,19 +33,23 @@ def _line(report: IngestReport) -> str:
     period = ""
     if report.period_start and report.period_end:
         period = f", {report.period_start:%Y-%m-%d} to {report.period_end:%Y-%m-%d}"
-    return (f"{report.target}: {report.source_name} ({report.source_kind}): read {report.rows_read}, "
-            f"added {report.rows_added}, skipped {report.rows_skipped} already present{period}")
+    restated = f"restated {report.rows_restated}, " if report.target == "costs" else ""
+    merged = f", merged {report.rows_merged} lines of a charge already in the file" if report.rows_merged else ""
+    return (f"{report.target}: {report.source_name} ({report.source_kind}) into guild {report.guild_id}: "
+            f"read {report.rows_read}, added {report.rows_added}, {restated}unchanged {report.rows_unchanged}"
+            f"{merged}{period}")
 
 
 async def handle(args: argparse.Namespace, settings: Settings) -> int:
+    guild = guild_of(args, settings)
     async with finops_service(settings) as service:
         if args.kind == "focus":
-            reports = [await service.ingest_focus_file(args.file)]
+            reports = [await service.ingest_focus_file(args.file, guild_id=guild)]
         elif args.kind == "metrics":
-            reports = [await service.ingest_metrics_file(args.file)]
+            reports = [await service.ingest_metrics_file(args.file, guild_id=guild)]
         else:
             end = args.end or (datetime.now(UTC).date() - timedelta(days=1))
-            reports = list(await service.ingest_synthetic(args.out, days=args.days, end=end))
+            reports = list(await service.ingest_synthetic(args.out, guild_id=guild, days=args.days, end=end))
     if args.json:
         print(dump(reports if len(reports) > 1 else reports[0]))
     else:

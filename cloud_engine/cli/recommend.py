@@ -11,7 +11,7 @@ import argparse
 import importlib
 import json
 
-from cloud_engine.finops.cli_support import dump, finops_service
+from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
 from cloud_engine.settings import Settings
 
 
@@ -21,6 +21,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--include-suppressed", action="store_true", help="also show ones marked noisy")
     parser.add_argument("--review", action="store_true", help="ask the AI advisor to review the list")
     parser.add_argument("--json", action="store_true")
+    add_guild_option(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -35,12 +36,14 @@ def _review_function():
 
 
 async def handle(args: argparse.Namespace, settings: Settings) -> int:
+    guild = guild_of(args, settings)
     async with finops_service(settings) as service:
-        recs = await service.recommendations(include_suppressed=args.include_suppressed, limit=args.limit)
+        recs = await service.recommendations(include_suppressed=args.include_suppressed, limit=args.limit,
+                                             guild_id=guild)
         review = None
         if args.review:
             reviewer = _review_function()
-            summary = await service.cost_summary(by="service") if reviewer else None
+            summary = await service.cost_summary(by="service", guild_id=guild) if reviewer else None
             review = await reviewer(list(recs.items), summary, settings) if reviewer else None
     if args.json:
         payload = recs.model_dump(mode="json")
@@ -48,7 +51,7 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
             payload["review"] = _jsonable(review)
         print(dump(payload))
     else:
-        print(f"{len(recs.items)} recommendations (as of {recs.as_of}); total savings "
+        print(f"{len(recs.items)} recommendations for guild {guild} (as of {recs.as_of}); total savings "
               f"${recs.total_monthly_savings:,.2f}/month, CO2e {recs.total_co2e_kg_month_delta:+,.1f} kg/month"
               + (f"; {recs.suppressed} hidden as noisy" if recs.suppressed else ""))
         for r in recs.items:

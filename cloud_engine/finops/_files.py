@@ -76,8 +76,12 @@ class CsvRejects:
         suffix = uuid.uuid4().hex[:10]
         return cls(table=f"rejects_{suffix}", scan=f"reject_scans_{suffix}")
 
-    def raise_first(self, conn: duckdb.DuckDBPyConnection, name: str) -> None:
-        """If any row was rejected while parsing, fail naming the first bad row and column."""
+    def raise_first(self, conn: duckdb.DuckDBPyConnection, name: str, expected: dict[str, str] | None = None) -> None:
+        """If any row was rejected while parsing, fail naming the first bad row and column.
+
+        `expected` words what a typed column should hold ({"BilledCost": "a number"}); a
+        cast failure in a column not listed is worded as "not a number".
+        """
         row = conn.execute(
             f"SELECT line, column_name, error_type, error_message FROM {ident(self.table)} "  # noqa: S608 - generated name
             "ORDER BY line LIMIT 1"
@@ -87,7 +91,8 @@ class CsvRejects:
         line, column, error_type, message = row
         data_row = int(line) - 1  # line 1 is the header
         if str(error_type) == "CAST":
-            raise IngestError(detail=f"{name}: column {column} has a value that is not a number at row {data_row} "
+            what = (expected or {}).get(str(column), "a number")
+            raise IngestError(detail=f"{name}: column {column} has a value that is not {what} at row {data_row} "
                                      f"(file line {line})")
         raise IngestError(detail=f"{name}: row {data_row} (file line {line}) is malformed: {message}")
 

@@ -1,7 +1,8 @@
 """Cost analysis over the ledger: summaries, daily series, month-end forecast, anomalies.
 
 All amounts are FOCUS EffectiveCost (after discounts and amortised commitments) unless a
-field says billed. Every function is blocking and runs through `Ledger.run`.
+field says billed. Every function reads one scope (`guild_id`) only, is blocking, and runs
+through `Ledger.run`.
 
 Forecast method: month-to-date + (mean daily cost of the last 7 complete days) x days left
 in the month; "today" is the last day with data, so a late export does not shrink it.
@@ -21,6 +22,7 @@ import duckdb
 import numpy as np
 
 from cloud_engine.errors import InvalidInput
+from cloud_engine.finops.ledger_imports import scope_extent
 from cloud_engine.finops.models import (
     Anomaly,
     AnomalyReport,
@@ -50,9 +52,27 @@ def _range(start: date | None, end: date | None) -> tuple[datetime, datetime]:
     return lo, hi
 
 
-def cost_summary(conn: duckdb.DuckDBPyConnection, by: str = "service", start: date | None = None,
+def _extent(conn: duckdb.DuckDBPyConnection, guild_id: int, start: date | None,
+            end: date | None) -> tuple[datetime | None, datetime | None, list[str]]:
+    """First and last charge start and the currencies of a scope, within [start, end] when given."""
+    if start is None and end is None:
+        return scope_extent(conn, guild_id)  # from the imports table, no scan of the ledger
+    lo, hi = _range(start, end)
+    row = conn.execute(
+        "SELECT min(charge_period_start), max(charge_period_start), list(DISTINCT billing_currency) FROM cost_lines "
+        "WHERE guild_id = ? AND charge_period_start >= ? AND charge_period_start < ?", [guild_id, lo, hi]).fetchone()
+    if row is None:
+        return None, None, []
+    return row[0], row[1], sorted(c for c in row[2] or [] if c)
+
+
+def cost_summary(conn: duckdb.DuckDBPyConnection, guild_id: int, by: str = "service", start: date | None = None,
                  end: date | None = None, tag_key: str = "env") -> CostSummary:
-    """Billed and effective cost grouped by one dimension, largest first (by day: in date order)."""
+    """Billed and effective cost of one scope grouped by one dimension, largest first (by day: in date order).
+
+    Without a date range the covered period and currencies come from `scope_extent`, so
+    the summary costs one GROUP BY over the scope's rows and nothing more.
+    """
     if by not in GROUP_EXPRESSIONS:
         raise InvalidInput(field="by", rule=f"must be one of {', '.join(GROUP_EXPRESSIONS)}")
     lo, hi = _range(start, end)
@@ -60,19 +80,17 @@ def cost_summary(conn: duckdb.DuckDBPyConnection, by: str = "service", start: da
     order = "key" if by == "day" else "effective DESC, key"
     rows = conn.execute(
         f"SELECT {GROUP_EXPRESSIONS[by]} AS key, sum(billed_cost) AS billed, sum(effective_cost) AS effective "  # noqa: S608
-        f"FROM cost_lines WHERE charge_period_start >= ? AND charge_period_start < ? GROUP BY 1 ORDER BY {order}",
-        [*params, lo, hi],
+        "FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? AND charge_period_start < ? "
+        f"GROUP BY 1 ORDER BY {order}",
+        [*params, guild_id, lo, hi],
     ).fetchall()
-    meta = conn.execute(
-        "SELECT min(charge_period_start), max(charge_period_start), list(DISTINCT billing_currency) "
-        "FROM cost_lines WHERE charge_period_start >= ? AND charge_period_start < ?", [lo, hi]).fetchone()
+    first, last, currencies = _extent(conn, guild_id, start, end) if rows else (None, None, [])
     total_eff = sum(r[2] for r in rows)
-    currencies = [c for c in (meta[2] or []) if c] if meta else []
-    notes = (f"more than one billing currency ({', '.join(sorted(currencies))}); amounts are not converted",) \
+    notes = (f"more than one billing currency ({', '.join(currencies)}); amounts are not converted",) \
         if len(currencies) > 1 else ()
     return CostSummary(
-        by=by if by != "tag" else f"tag:{tag_key}", start=meta[0].date() if meta and meta[0] else None,
-        end=meta[1].date() if meta and meta[1] else None, currency=currencies[0] if currencies else None,
+        by=by if by != "tag" else f"tag:{tag_key}", start=first.date() if first else None,
+        end=last.date() if last else None, currency=currencies[0] if currencies else None,
         total_billed_cost=round(sum(r[1] for r in rows), 2), total_effective_cost=round(total_eff, 2),
         groups=tuple(CostGroup(key=str(k), billed_cost=round(b, 2), effective_cost=round(e, 2),
                                share=round(e / total_eff, 4) if total_eff else 0.0) for k, b, e in rows),
@@ -80,15 +98,15 @@ def cost_summary(conn: duckdb.DuckDBPyConnection, by: str = "service", start: da
     )
 
 
-def daily_service_costs(conn: duckdb.DuckDBPyConnection, start: date | None = None,
+def daily_service_costs(conn: duckdb.DuckDBPyConnection, guild_id: int, start: date | None = None,
                         end: date | None = None) -> DailyServiceCosts:
-    """Effective cost per service per day, zero-filled, for charts and anomaly detection."""
+    """Effective cost per service per day of one scope, zero-filled, for charts and anomaly detection."""
     lo, hi = _range(start, end)
     rows = conn.execute(
         "SELECT provider || ' · ' || COALESCE(service_name, '(none)'), CAST(charge_period_start AS DATE), "
-        "sum(effective_cost) FROM cost_lines WHERE charge_period_start >= ? AND charge_period_start < ? "
-        "GROUP BY 1, 2 ORDER BY 1, 2", [lo, hi]).fetchall()
-    cur = conn.execute("SELECT any_value(billing_currency) FROM cost_lines").fetchone()
+        "sum(effective_cost) FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? "
+        "AND charge_period_start < ? GROUP BY 1, 2 ORDER BY 1, 2", [guild_id, lo, hi]).fetchall()
+    cur = conn.execute("SELECT any_value(billing_currency) FROM cost_lines WHERE guild_id = ?", [guild_id]).fetchone()
     if not rows:
         return DailyServiceCosts(currency=cur[0] if cur else None, days=(), series={})
     first, last = min(r[1] for r in rows), max(r[1] for r in rows)
@@ -101,10 +119,11 @@ def daily_service_costs(conn: duckdb.DuckDBPyConnection, start: date | None = No
                              series={k: tuple(v) for k, v in sorted(series.items())})
 
 
-def forecast(conn: duckdb.DuckDBPyConnection, as_of: date | None = None) -> Forecast | None:
-    """Month-to-date and month-end forecast for the month of `as_of` (default: last day with data)."""
+def forecast(conn: duckdb.DuckDBPyConnection, guild_id: int, as_of: date | None = None) -> Forecast | None:
+    """One scope's month-to-date and month-end forecast for the month of `as_of` (default: last day with data)."""
     if as_of is None:
-        row = conn.execute("SELECT max(CAST(charge_period_start AS DATE)) FROM cost_lines").fetchone()
+        row = conn.execute("SELECT max(CAST(charge_period_start AS DATE)) FROM cost_lines WHERE guild_id = ?",
+                           [guild_id]).fetchone()
         if not row or row[0] is None:
             return None
         as_of = row[0]
@@ -113,8 +132,8 @@ def forecast(conn: duckdb.DuckDBPyConnection, as_of: date | None = None) -> Fore
     prev_start = (month_start - timedelta(days=1)).replace(day=1)
     rows = conn.execute(
         "SELECT CAST(charge_period_start AS DATE) AS d, sum(effective_cost) FROM cost_lines "
-        "WHERE charge_period_start >= ? AND charge_period_start < ? GROUP BY 1",
-        [datetime.combine(min(prev_start, as_of - timedelta(days=RUN_RATE_DAYS)), time()),
+        "WHERE guild_id = ? AND charge_period_start >= ? AND charge_period_start < ? GROUP BY 1",
+        [guild_id, datetime.combine(min(prev_start, as_of - timedelta(days=RUN_RATE_DAYS)), time()),
          datetime.combine(as_of + timedelta(days=1), time())]).fetchall()
     daily = {d: float(c) for d, c in rows}
     mtd = sum(c for d, c in daily.items() if month_start <= d <= as_of)
@@ -123,7 +142,7 @@ def forecast(conn: duckdb.DuckDBPyConnection, as_of: date | None = None) -> Fore
     remaining = days_in_month - as_of.day
     prev_days = [d for d in daily if prev_start <= d < month_start]
     prev_total = sum(daily[d] for d in prev_days) if len(prev_days) == (month_start - prev_start).days else None
-    cur = conn.execute("SELECT any_value(billing_currency) FROM cost_lines").fetchone()
+    cur = conn.execute("SELECT any_value(billing_currency) FROM cost_lines WHERE guild_id = ?", [guild_id]).fetchone()
     return Forecast(
         month=month_start.strftime("%Y-%m"), as_of=as_of, currency=cur[0] if cur else None,
         month_to_date=round(mtd, 2), daily_run_rate=round(rate, 2), days_elapsed=as_of.day,
@@ -146,10 +165,10 @@ def robust_z(values: np.ndarray) -> tuple[np.ndarray, float]:
     return (values - median) / (1.2533 * mean_ad), median
 
 
-def anomalies(conn: duckdb.DuckDBPyConnection, start: date | None = None, end: date | None = None,
+def anomalies(conn: duckdb.DuckDBPyConnection, guild_id: int, start: date | None = None, end: date | None = None,
               threshold: float = Z_THRESHOLD) -> AnomalyReport:
-    """Days whose cost for a service is far from that service's median day."""
-    daily = daily_service_costs(conn, start, end)
+    """Days whose cost for a service is far from that service's median day, in one scope."""
+    daily = daily_service_costs(conn, guild_id, start, end)
     items: list[Anomaly] = []
     for key, series in daily.series.items():
         values = np.array(series)

@@ -1,16 +1,19 @@
 """Import FOCUS 1.0–1.2 cost rows (CSV, Parquet, or a connector's Arrow table) into the ledger.
 
-How an import stays idempotent and all-or-nothing:
-1. the file is sized and typed before it is opened, then read by DuckDB (never by hand)
-   into a temporary staging table with every column normalised (UTC timestamps, doubles);
-2. every problem (missing column, non-numeric cost, unparsable timestamp, bad Tags JSON,
-   empty file) raises `IngestError` naming the column and first bad data row, before the
-   ledger is touched;
-3. each row gets `row_hash` = sha256 of its identifying columns (the FOCUS dimensions plus
-   its amounts; display-only columns such as ResourceName and Tags are excluded), and one
-   INSERT adds only hashes the ledger lacks, so re-importing a file or an overlapping window
-   adds nothing. Exact repeats inside one file count as one row (reported as skipped).
-   A restated amount for the same charge hashes differently and is added as a new row.
+How an import stays fast, all-or-nothing and idempotent:
+1. the file is sized and typed before it is opened, then read by DuckDB (never by hand).
+   CSV columns are read with their ledger types (costs as DOUBLE, periods as TIMESTAMPTZ),
+   so a value that does not parse is a reject row naming its column and line;
+2. one transaction inserts the normalised rows straight into the ledger under a new
+   `import_id` (one pass over the file, no staging copy), then checks them with one
+   aggregate: required values present, Tags a JSON object, SkuPriceDetails valid JSON.
+   Any failure rolls the transaction back; only then is the file read a second time into
+   a numbered scratch table to name the rule, column and first bad row (`IngestError`).
+   The ledger is never touched by a rejected file;
+3. `reconcile` folds split lines of one charge and restates or keeps charges the scope
+   already holds (see that module for why). It skips its joins when the batch provably has
+   no repeated identity and the scope holds nothing in the batch's charge periods, which is
+   the usual case for a new month's export.
 """
 
 from __future__ import annotations
@@ -24,28 +27,45 @@ import pyarrow as pa
 
 from cloud_engine.errors import IngestError
 from cloud_engine.finops._files import CsvRejects, check_path, describe, ident, is_numeric
-from cloud_engine.finops.focus_columns import COLUMNS, PROVIDER_COLUMNS, PROVIDER_PATTERNS, REQUIRED_NAMES
-from cloud_engine.finops.models import IngestReport
-
-STAGING = "focus_staging"
-LEDGER_COLUMNS = (
-    "row_hash", "provider", "provider_name", *(c.ledger_name for c in COLUMNS), "source_kind", "source_name", "fetched_at",
+from cloud_engine.finops.focus_columns import (
+    COLUMNS,
+    IDENTITY,
+    PROVIDER_COLUMNS,
+    PROVIDER_PATTERNS,
+    REQUIRED_NAMES,
 )
+from cloud_engine.finops.ledger_imports import Provenance, begin_import, record_charges
+from cloud_engine.finops.models import IngestReport
+from cloud_engine.finops.reconcile import reconcile
+
+SCRATCH = "focus_check"
 _SQL_TYPE = {"text": "VARCHAR", "number": "DOUBLE", "timestamp": "TIMESTAMP", "json": "VARCHAR"}
+_CSV_TYPE = {"number": "DOUBLE", "timestamp": "TIMESTAMPTZ"}
+_CSV_WORDS = {"number": "a number", "timestamp": "a timestamp"}
+LEDGER_COLUMNS = ("provider", "provider_name", *(c.ledger_name for c in COLUMNS))
 
 
-def _column_expr(actual: str | None, duck_type: str, col_type: str) -> str:
-    """SQL that normalises one source column to its ledger type (NULL when absent)."""
+def _column_expr(actual: str | None, duck_type: str, col_type: str, *, identifying: bool, typed: bool) -> str:
+    """SQL that normalises one source column to its ledger type (NULL when absent).
+
+    `typed`: the reader already produced the ledger type (CSV), so no cast is needed and
+    empty fields are already NULL. Elsewhere empty identity text becomes NULL, so an
+    exporter writing '' and one writing nothing name the same charge.
+    """
     if actual is None:
         return f"CAST(NULL AS {_SQL_TYPE[col_type]})"
     q = ident(actual)
     if col_type == "number":
-        return q if is_numeric(duck_type) else f"TRY_CAST({q} AS DOUBLE)"
+        return q if typed or is_numeric(duck_type) else f"TRY_CAST({q} AS DOUBLE)"
     if col_type == "timestamp":
-        return f"CAST(TRY_CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
-    if col_type == "json" and duck_type.upper().startswith(("MAP", "STRUCT")):
-        return f"CAST(to_json({q}) AS VARCHAR)"
-    return f"NULLIF(TRIM(CAST({q} AS VARCHAR)), '')" if col_type == "json" else f"CAST({q} AS VARCHAR)"
+        return f"CAST({q} AS TIMESTAMP)" if typed else f"CAST(TRY_CAST({q} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    if col_type == "json":
+        if duck_type.upper().startswith(("MAP", "STRUCT")):
+            return f"CAST(to_json({q}) AS VARCHAR)"
+        return f"NULLIF(TRIM(CAST({q} AS VARCHAR)), '')"
+    if typed:
+        return q
+    return f"NULLIF(CAST({q} AS VARCHAR), '')" if identifying else f"CAST({q} AS VARCHAR)"
 
 
 def _provider_expr() -> str:
@@ -66,40 +86,15 @@ def _resolve_columns(columns: dict[str, tuple[str, str]], name: str) -> list[str
     return providers
 
 
-def _first_non_numeric(conn: duckdb.DuckDBPyConnection, source: str, params: list[Any], actual: str) -> int | None:
-    q = ident(actual)
-    row = conn.execute(
-        f"SELECT rn FROM (SELECT row_number() OVER () AS rn, {q} AS v FROM {source}) "  # noqa: S608 - quoted header name
-        "WHERE v IS NOT NULL AND TRY_CAST(v AS DOUBLE) IS NULL ORDER BY rn LIMIT 1",
-        params,
-    ).fetchone()
-    return int(row[0]) if row else None
-
-
-def _stage(conn: duckdb.DuckDBPyConnection, source: str, params: list[Any], columns: dict[str, tuple[str, str]],
-           providers: list[str], provenance: tuple[str, str, datetime], name: str) -> None:
-    """Create the normalised, hashed staging table from `source` (a read_csv/read_parquet/view)."""
-    for col in COLUMNS:
-        present = columns.get(col.focus_name.lower())
-        if col.type == "number" and present and not is_numeric(present[1]):
-            bad = _first_non_numeric(conn, source, params, present[0])
-            if bad is not None:
-                raise IngestError(detail=f"{name}: column {col.focus_name} has a value that is not a number at row {bad}")
-    select = [
-        f"{_column_expr(columns[c.focus_name.lower()][0] if c.focus_name.lower() in columns else None, columns.get(c.focus_name.lower(), ('', ''))[1], c.type)} AS {c.ledger_name}"
-        for c in COLUMNS
-    ]
-    provider_name = "COALESCE(" + ", ".join(f"CAST({ident(p)} AS VARCHAR)" for p in providers) + ")"
-    identity = ["provider_name"] + [c.ledger_name for c in COLUMNS if c.identifying]
-    hash_input = "concat_ws(chr(31), " + ", ".join(f"COALESCE(CAST({c} AS VARCHAR), '')" for c in identity) + ")"
-    conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
-    conn.execute(
-        f"CREATE TEMP TABLE {STAGING} AS "  # noqa: S608 - expressions built from fixed column lists
-        f"SELECT sha256({hash_input}) AS row_hash, {_provider_expr()} AS provider, n.*, "
-        "CAST(? AS VARCHAR) AS source_kind, CAST(? AS VARCHAR) AS source_name, CAST(? AS TIMESTAMP) AS fetched_at "
-        f"FROM (SELECT {provider_name} AS provider_name, {', '.join(select)} FROM {source}) n",
-        [*provenance, *params],
-    )
+def _normalised(source: str, columns: dict[str, tuple[str, str]], providers: list[str], *, typed: bool) -> str:
+    """SELECT of the ledger columns (provider first) from `source`, in `LEDGER_COLUMNS` order."""
+    select = []
+    for c in COLUMNS:
+        actual, duck_type = columns.get(c.focus_name.lower(), (None, ""))
+        select.append(f"{_column_expr(actual, duck_type, c.type, identifying=c.identifying, typed=typed)} AS {c.ledger_name}")
+    provider_name = "COALESCE(" + ", ".join(f"NULLIF(CAST({ident(p)} AS VARCHAR), '')" for p in providers) + ")"
+    return (f"SELECT {_provider_expr()} AS provider, n.* FROM (SELECT {provider_name} AS provider_name, "  # noqa: S608
+            f"{', '.join(select)} FROM {source}) n")
 
 
 _CHECKS = (
@@ -108,105 +103,172 @@ _CHECKS = (
     ("effective_cost IS NULL", "EffectiveCost is empty or not a number"),
     ("charge_period_start IS NULL", "ChargePeriodStart is empty or not a timestamp"),
     ("charge_period_end IS NULL", "ChargePeriodEnd is empty or not a timestamp"),
-    ("tags IS NOT NULL AND (NOT json_valid(tags) OR json_type(tags) <> 'OBJECT')", "Tags is not a JSON object"),
+    # json_type fails on invalid JSON, so it runs only where json_valid holds (a CASE branch, never reordered)
+    ("tags IS NOT NULL AND CASE WHEN json_valid(tags) THEN json_type(tags) <> 'OBJECT' ELSE true END",
+     "Tags is not a JSON object"),
     ("sku_price_details IS NOT NULL AND NOT json_valid(sku_price_details)", "SkuPriceDetails is not valid JSON"),
 )
 
 
-def _validate_staging(conn: duckdb.DuckDBPyConnection, name: str) -> int:
-    """Return the staged row count, or fail on the first row breaking a FOCUS rule."""
-    mins = ", ".join(f"min(CASE WHEN {cond} THEN rowid END)" for cond, _ in _CHECKS)
-    row = conn.execute(f"SELECT count(*), {mins} FROM {STAGING}").fetchone()  # noqa: S608 - fixed checks
-    assert row is not None
-    count = int(row[0])
-    if count == 0:
-        raise IngestError(detail=f"{name} has a header but no data rows")
-    for (_, message), first in zip(_CHECKS, row[1:], strict=True):
-        if first is not None:
-            raise IngestError(detail=f"{name}: {message} at row {int(first) + 1}")
-    return count
+class _Rejected(Exception):
+    """The fast path found a problem; the import was rolled back and must be diagnosed."""
 
 
-def insert_new_rows(conn: duckdb.DuckDBPyConnection, staging: str, table: str, columns: tuple[str, ...]) -> int:
-    """Insert staged rows whose hash the table lacks (first of any in-file repeats); returns rows added."""
-    cols = ", ".join(columns)
-    repeats = conn.execute(f"SELECT count(*) - count(DISTINCT hash(row_hash)) FROM {staging}").fetchone()  # noqa: S608
-    dedupe = " QUALIFY row_number() OVER (PARTITION BY row_hash ORDER BY s.rowid) = 1" if repeats and repeats[0] else ""
+def _read_error(name: str, kind: str, exc: duckdb.Error) -> IngestError:
+    first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return IngestError(detail=f"{name} could not be read as {kind}: {first}")
+
+
+class _Source:
+    """One input: its reader SQL (with a `{rejects}` slot) and parameters, and how to name it in errors."""
+
+    def __init__(self, sql: str, params: list[Any], kind: str, columns: dict[str, tuple[str, str]],
+                 csv_types: dict[str, str] | None = None) -> None:
+        self.sql, self.params, self.kind, self.columns = sql, params, kind, columns
+        self.csv_types = csv_types  # actual column name -> ledger column type, for CSV reject messages
+        self.rejects = CsvRejects.new() if csv_types is not None else None
+
+    def reader(self) -> tuple[str, list[Any]]:
+        """The reader SQL and its parameters; CSV readers also keep their reject rows."""
+        if self.rejects is None:
+            return self.sql.format(rejects=""), list(self.params)
+        return (self.sql.format(rejects=", store_rejects=true, rejects_table=?, rejects_scan=?"),
+                [*self.params, self.rejects.table, self.rejects.scan])
+
+    def raise_rejects(self, conn: duckdb.DuckDBPyConnection, name: str) -> None:
+        if self.rejects is not None:
+            self.rejects.raise_first(conn, name, self.csv_types or {})
+
+    def drop(self, conn: duckdb.DuckDBPyConnection) -> None:
+        if self.rejects is not None:
+            self.rejects.drop(conn)
+
+
+def _insert_and_check(conn: duckdb.DuckDBPyConnection, src: _Source, providers: list[str], name: str,
+                      provenance: Provenance, guild_id: int) -> IngestReport:
+    """The fast path: insert, check, reconcile and commit in one transaction."""
+    reader, params = src.reader()
+    select = _normalised(reader, src.columns, providers, typed=src.csv_types is not None)
+    # Row order is not needed here (checks are aggregates, folding does not depend on it) and
+    # dropping it lets both cores append in parallel; the diagnosis pass reads in file order.
+    conn.execute("SET preserve_insertion_order = false")
+    try:
+        return _write_batch(conn, select, params, src, providers, name, provenance, guild_id)
+    finally:
+        conn.execute("RESET preserve_insertion_order")
+
+
+def _write_batch(conn: duckdb.DuckDBPyConnection, select: str, params: list[Any], src: _Source, providers: list[str],
+                 name: str, provenance: Provenance, guild_id: int) -> IngestReport:
+    """One transaction: number the import, insert, check, reconcile, commit (or roll all of it back)."""
     conn.execute("BEGIN TRANSACTION")
     try:
-        added = conn.execute(
-            f"INSERT INTO {table} ({cols}) SELECT {cols} FROM {staging} s "  # noqa: S608 - fixed table/column names
-            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.row_hash = s.row_hash){dedupe}"
-        ).fetchone()
+        import_id = begin_import(conn, guild_id, "costs", provenance)
+        try:
+            conn.execute(
+                f"INSERT INTO cost_lines (guild_id, import_id, {', '.join(LEDGER_COLUMNS)}, source_kind, source_name, "  # noqa: S608
+                f"fetched_at) SELECT ?, ?, s.*, ?, ?, ? FROM ({select}) s",
+                [guild_id, import_id, *provenance, *params])
+        except duckdb.Error as exc:  # a NOT NULL column, or a read error: diagnosed after the rollback
+            raise _Rejected(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
+        src.raise_rejects(conn, name)
+        flags = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond, _ in _CHECKS)
+        row = conn.execute(
+            f"SELECT count(*), count(DISTINCT hash({', '.join(IDENTITY)})), min(charge_period_start), "  # noqa: S608
+            "max(charge_period_start), max(charge_period_end), "
+            "list(DISTINCT billing_currency) FILTER (WHERE billing_currency IS NOT NULL), "
+            f"{flags} FROM cost_lines WHERE import_id = ?",
+            [import_id]).fetchone()
+        assert row is not None
+        lines, distinct, first_start, last_start, last_end = int(row[0]), int(row[1]), row[2], row[3], row[4]
+        if lines == 0:
+            raise IngestError(detail=f"{name} has a header but no data rows")
+        if any(row[6:]):
+            raise _Rejected("a row breaks a FOCUS rule")
+        record_charges(conn, import_id, first_start, last_start, row[5] or [])
+        counts = reconcile(conn, import_id=import_id, guild_id=guild_id, lines=lines, distinct_hint=distinct,
+                           first_start=first_start, last_start=last_start)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
-    return int(added[0]) if added else 0
-
-
-def _finish(conn: duckdb.DuckDBPyConnection, name: str, provenance: tuple[str, str, datetime],
-            providers: list[str]) -> IngestReport:
-    read = _validate_staging(conn, name)
-    period = conn.execute(f"SELECT min(charge_period_start), max(charge_period_end) FROM {STAGING}").fetchone()  # noqa: S608
-    added = insert_new_rows(conn, STAGING, "cost_lines", LEDGER_COLUMNS)
-    conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
     kind, source_name, fetched_at = provenance
     return IngestReport(
-        target="costs", source_kind=kind, source_name=source_name, fetched_at=fetched_at,
-        rows_read=read, rows_added=added, rows_skipped=read - added,
-        period_start=period[0] if period else None, period_end=period[1] if period else None,
+        target="costs", guild_id=guild_id, source_kind=kind, source_name=source_name, fetched_at=fetched_at,
+        rows_read=lines, rows_added=counts.added, rows_restated=counts.restated, rows_unchanged=counts.unchanged,
+        rows_merged=counts.merged, period_start=first_start, period_end=last_end,
         focus_version_hint="1.2+" if any(p.lower() == "serviceprovidername" for p in providers) else "1.0/1.1",
     )
 
 
-def ingest_focus_path(conn: duckdb.DuckDBPyConnection, path: Path, *, max_bytes: int,
+def _diagnose(conn: duckdb.DuckDBPyConnection, src: _Source, providers: list[str], name: str, reason: str) -> None:
+    """Read the source again into a numbered scratch table and raise naming the first bad row."""
+    diag = _Source(src.sql, src.params, src.kind, src.columns, src.csv_types)
+    reader, params = diag.reader()
+    try:
+        try:
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE {SCRATCH} AS "  # noqa: S608 - fixed expressions
+                         f"{_normalised(reader, src.columns, providers, typed=src.csv_types is not None)}", params)
+        except duckdb.Error as exc:
+            raise _read_error(name, src.kind, exc) from exc
+        diag.raise_rejects(conn, name)
+        firsts = ", ".join(f"min(CASE WHEN {cond} THEN rowid END)" for cond, _ in _CHECKS)
+        row = conn.execute(f"SELECT {firsts} FROM {SCRATCH}").fetchone()  # noqa: S608 - fixed checks
+        for (_, message), first in zip(_CHECKS, row or (), strict=True):
+            if first is not None:
+                raise IngestError(detail=f"{name}: {message} at row {int(first) + 1}")
+    finally:
+        diag.drop(conn)
+        conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
+    raise IngestError(detail=f"{name} could not be imported: {reason}")
+
+
+def _import(conn: duckdb.DuckDBPyConnection, src: _Source, name: str, provenance: Provenance,
+            guild_id: int) -> IngestReport:
+    providers = _resolve_columns(src.columns, name)
+    try:
+        return _insert_and_check(conn, src, providers, name, provenance, guild_id)
+    except _Rejected as rejected:
+        _diagnose(conn, src, providers, name, str(rejected))
+        raise  # unreachable: _diagnose always raises
+    finally:
+        src.drop(conn)
+
+
+def ingest_focus_path(conn: duckdb.DuckDBPyConnection, path: Path, *, guild_id: int, max_bytes: int,
                       source_kind: str = "focus_file", source_name: str | None = None,
                       fetched_at: datetime) -> IngestReport:
-    """Validate and import one FOCUS CSV/Parquet file (blocking; call via `Ledger.run`)."""
+    """Validate and import one FOCUS CSV/Parquet file into `guild_id`'s ledger (blocking; via `Ledger.run`)."""
     name = source_name or path.name
     fmt = check_path(path, max_bytes)
     columns = describe(conn, fmt, path, name)
-    providers = _resolve_columns(columns, name)
     provenance = (source_kind, name, fetched_at)
     if fmt == "parquet":
-        _stage(conn, "read_parquet(?)", [str(path)], columns, providers, provenance, name)
-        return _finish(conn, name, provenance, providers)
-    rejects = CsvRejects.new()
-    numeric = {columns[c.focus_name.lower()][0]: "DOUBLE" for c in COLUMNS
-               if c.type == "number" and c.focus_name.lower() in columns}
-    try:
-        try:
-            _stage(conn, "read_csv(?, header=true, all_varchar=true, types=?, store_rejects=true, rejects_table=?, "
-                   "rejects_scan=?)", [str(path), numeric, rejects.table, rejects.scan],
-                   {k: (a, "DOUBLE" if a in numeric else "VARCHAR") for k, (a, _) in columns.items()},
-                   providers, provenance, name)
-        except duckdb.Error as exc:
-            raise IngestError(detail=f"{name} could not be read as CSV: {str(exc).splitlines()[0]}") from exc
-        rejects.raise_first(conn, name)
-        return _finish(conn, name, provenance, providers)
-    finally:
-        rejects.drop(conn)
-        conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
+        return _import(conn, _Source("read_parquet(?)", [str(path)], "Parquet", columns), name, provenance, guild_id)
+    typed = {actual: c.type for c in COLUMNS if c.type in _CSV_TYPE
+             for actual, _ in [columns.get(c.focus_name.lower(), (None, ""))] if actual is not None}
+    src = _Source("read_csv(?, header=true, all_varchar=true, types=?{rejects})",
+                  [str(path), {actual: _CSV_TYPE[t] for actual, t in typed.items()}], "CSV",
+                  {k: (a, "DOUBLE" if typed.get(a) == "number" else "VARCHAR") for k, (a, _) in columns.items()},
+                  csv_types={actual: _CSV_WORDS[t] for actual, t in typed.items()})
+    return _import(conn, src, name, provenance, guild_id)
 
 
-def ingest_focus_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, source_kind: str, source_name: str,
-                       fetched_at: datetime) -> IngestReport:
-    """Import FOCUS-named columns produced by a connector (same validation and hashing as files)."""
+def ingest_focus_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, guild_id: int, source_kind: str,
+                       source_name: str, fetched_at: datetime) -> IngestReport:
+    """Import FOCUS-named columns produced by a connector (same validation and reconciliation as files)."""
+    columns = {f.name.lower(): (f.name, _arrow_duck_type(f.type)) for f in table.schema}
+    _resolve_columns(columns, source_name)
+    if table.num_rows == 0:
+        return IngestReport(target="costs", guild_id=guild_id, source_kind=source_kind, source_name=source_name,
+                            fetched_at=fetched_at, rows_read=0)
     view = "focus_incoming"
     conn.register(view, table)
     try:
-        columns = {f.name.lower(): (f.name, _arrow_duck_type(f.type)) for f in table.schema}
-        providers = _resolve_columns(columns, source_name)
-        provenance = (source_kind, source_name, fetched_at)
-        if table.num_rows == 0:
-            return IngestReport(target="costs", source_kind=source_kind, source_name=source_name,
-                                fetched_at=fetched_at, rows_read=0, rows_added=0, rows_skipped=0)
-        _stage(conn, view, [], columns, providers, provenance, source_name)
-        return _finish(conn, source_name, provenance, providers)
+        return _import(conn, _Source(view, [], "Arrow", columns), source_name, (source_kind, source_name, fetched_at),
+                       guild_id)
     finally:
         conn.unregister(view)
-        conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
 
 
 def _arrow_duck_type(arrow_type: pa.DataType) -> str:

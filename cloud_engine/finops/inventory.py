@@ -3,7 +3,8 @@
 Recommenders never query DuckDB themselves. One pass here aggregates the ledger (latest
 attributes, monthly cost) and the metrics table (daily and whole-window percentiles, a
 weekday/weekend hour-of-day CPU profile), so every recommender sees the same numbers and
-the expensive scans run once per `recommendations()` call, in a worker thread.
+the expensive scans run once per `recommendations()` call, in a worker thread. Every
+query reads one scope (`guild_id`): a server's recommendations come from its own bills.
 
 Monthly cost convention: effective cost over the resource's last 30 days (or its lifetime,
 if shorter) divided by the hours covered, times the catalogue's 730 hours per month.
@@ -120,9 +121,9 @@ def classify(resource_type: str | None, service: str | None, machine_type: str |
     return "other"
 
 
-def build_inventory(conn: duckdb.DuckDBPyConnection, eligible: dict[str, list[str]]) -> Inventory:
-    """Aggregate the ledger and metrics into profiles (blocking; run via `Ledger.run`)."""
-    bounds = conn.execute("SELECT max(charge_period_end) FROM cost_lines").fetchone()
+def build_inventory(conn: duckdb.DuckDBPyConnection, guild_id: int, eligible: dict[str, list[str]]) -> Inventory:
+    """Aggregate one scope's ledger and metrics into profiles (blocking; run via `Ledger.run`)."""
+    bounds = conn.execute("SELECT max(charge_period_end) FROM cost_lines WHERE guild_id = ?", [guild_id]).fetchone()
     last_end: datetime | None = bounds[0] if bounds else None
     if last_end is None:
         return Inventory(as_of=None, metrics_end=None, resources=[], service_daily={})
@@ -138,11 +139,11 @@ def build_inventory(conn: duckdb.DuckDBPyConnection, eligible: dict[str, list[st
                arg_max(tags, charge_period_start), arg_max(sku_price_details, charge_period_start),
                arg_max(sku_id, charge_period_start), min(charge_period_start), max(charge_period_end),
                sum(effective_cost) FILTER (WHERE charge_period_start >= ?)
-        FROM cost_lines WHERE resource_id IS NOT NULL
+        FROM cost_lines WHERE guild_id = ? AND resource_id IS NOT NULL
         GROUP BY resource_id HAVING max(charge_period_end) >= ?
         ORDER BY resource_id
         """,
-        [cost_start, last_end - timedelta(days=ACTIVE_GRACE_DAYS)],
+        [cost_start, guild_id, last_end - timedelta(days=ACTIVE_GRACE_DAYS)],
     ).fetchall()
     profiles: dict[str, ResourceProfile] = {}
     for (rid, name, provider, region, service, rtype, sub, tags_raw, details, sku, first, last, recent) in rows:
@@ -155,13 +156,14 @@ def build_inventory(conn: duckdb.DuckDBPyConnection, eligible: dict[str, list[st
             machine_type=machine, monthly_cost=max(float(recent or 0.0), 0.0) / covered_h * hours_per_month,
             first_seen=first, last_seen=last,
         )
-    metrics_end = _load_metrics(conn, profiles)
+    metrics_end = _load_metrics(conn, guild_id, profiles)
     return Inventory(as_of=as_of, metrics_end=metrics_end, resources=list(profiles.values()),
-                     service_daily=_service_daily(conn, cost_start, eligible))
+                     service_daily=_service_daily(conn, guild_id, cost_start, eligible))
 
 
-def _load_metrics(conn: duckdb.DuckDBPyConnection, profiles: dict[str, ResourceProfile]) -> datetime | None:
-    end_row = conn.execute("SELECT max(ts) FROM metric_points").fetchone()
+def _load_metrics(conn: duckdb.DuckDBPyConnection, guild_id: int,
+                  profiles: dict[str, ResourceProfile]) -> datetime | None:
+    end_row = conn.execute("SELECT max(ts) FROM metric_points WHERE guild_id = ?", [guild_id]).fetchone()
     metrics_end: datetime | None = end_row[0] if end_row else None
     if metrics_end is None or not profiles:
         return metrics_end
@@ -170,9 +172,9 @@ def _load_metrics(conn: duckdb.DuckDBPyConnection, profiles: dict[str, ResourceP
         """
         SELECT resource_id, metric, CAST(ts AS DATE) AS day, quantile_cont(value, 0.95), avg(value), max(value),
                sum(value), count(*)
-        FROM metric_points WHERE ts >= ? GROUP BY ALL ORDER BY resource_id, metric, day
+        FROM metric_points WHERE guild_id = ? AND ts >= ? GROUP BY ALL ORDER BY resource_id, metric, day
         """,
-        [start],
+        [guild_id, start],
     ).fetchall()
     for rid, metric, day, p95, avg, mx, total, n in daily:
         if rid in profiles:
@@ -180,9 +182,9 @@ def _load_metrics(conn: duckdb.DuckDBPyConnection, profiles: dict[str, ResourceP
     window = conn.execute(
         """
         SELECT resource_id, metric, quantile_cont(value, 0.95), avg(value), count(*), count(DISTINCT CAST(ts AS DATE))
-        FROM metric_points WHERE ts >= ? GROUP BY ALL
+        FROM metric_points WHERE guild_id = ? AND ts >= ? GROUP BY ALL
         """,
-        [start],
+        [guild_id, start],
     ).fetchall()
     for rid, metric, p95, avg, n, days in window:
         if rid in profiles:
@@ -190,9 +192,9 @@ def _load_metrics(conn: duckdb.DuckDBPyConnection, profiles: dict[str, ResourceP
     hourly = conn.execute(
         """
         SELECT resource_id, isodow(ts) >= 6, hour(ts), quantile_cont(value, 0.95)
-        FROM metric_points WHERE metric = 'cpu' AND ts >= ? GROUP BY ALL
+        FROM metric_points WHERE guild_id = ? AND metric = 'cpu' AND ts >= ? GROUP BY ALL
         """,
-        [start],
+        [guild_id, start],
     ).fetchall()
     for rid, weekend, hour, p95 in hourly:
         if rid in profiles:
@@ -200,7 +202,7 @@ def _load_metrics(conn: duckdb.DuckDBPyConnection, profiles: dict[str, ResourceP
     return metrics_end
 
 
-def _service_daily(conn: duckdb.DuckDBPyConnection, start: datetime,
+def _service_daily(conn: duckdb.DuckDBPyConnection, guild_id: int, start: datetime,
                    eligible: dict[str, list[str]]) -> dict[tuple[str, str], dict[str | None, dict[date, float]]]:
     pairs = [(p, s) for p, services in eligible.items() for s in services]
     if not pairs:
@@ -212,9 +214,9 @@ def _service_daily(conn: duckdb.DuckDBPyConnection, start: datetime,
         """
         SELECT c.provider, c.service_name, c.resource_id, CAST(c.charge_period_start AS DATE), sum(c.effective_cost)
         FROM cost_lines c JOIN eligible_services e ON c.provider = e.provider AND c.service_name = e.service
-        WHERE c.charge_period_start >= ? GROUP BY ALL
+        WHERE c.guild_id = ? AND c.charge_period_start >= ? GROUP BY ALL
         """,
-        [start],
+        [guild_id, start],
     ).fetchall()
     for provider, service, rid, day, cost in rows:
         out[(provider, service)][rid][day] = float(cost)

@@ -5,6 +5,10 @@ group-bys over columns, which a columnar engine answers in milliseconds; it also
 and Parquet natively, so no row is ever parsed by hand. One connection serves the process:
 an asyncio lock serialises access and every call runs in a worker thread, so the event loop
 never waits on a scan.
+
+Every row carries its scope (`guild_id`, the Discord server that imported it) and every
+query of the ledger filters on it: one server never sees another's bills. The tables and
+their upgrade from older files live in `ledger_schema`.
 """
 
 from __future__ import annotations
@@ -16,56 +20,9 @@ from typing import Any, TypeVar
 
 import duckdb
 
-T = TypeVar("T")
+from cloud_engine.finops.ledger_schema import ensure_schema
 
-SCHEMA = (
-    """
-    CREATE TABLE IF NOT EXISTS cost_lines (
-        row_hash VARCHAR NOT NULL,
-        provider VARCHAR NOT NULL,
-        provider_name VARCHAR,
-        billing_account_id VARCHAR,
-        sub_account_id VARCHAR,
-        sub_account_name VARCHAR,
-        service_name VARCHAR,
-        service_category VARCHAR,
-        resource_id VARCHAR,
-        resource_name VARCHAR,
-        resource_type VARCHAR,
-        region_id VARCHAR,
-        charge_category VARCHAR,
-        charge_description VARCHAR,
-        charge_period_start TIMESTAMP NOT NULL,
-        charge_period_end TIMESTAMP NOT NULL,
-        billed_cost DOUBLE NOT NULL,
-        effective_cost DOUBLE NOT NULL,
-        list_cost DOUBLE,
-        billing_currency VARCHAR,
-        consumed_quantity DOUBLE,
-        consumed_unit VARCHAR,
-        pricing_unit VARCHAR,
-        sku_id VARCHAR,
-        sku_price_details VARCHAR,
-        tags VARCHAR,
-        source_kind VARCHAR NOT NULL,
-        source_name VARCHAR NOT NULL,
-        fetched_at TIMESTAMP NOT NULL
-    )
-    """,
-    """
-    CREATE TABLE IF NOT EXISTS metric_points (
-        row_hash VARCHAR NOT NULL,
-        resource_id VARCHAR NOT NULL,
-        metric VARCHAR NOT NULL,
-        ts TIMESTAMP NOT NULL,
-        value DOUBLE NOT NULL,
-        unit VARCHAR NOT NULL,
-        source_kind VARCHAR NOT NULL,
-        source_name VARCHAR NOT NULL,
-        fetched_at TIMESTAMP NOT NULL
-    )
-    """,
-)
+T = TypeVar("T")
 
 
 def _connect(path: str) -> duckdb.DuckDBPyConnection:
@@ -74,8 +31,7 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
     conn = duckdb.connect(path)
     # Timestamps are stored as naive UTC; offsets in source files are converted on the way in.
     conn.execute("SET TimeZone = 'UTC'")
-    for statement in SCHEMA:
-        conn.execute(statement)
+    ensure_schema(conn)
     return conn
 
 

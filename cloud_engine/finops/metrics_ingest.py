@@ -6,8 +6,12 @@ Accepted metrics and units (units are case-insensitive; aliases in brackets):
 - disk_read, disk_write: bytes [b, byte] or ops [count, iops] in the sample interval;
   the unit is stored as given, and recommenders only compare these with zero.
 Any sample interval works (hourly is typical); recommenders aggregate per day.
-A point is keyed by sha256(resource_id, metric, timestamp in UTC): re-importing, or an
-overlapping export, adds nothing and keeps the first value seen.
+A point is identified by its scope (guild_id), resource_id, metric and timestamp in UTC:
+re-importing, or an overlapping export, adds nothing and keeps the first value seen
+(reported as unchanged); repeats inside one file keep their first line (reported as
+merged). Why not restate like costs: a monitoring agent's sample is a measurement, not a
+bill, and a later export of the same instant is a copy rather than a correction.
+Staging, validation and the insert run in one transaction, so a bad file adds nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import pyarrow as pa
 
 from cloud_engine.errors import IngestError
 from cloud_engine.finops._files import CsvRejects, check_path, describe
-from cloud_engine.finops.focus_ingest import insert_new_rows
+from cloud_engine.finops.ledger_imports import Provenance, begin_import
 from cloud_engine.finops.models import IngestReport
 
 REQUIRED = ("resource_id", "metric", "timestamp", "value", "unit")
@@ -32,7 +36,7 @@ UNITS: dict[str, dict[str, str]] = {
     "disk_read": {"bytes": "bytes", "byte": "bytes", "b": "bytes", "ops": "ops", "count": "ops", "iops": "ops"},
     "disk_write": {"bytes": "bytes", "byte": "bytes", "b": "bytes", "ops": "ops", "count": "ops", "iops": "ops"},
 }
-METRIC_COLUMNS = ("row_hash", "resource_id", "metric", "ts", "value", "unit", "source_kind", "source_name", "fetched_at")
+METRIC_COLUMNS = ("resource_id", "metric", "ts", "value", "unit", "source_kind", "source_name", "fetched_at")
 STAGING = "metrics_staging"
 
 
@@ -45,14 +49,13 @@ def _unit_case(metric: str, unit: str) -> str:
     return f"CASE {whens} END"
 
 
-def _stage(conn: duckdb.DuckDBPyConnection, source: str, params: list[object],
-           provenance: tuple[str, str, datetime]) -> None:
+def _stage(conn: duckdb.DuckDBPyConnection, source: str, params: list[object], provenance: Provenance) -> None:
     metric = "lower(TRIM(CAST(r.metric AS VARCHAR)))"
     unit = _unit_case(metric, "lower(TRIM(CAST(r.unit AS VARCHAR)))")
     conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
     conn.execute(
         f"CREATE TEMP TABLE {STAGING} AS "  # noqa: S608 - source is one of our fixed reader expressions
-        "SELECT sha256(concat_ws(chr(31), resource_id, metric, CAST(ts AS VARCHAR))) AS row_hash, n.*, "
+        "SELECT n.*, "
         "CAST(? AS VARCHAR) AS source_kind, CAST(? AS VARCHAR) AS source_name, CAST(? AS TIMESTAMP) AS fetched_at "
         "FROM (SELECT NULLIF(TRIM(CAST(r.resource_id AS VARCHAR)), '') AS resource_id, "
         " lower(TRIM(CAST(r.metric AS VARCHAR))) AS metric, "
@@ -74,25 +77,57 @@ _CHECKS = (
 )
 
 
-def _finish(conn: duckdb.DuckDBPyConnection, name: str, provenance: tuple[str, str, datetime]) -> IngestReport:
+def _insert_points(conn: duckdb.DuckDBPyConnection, guild_id: int, provenance: Provenance, read: int,
+                   first: datetime, last: datetime) -> tuple[int, int, int]:
+    """Add the staged points the scope lacks, in one transaction; returns (added, unchanged, merged)."""
+    key = "resource_id, metric, ts"
+    row = conn.execute(f"SELECT count(DISTINCT hash({key})) FROM {STAGING}").fetchone()  # noqa: S608
+    if row and int(row[0]) < read:  # maybe repeats (or a hash collision): count exactly
+        row = conn.execute(f"SELECT count(*) FROM (SELECT DISTINCT {key} FROM {STAGING})").fetchone()  # noqa: S608
+        merged = read - int(row[0]) if row else 0
+    else:
+        merged = 0
+    cols = ", ".join(METRIC_COLUMNS)
+    dedupe = f" QUALIFY row_number() OVER (PARTITION BY {key} ORDER BY s.rowid) = 1" if merged else ""
+    conn.execute("BEGIN TRANSACTION")
+    try:
+        import_id = begin_import(conn, guild_id, "metrics", provenance)
+        held = conn.execute("SELECT 1 FROM metric_points WHERE guild_id = ? AND ts BETWEEN ? AND ? LIMIT 1",
+                            [guild_id, first, last]).fetchone()
+        absent = (" WHERE NOT EXISTS (SELECT 1 FROM metric_points t WHERE t.guild_id = ? AND t.resource_id = s.resource_id "
+                  "AND t.metric = s.metric AND t.ts = s.ts)") if held else ""
+        added_row = conn.execute(
+            f"INSERT INTO metric_points (guild_id, import_id, {cols}) SELECT ?, ?, {cols} FROM {STAGING} s"  # noqa: S608
+            f"{absent}{dedupe}", [guild_id, import_id, *([guild_id] if held else [])]).fetchone()
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    added = int(added_row[0]) if added_row else 0
+    return added, read - merged - added, merged
+
+
+def _finish(conn: duckdb.DuckDBPyConnection, name: str, provenance: Provenance, guild_id: int) -> IngestReport:
     mins = ", ".join(f"min(CASE WHEN {cond} THEN rowid END)" for cond, _ in _CHECKS)
     row = conn.execute(f"SELECT count(*), min(ts), max(ts), {mins} FROM {STAGING}").fetchone()  # noqa: S608
     assert row is not None
-    if int(row[0]) == 0:
+    read = int(row[0])
+    if read == 0:
         raise IngestError(detail=f"{name} has a header but no data rows")
     for (_, message), first in zip(_CHECKS, row[3:], strict=True):
         if first is not None:
             raise IngestError(detail=f"{name}: {message} at row {int(first) + 1}")
-    added = insert_new_rows(conn, STAGING, "metric_points", METRIC_COLUMNS)
+    added, unchanged, merged = _insert_points(conn, guild_id, provenance, read, row[1], row[2])
     kind, source_name, fetched_at = provenance
-    return IngestReport(target="metrics", source_kind=kind, source_name=source_name, fetched_at=fetched_at,
-                        rows_read=int(row[0]), rows_added=added, rows_skipped=int(row[0]) - added,
-                        period_start=row[1], period_end=row[2])
+    return IngestReport(target="metrics", guild_id=guild_id, source_kind=kind, source_name=source_name,
+                        fetched_at=fetched_at, rows_read=read, rows_added=added, rows_unchanged=unchanged,
+                        rows_merged=merged, period_start=row[1], period_end=row[2])
 
 
-def ingest_metrics_path(conn: duckdb.DuckDBPyConnection, path: Path, *, max_bytes: int, fetched_at: datetime,
-                        source_kind: str = "metrics_file", source_name: str | None = None) -> IngestReport:
-    """Validate and import a metrics CSV (blocking; call via `Ledger.run`)."""
+def ingest_metrics_path(conn: duckdb.DuckDBPyConnection, path: Path, *, guild_id: int, max_bytes: int,
+                        fetched_at: datetime, source_kind: str = "metrics_file",
+                        source_name: str | None = None) -> IngestReport:
+    """Validate and import a metrics CSV into `guild_id`'s ledger (blocking; call via `Ledger.run`)."""
     name = source_name or path.name
     if check_path(path, max_bytes) != "csv":
         raise IngestError(detail=f"{name}: metrics must be a CSV with columns {', '.join(REQUIRED)}")
@@ -109,18 +144,18 @@ def ingest_metrics_path(conn: duckdb.DuckDBPyConnection, path: Path, *, max_byte
         except duckdb.Error as exc:
             raise IngestError(detail=f"{name} could not be read as CSV: {str(exc).splitlines()[0]}") from exc
         rejects.raise_first(conn, name)
-        return _finish(conn, name, (source_kind, name, fetched_at))
+        return _finish(conn, name, (source_kind, name, fetched_at), guild_id)
     finally:
         rejects.drop(conn)
         conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
 
 
-def ingest_metrics_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, source_kind: str, source_name: str,
-                         fetched_at: datetime) -> IngestReport:
+def ingest_metrics_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, guild_id: int, source_kind: str,
+                         source_name: str, fetched_at: datetime) -> IngestReport:
     """Import metric points produced by a connector (columns as in the CSV)."""
     if table.num_rows == 0:
-        return IngestReport(target="metrics", source_kind=source_kind, source_name=source_name,
-                            fetched_at=fetched_at, rows_read=0, rows_added=0, rows_skipped=0)
+        return IngestReport(target="metrics", guild_id=guild_id, source_kind=source_kind, source_name=source_name,
+                            fetched_at=fetched_at, rows_read=0)
     missing = [c for c in REQUIRED if c not in table.column_names]
     if missing:
         raise IngestError(detail=f"{source_name} metrics are missing column(s) {', '.join(missing)}")
@@ -128,7 +163,7 @@ def ingest_metrics_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, so
     conn.register(view, table)
     try:
         _stage(conn, view, [], (source_kind, source_name, fetched_at))
-        return _finish(conn, source_name, (source_kind, source_name, fetched_at))
+        return _finish(conn, source_name, (source_kind, source_name, fetched_at), guild_id)
     finally:
         conn.unregister(view)
         conn.execute(f"DROP TABLE IF EXISTS {STAGING}")

@@ -23,15 +23,24 @@ class _Frozen(BaseModel):
 
 
 class IngestReport(_Frozen):
-    """What one import did: rows read, newly added, and skipped because already present."""
+    """What one import did to one server's ledger; every row read is counted exactly once.
+
+    rows_read = rows_added + rows_restated + rows_unchanged + rows_merged.
+    """
 
     target: Literal["costs", "metrics"]
+    guild_id: int = Field(description="the scope (Discord server id; 0 = CLI default) the rows were imported into")
     source_kind: str
     source_name: str
     fetched_at: datetime
     rows_read: int
-    rows_added: int
-    rows_skipped: int
+    rows_added: int = Field(default=0, description="charges (or metric points) the scope did not hold")
+    rows_restated: int = Field(default=0, description="charges already held whose amounts or attributes changed; "
+                                                      "the new values replaced the old (costs only)")
+    rows_unchanged: int = Field(default=0, description="already held with the same values (metrics: already held; "
+                                                       "the first value is kept)")
+    rows_merged: int = Field(default=0, description="lines summed into another line of the same charge in this "
+                                                    "file (metrics: repeats of a point, the first kept)")
     period_start: datetime | None = None
     period_end: datetime | None = None
     focus_version_hint: str | None = Field(

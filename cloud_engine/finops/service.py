@@ -3,6 +3,10 @@
 It owns the DuckDB ledger and uses the main SQLite `Database` for operational state; every
 method is async and returns a pydantic model (or bytes for charts), so callers can render
 or `model_dump()` without knowing about DuckDB.
+
+Every method takes a keyword-only `guild_id`, the scope (the Discord server; the CLI uses
+DEV_GUILD_ID or 0): imports land in it and every read sees only it. It has no default on
+purpose, so a caller that forgets it fails loudly instead of reading another server's bills.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from cloud_engine.errors import EngineError
+from cloud_engine.errors import EngineError, IngestError, InvalidInput, NotFound
 from cloud_engine.finops import analysis
 from cloud_engine.finops._files import MB, check_size, file_format, safe_filename
 from cloud_engine.finops.chart import render_daily_cost_chart
-from cloud_engine.finops.feedback import FinOpsRepository
+from cloud_engine.finops.feedback import VERDICTS, FinOpsRepository
 from cloud_engine.finops.focus_ingest import ingest_focus_path, ingest_focus_table
 from cloud_engine.finops.inventory import Inventory, build_inventory
 from cloud_engine.finops.ledger import Ledger
@@ -80,10 +84,10 @@ class FinOpsService:
     def max_bytes(self) -> int:
         return self.settings.finops_max_upload_mb * MB
 
-    async def _logged(self, target: str, kind: str, name: str,
+    async def _logged(self, guild_id: int, target: str, kind: str, name: str,
                       work: Callable[[], Awaitable[IngestReport]]) -> IngestReport:
-        """Run one import and record it in the ingestion runs log, failed or not."""
-        run_id = await self.repo.start_run(target, kind, name)
+        """Run one import and record it in the scope's ingestion runs log, failed or not."""
+        run_id = await self.repo.start_run(guild_id, target, kind, name)
         try:
             report = await work()
         except EngineError as exc:
@@ -95,82 +99,108 @@ class FinOpsService:
         await self.repo.finish_run(run_id, report)
         return report
 
-    # ---- ingestion -------------------------------------------------------------------------
-    async def ingest_focus_file(self, path: str | Path, *, source_kind: str = "focus_file",
-                                source_name: str | None = None) -> IngestReport:
-        """Import a FOCUS CSV/Parquet export; idempotent (re-importing adds 0 rows)."""
-        p = Path(path)
-        return await self._logged("costs", source_kind, source_name or p.name, lambda: self.ledger.run(
-            lambda conn: ingest_focus_path(conn, p, max_bytes=self.max_bytes, source_kind=source_kind,
-                                           source_name=source_name, fetched_at=_now())))
-
-    async def ingest_focus_bytes(self, data: bytes, filename: str) -> IngestReport:
-        """Import an uploaded export: size-checked before anything is written or parsed."""
+    async def _with_upload(self, data: bytes, filename: str, kinds: tuple[str, ...], wrong_kind: str,
+                           work: Callable[[Path, str], Awaitable[IngestReport]]) -> IngestReport:
+        """Size- and type-check uploaded bytes before writing them, then import a private temp copy."""
         name = safe_filename(filename)
-        file_format(name)
+        if file_format(name) not in kinds:
+            raise IngestError(detail=f"{name}: {wrong_kind}")
         check_size(len(data), self.max_bytes, name)
         tmp = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="finops-upload-"))
         try:
             target = tmp / name
             await asyncio.to_thread(target.write_bytes, data)
-            return await self.ingest_focus_file(target, source_name=name)
+            return await work(target, name)
         finally:
             await asyncio.to_thread(shutil.rmtree, tmp, True)
 
-    async def ingest_metrics_file(self, path: str | Path) -> IngestReport:
+    # ---- ingestion -------------------------------------------------------------------------
+    async def ingest_focus_file(self, path: str | Path, *, guild_id: int, source_kind: str = "focus_file",
+                                source_name: str | None = None) -> IngestReport:
+        """Import a FOCUS CSV/Parquet export into one scope; re-importing changes nothing, a corrected
+        export restates the charges it corrects (see `reconcile`)."""
         p = Path(path)
-        return await self._logged("metrics", "metrics_file", p.name, lambda: self.ledger.run(
-            lambda conn: ingest_metrics_path(conn, p, max_bytes=self.max_bytes, fetched_at=_now())))
+        return await self._logged(guild_id, "costs", source_kind, source_name or p.name, lambda: self.ledger.run(
+            lambda conn: ingest_focus_path(conn, p, guild_id=guild_id, max_bytes=self.max_bytes,
+                                           source_kind=source_kind, source_name=source_name, fetched_at=_now())))
 
-    async def ingest_synthetic(self, out_dir: str | Path, *, days: int = DEFAULT_DAYS, end: date = DEFAULT_END,
-                               seed: int = 42) -> tuple[IngestReport, IngestReport]:
-        """Generate the synthetic data set into `out_dir` and import both files."""
+    async def ingest_focus_bytes(self, data: bytes, filename: str, *, guild_id: int) -> IngestReport:
+        """Import an uploaded export: size-checked before anything is written or parsed."""
+        return await self._with_upload(data, filename, ("csv", "parquet"), "a FOCUS export must be CSV or Parquet",
+                                       lambda path, name: self.ingest_focus_file(path, guild_id=guild_id,
+                                                                                 source_name=name))
+
+    async def ingest_metrics_file(self, path: str | Path, *, guild_id: int,
+                                  source_name: str | None = None) -> IngestReport:
+        """Import a metrics CSV into one scope; points already held keep their first value."""
+        p = Path(path)
+        return await self._logged(guild_id, "metrics", "metrics_file", source_name or p.name, lambda: self.ledger.run(
+            lambda conn: ingest_metrics_path(conn, p, guild_id=guild_id, max_bytes=self.max_bytes, fetched_at=_now(),
+                                             source_name=source_name)))
+
+    async def ingest_metrics_bytes(self, data: bytes, filename: str, *, guild_id: int) -> IngestReport:
+        """Import an uploaded metrics CSV: size- and type-checked before anything is written or parsed."""
+        return await self._with_upload(data, filename, ("csv",), "metrics must be a CSV (resource_id, metric, "
+                                       "timestamp, value, unit)", lambda path, name: self.ingest_metrics_file(
+                                           path, guild_id=guild_id, source_name=name))
+
+    async def ingest_synthetic(self, out_dir: str | Path, *, guild_id: int, days: int = DEFAULT_DAYS,
+                               end: date = DEFAULT_END, seed: int = 42) -> tuple[IngestReport, IngestReport]:
+        """Generate the synthetic data set into `out_dir` and import both files into one scope."""
         focus, metrics = await asyncio.to_thread(write_synthetic, out_dir, days=days, end=end, seed=seed)
-        costs = await self.ingest_focus_file(focus, source_kind="synthetic")
-        return costs, await self.ingest_metrics_file(metrics)
+        costs = await self.ingest_focus_file(focus, guild_id=guild_id, source_kind="synthetic")
+        return costs, await self.ingest_metrics_file(metrics, guild_id=guild_id)
 
-    async def ingest_connector(self, connector: CostConnectorLike, start: date, end: date,
+    async def ingest_connector(self, connector: CostConnectorLike, start: date, end: date, *, guild_id: int,
                                resource_ids: list[str] | None = None) -> tuple[IngestReport, IngestReport | None]:
-        """Pull costs (and metrics for `resource_ids`) from a provider connector into the ledger."""
+        """Pull costs (and metrics for `resource_ids`) from a provider connector into one scope."""
         table = await connector.fetch_costs(start, end)
-        costs = await self._logged("costs", connector.source_kind, connector.source_name, lambda: self.ledger.run(
-            lambda conn: ingest_focus_table(conn, table, source_kind=connector.source_kind,
-                                            source_name=connector.source_name, fetched_at=_now())))
+        costs = await self._logged(guild_id, "costs", connector.source_kind, connector.source_name,
+                                   lambda: self.ledger.run(lambda conn: ingest_focus_table(
+                                       conn, table, guild_id=guild_id, source_kind=connector.source_kind,
+                                       source_name=connector.source_name, fetched_at=_now())))
         if not resource_ids:
             return costs, None
         points = await connector.fetch_metrics(resource_ids, start, end)
-        metrics = await self._logged("metrics", connector.source_kind, connector.source_name, lambda: self.ledger.run(
-            lambda conn: ingest_metrics_table(conn, points, source_kind=connector.source_kind,
-                                              source_name=connector.source_name, fetched_at=_now())))
+        metrics = await self._logged(guild_id, "metrics", connector.source_kind, connector.source_name,
+                                     lambda: self.ledger.run(lambda conn: ingest_metrics_table(
+                                         conn, points, guild_id=guild_id, source_kind=connector.source_kind,
+                                         source_name=connector.source_name, fetched_at=_now())))
         return costs, metrics
+
+    async def recent_runs(self, *, guild_id: int, limit: int = 20) -> list[dict[str, object]]:
+        """The scope's latest imports, failed ones included, newest first."""
+        return await self.repo.recent_runs(guild_id, limit)
 
     # ---- analysis --------------------------------------------------------------------------
     async def cost_summary(self, by: str = "service", start: date | None = None, end: date | None = None,
-                           tag_key: str = "env") -> CostSummary:
-        return await self.ledger.run(analysis.cost_summary, by, start, end, tag_key)
+                           tag_key: str = "env", *, guild_id: int) -> CostSummary:
+        return await self.ledger.run(analysis.cost_summary, guild_id, by, start, end, tag_key)
 
-    async def daily_costs(self, start: date | None = None, end: date | None = None) -> DailyServiceCosts:
-        return await self.ledger.run(analysis.daily_service_costs, start, end)
+    async def daily_costs(self, start: date | None = None, end: date | None = None, *,
+                          guild_id: int) -> DailyServiceCosts:
+        return await self.ledger.run(analysis.daily_service_costs, guild_id, start, end)
 
-    async def daily_cost_chart(self, start: date | None = None, end: date | None = None) -> bytes:
-        return await render_daily_cost_chart(await self.daily_costs(start, end))
+    async def daily_cost_chart(self, start: date | None = None, end: date | None = None, *, guild_id: int) -> bytes:
+        return await render_daily_cost_chart(await self.daily_costs(start, end, guild_id=guild_id))
 
-    async def forecast(self, as_of: date | None = None) -> Forecast | None:
-        return await self.ledger.run(analysis.forecast, as_of)
+    async def forecast(self, as_of: date | None = None, *, guild_id: int) -> Forecast | None:
+        return await self.ledger.run(analysis.forecast, guild_id, as_of)
 
-    async def anomalies(self, start: date | None = None, end: date | None = None) -> AnomalyReport:
-        return await self.ledger.run(analysis.anomalies, start, end)
+    async def anomalies(self, start: date | None = None, end: date | None = None, *, guild_id: int) -> AnomalyReport:
+        return await self.ledger.run(analysis.anomalies, guild_id, start, end)
 
     # ---- recommendations -------------------------------------------------------------------
-    async def inventory(self) -> Inventory:
+    async def inventory(self, *, guild_id: int) -> Inventory:
         eligible = eligible_services()
-        return await self.ledger.run(build_inventory, eligible)
+        return await self.ledger.run(build_inventory, guild_id, eligible)
 
-    async def recommendations(self, include_suppressed: bool = False, limit: int | None = None) -> RecommendationSet:
-        """Deterministic recommendations, minus those marked noisy recently (unless asked)."""
-        inventory = await self.inventory()
+    async def recommendations(self, include_suppressed: bool = False, limit: int | None = None, *,
+                              guild_id: int) -> RecommendationSet:
+        """Deterministic recommendations from one scope's data, minus those it marked noisy recently (unless asked)."""
+        inventory = await self.inventory(guild_id=guild_id)
         recs = await asyncio.to_thread(run_recommenders, inventory, self.thresholds)
-        suppressed = set() if include_suppressed else await self.repo.suppressed_ids()
+        suppressed = set() if include_suppressed else await self.repo.suppressed_ids(guild_id)
         visible = [r for r in recs if r.id not in suppressed]
         hidden = len(recs) - len(visible)
         if limit is not None:
@@ -182,8 +212,19 @@ class FinOpsService:
             suppressed=hidden, by_kind=dict(sorted(Counter(r.kind for r in visible).items())),
         )
 
-    async def record_feedback(self, rec_id: str, user_id: str | int, verdict: str) -> FeedbackResult:
-        return await self.repo.record_feedback(rec_id, user_id, verdict,
+    async def record_feedback(self, rec_id: str, user_id: str | int, verdict: str, *, guild_id: int) -> FeedbackResult:
+        """Record a verdict on one of this scope's current recommendations (suppressed ones included).
+
+        Why check the id against the scope's own list: ids name a resource and an action, so an
+        id from another server's list, or a stale one, would otherwise store feedback about a
+        resource this server has never billed.
+        """
+        if verdict not in VERDICTS:
+            raise InvalidInput(field="verdict", rule=f"must be one of {', '.join(VERDICTS)}")
+        current = await self.recommendations(include_suppressed=True, guild_id=guild_id)
+        if rec_id not in {r.id for r in current.items}:
+            raise NotFound(what="recommendation in this server", key=rec_id)
+        return await self.repo.record_feedback(guild_id, rec_id, user_id, verdict,
                                                suppress_days=self.settings.finops_noisy_suppress_days)
 
 

@@ -68,12 +68,48 @@ async def test_ingest_rejects_before_downloading(ai_bot, name: str, size: int, e
 
 
 async def test_ingest_accepts_a_small_focus_csv_and_is_idempotent(ai_bot) -> None:
-    for added, skipped in ((2, 0), (0, 2)):
+    for added, unchanged in ((2, 0), (0, 2)):
         asking = make_interaction(ai_bot, make_member(USER))
         await invoke(ai_bot, "cloud-ingest", asking, file=attachment("october.csv", FOCUS_CSV.encode()), kind="focus")
         embed = asking.followup.sent[0]["embed"]
         assert embed.title == "Imported costs · october.csv"
-        assert f"**2** rows read · **{added}** added · **{skipped}** skipped" in embed.description
+        assert (f"**2** rows read · **{added}** added · **0** restated (corrected charges replaced) · "
+                f"**{unchanged}** unchanged") in embed.description
+
+
+async def test_ingest_shows_a_restated_charge_and_costs_use_the_corrected_amount(ai_bot) -> None:
+    await invoke(ai_bot, "cloud-ingest", make_interaction(ai_bot, make_member(USER)),
+                 file=attachment("october.csv", FOCUS_CSV.encode()), kind="focus")
+    asking = make_interaction(ai_bot, make_member(USER))
+    corrected = FOCUS_CSV.replace("12.50,12.50", "14.00,13.00").encode()
+    await invoke(ai_bot, "cloud-ingest", asking, file=attachment("october-v2.csv", corrected), kind="focus")
+    assert "**0** added · **1** restated" in asking.followup.sent[0]["embed"].description
+    costs = make_interaction(ai_bot, make_member(VIEWER))
+    await invoke(ai_bot, "cloud-finops-costs", costs)
+    assert "$16.00" in costs.followup.sent[0]["embed"].description  # 13.00 + 3.00 effective, not 28.50
+
+
+async def test_one_server_never_sees_another_servers_costs(ai_bot) -> None:
+    await invoke(ai_bot, "cloud-ingest", make_interaction(ai_bot, make_member(USER)),
+                 file=attachment("october.csv", FOCUS_CSV.encode()), kind="focus")
+    elsewhere = make_interaction(ai_bot, make_member(4242, administrator=True), guild_id=2)
+    await invoke(ai_bot, "cloud-finops-costs", elsewhere)
+    embed = elsewhere.followup.sent[0]["embed"]
+    assert "$0.00" in embed.description and "all imported data" in embed.description
+    assert "Compute Engine" not in str(embed.to_dict())
+    recs = make_interaction(ai_bot, make_member(4242, administrator=True), guild_id=2)
+    await invoke(ai_bot, "cloud-recommend", recs)
+    assert recs.followup.sent[0]["view"].items == []
+
+
+async def test_metrics_upload_goes_through_the_service(ai_bot) -> None:
+    data = b"resource_id,metric,timestamp,value,unit\nvm-1,cpu,2026-11-01T00:00:00Z,12.5,percent\n"
+    asking = make_interaction(ai_bot, make_member(USER))
+    await invoke(ai_bot, "cloud-ingest", asking, file=attachment("cpu.csv", data), kind="metrics")
+    embed = asking.followup.sent[0]["embed"]
+    assert embed.title == "Imported metrics · cpu.csv" and "**1** added" in embed.description
+    runs = await (await ai_bot.services.finops()).recent_runs(guild_id=1)
+    assert (runs[0]["target"], runs[0]["source_name"], runs[0]["rows_added"]) == ("metrics", "cpu.csv", 1)
 
 
 async def test_ingest_names_the_bad_column_and_row(ai_bot) -> None:
@@ -108,8 +144,8 @@ async def test_finops_costs_shows_the_summary_with_a_png_chart(ai_bot) -> None:
 async def loaded(ai_bot, tmp_path: Path):
     focus, metrics = write_synthetic(tmp_path, days=21, end=DEFAULT_END)
     finops = await ai_bot.services.finops()
-    await finops.ingest_focus_file(focus)
-    await finops.ingest_metrics_file(metrics)
+    await finops.ingest_focus_file(focus, guild_id=1)
+    await finops.ingest_metrics_file(metrics, guild_id=1)
     return finops
 
 

@@ -13,6 +13,7 @@ from cloud_engine.settings import Settings
 from cloud_engine.store import Database
 
 TEST_DAYS = 21
+GUILD = 1  # the Discord server the shared fixtures import into
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +38,6 @@ async def service(settings: Settings) -> AsyncIterator[FinOpsService]:
 @pytest.fixture
 async def loaded(service: FinOpsService, synthetic_files: tuple[Path, Path]) -> FinOpsService:
     focus, metrics = synthetic_files
-    await service.ingest_focus_file(focus)
-    await service.ingest_metrics_file(metrics)
+    await service.ingest_focus_file(focus, guild_id=GUILD)
+    await service.ingest_metrics_file(metrics, guild_id=GUILD)
     return service

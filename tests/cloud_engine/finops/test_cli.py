@@ -29,7 +29,7 @@ def test_cli_end_to_end(env: Path, capsys: pytest.CaptureFixture[str], synthetic
     report = json.loads(capsys.readouterr().out)
     assert report["rows_added"] == report["rows_read"] > 0
     assert main(["ingest", "focus", str(focus)]) == 0
-    assert "added 0" in capsys.readouterr().out
+    assert "added 0, restated 0" in capsys.readouterr().out
     assert main(["ingest", "metrics", str(metrics)]) == 0
     capsys.readouterr()
 
@@ -56,3 +56,23 @@ def test_cli_synthetic_and_errors(env: Path, capsys: pytest.CaptureFixture[str])
     (env / "bad.csv").write_text("a,b\n1,2\n")
     assert main(["ingest", "focus", str(env / "bad.csv")]) == 2
     assert "missing required column" in capsys.readouterr().err
+
+
+def test_cli_guild_option_and_dev_guild_default(env: Path, capsys: pytest.CaptureFixture[str],
+                                                monkeypatch: pytest.MonkeyPatch,
+                                                synthetic_files: tuple[Path, Path]) -> None:
+    focus, _ = synthetic_files
+    monkeypatch.delenv("DEV_GUILD_ID", raising=False)
+    assert main(["ingest", "focus", str(focus), "--guild", "77", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["guild_id"] == 77 and report["rows_added"] > 0
+    assert main(["costs", "--json"]) == 0  # no --guild, no DEV_GUILD_ID: scope 0, which holds nothing
+    assert json.loads(capsys.readouterr().out)["summary"]["groups"] == []
+    assert main(["costs", "--guild", "77", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["total_billed_cost"] > 0
+    monkeypatch.setenv("DEV_GUILD_ID", "77")  # the development server is the default scope
+    assert main(["ingest", "focus", str(focus)]) == 0
+    out = capsys.readouterr().out
+    assert "into guild 77" in out and "added 0, restated 0, unchanged" in out
+    assert main(["recommend", "--limit", "1"]) == 0
+    assert "recommendations for guild 77" in capsys.readouterr().out

@@ -18,6 +18,7 @@ from cloud_engine.finops.connectors.aws import AwsConnector
 from cloud_engine.finops.connectors.base import RetryPolicy
 from cloud_engine.finops.errors import MissingCredentials
 from cloud_engine.settings import Settings
+from tests.cloud_engine.finops.conftest import GUILD
 
 FAST = RetryPolicy(attempts=3, initial_s=0.0, max_s=0.0)
 ARN = "arn:aws:ec2:us-east-1:123456789012:instance/i-0abc"
@@ -69,12 +70,12 @@ async def test_cost_explorer_pages_map_to_focus(service: FinOpsService, aws_sett
     ]
     queue_cost_explorer_results(pages)
     connector = AwsConnector(aws_settings, retry=FAST)
-    costs, _ = await service.ingest_connector(connector, date(2026, 11, 1), date(2026, 11, 3))
+    costs, _ = await service.ingest_connector(connector, date(2026, 11, 1), date(2026, 11, 3), guild_id=GUILD)
     assert (costs.rows_read, costs.rows_added, costs.source_kind) == (2, 2, "aws_api")
-    summary = await service.cost_summary(by="service")
+    summary = await service.cost_summary(by="service", guild_id=GUILD)
     assert {(g.key, g.billed_cost, g.effective_cost) for g in summary.groups} == {
         ("Amazon Elastic Compute Cloud - Compute", 10.5, 9.25), ("Amazon Simple Storage Service", 1.25, 1.25)}
-    regions = await service.cost_summary(by="region")
+    regions = await service.cost_summary(by="region", guild_id=GUILD)
     assert {g.key for g in regions.groups} == {"us-east-1", "us-west-2"}
 
 

@@ -16,6 +16,7 @@ from cloud_engine.finops.connectors.azure import AzureConnector, StaticTokenCred
 from cloud_engine.finops.connectors.base import RetryPolicy
 from cloud_engine.finops.errors import MissingCredentials
 from cloud_engine.settings import Settings
+from tests.cloud_engine.finops.conftest import GUILD
 
 VM = "/subscriptions/sub-1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1"
 COLUMNS = [{"name": "Cost", "type": "Number"}, {"name": "UsageDate", "type": "Number"},
@@ -96,12 +97,12 @@ def test_missing_credentials_name_the_variables() -> None:
 
 async def test_cost_query_pages_retries_and_maps(service: FinOpsService, arm: str) -> None:
     costs, metrics = await service.ingest_connector(connector(arm), date(2026, 11, 1), date(2026, 11, 3),
-                                                    resource_ids=[VM])
+                                                    resource_ids=[VM], guild_id=GUILD)
     assert (costs.rows_read, costs.rows_added, costs.source_kind) == (3, 3, "azure_api")
     posts = [p for m, p, _ in FakeArm.requests if m == "POST"]
     assert len(posts) == 3 and "skiptoken=p2" in posts[-1]  # throttled once, then two pages
     assert all(auth == "Bearer fake-token" for _, _, auth in FakeArm.requests)
-    summary = await service.cost_summary(by="service")
+    summary = await service.cost_summary(by="service", guild_id=GUILD)
     assert {(g.key, g.effective_cost) for g in summary.groups} == {("Virtual Machines", 6.5), ("Bandwidth", 1.0)}
     assert summary.currency == "USD"
 

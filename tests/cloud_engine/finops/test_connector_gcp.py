@@ -20,6 +20,7 @@ from cloud_engine.finops.connectors.base import RetryPolicy
 from cloud_engine.finops.connectors.gcp import GcpConnector, read_billing_export
 from cloud_engine.finops.errors import MissingCredentials
 from cloud_engine.settings import Settings
+from tests.cloud_engine.finops.conftest import GUILD
 
 PAGES = {
     "": {"items": {"zones/us-central1-a": {"instances": [
@@ -95,12 +96,12 @@ async def test_instances_and_jsonl_export(service: FinOpsService, compute, tmp_p
         ("batch-1", "us-east1-b", "us-east1", "e2-standard-4", "TERMINATED")]
     assert len(FakeCompute.paths) == 2 and "pageToken=p2" in FakeCompute.paths[1]
 
-    costs, _ = await service.ingest_connector(connector, date(2026, 11, 1), date(2026, 11, 4))
+    costs, _ = await service.ingest_connector(connector, date(2026, 11, 1), date(2026, 11, 4), guild_id=GUILD)
     assert (costs.rows_added, costs.source_kind) == (2, "gcp_api")  # the 5th is outside the window
-    summary = await service.cost_summary(by="project")
+    summary = await service.cost_summary(by="project", guild_id=GUILD)
     assert summary.groups[0].key == "shop" and summary.total_billed_cost == 18.0
     assert summary.total_effective_cost == 16.5  # credits applied
-    inventory = await service.inventory()
+    inventory = await service.inventory(guild_id=GUILD)
     (web,) = inventory.resources
     assert web.machine_type == "n2-standard-8" and web.kind == "vm" and web.tags == {"env": "prod"}
 

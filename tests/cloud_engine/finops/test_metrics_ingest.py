@@ -8,6 +8,7 @@ import pytest
 
 from cloud_engine.errors import IngestError
 from cloud_engine.finops import FinOpsService
+from tests.cloud_engine.finops.conftest import GUILD
 
 HEADER = "resource_id,metric,timestamp,value,unit\n"
 
@@ -18,10 +19,10 @@ async def test_metrics_import_is_idempotent(service: FinOpsService, tmp_path: Pa
                              "vm-1,network_in,2026-11-01T00:00:00Z,1048576,bytes\n"
                              "vm-1,disk_read,2026-11-01T00:00:00+01:00,300,ops\n"
                              "vm-1,memory,2026-11-01T00:00:00Z,40,%\n")
-    first = await service.ingest_metrics_file(path)
+    first = await service.ingest_metrics_file(path, guild_id=GUILD)
     assert (first.rows_read, first.rows_added) == (4, 4)
-    again = await service.ingest_metrics_file(path)
-    assert (again.rows_added, again.rows_skipped) == (0, 4)
+    again = await service.ingest_metrics_file(path, guild_id=GUILD)
+    assert (again.rows_added, again.rows_unchanged, again.rows_merged) == (0, 4, 0)
     units = await service.ledger.run(lambda c: c.execute(
         "SELECT metric, unit, ts FROM metric_points ORDER BY metric").fetchall())
     assert [(m, u) for m, u, _ in units] == [("cpu", "percent"), ("disk_read", "ops"), ("memory", "percent"),
@@ -43,7 +44,7 @@ async def test_bad_metric_rows_name_the_row(service: FinOpsService, tmp_path: Pa
     path = tmp_path / "m.csv"
     path.write_text(HEADER + "vm-1,cpu,2026-11-01T00:00:00Z,12,percent\n" + line + "\n")
     with pytest.raises(IngestError, match=message):
-        await service.ingest_metrics_file(path)
+        await service.ingest_metrics_file(path, guild_id=GUILD)
     count = await service.ledger.run(lambda c: c.execute("SELECT count(*) FROM metric_points").fetchone()[0])
     assert count == 0
 
@@ -52,4 +53,4 @@ async def test_metrics_missing_columns(service: FinOpsService, tmp_path: Path) -
     path = tmp_path / "m.csv"
     path.write_text("resource_id,metric,value\nvm-1,cpu,3\n")
     with pytest.raises(IngestError, match="missing required column.*timestamp, unit"):
-        await service.ingest_metrics_file(path)
+        await service.ingest_metrics_file(path, guild_id=GUILD)

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from cloud_engine.finops import FinOpsService, RecommendationSet
 from cloud_engine.finops.recommenders import Thresholds, run_recommenders
+from tests.cloud_engine.finops.conftest import GUILD
 
 
 def by_name(recs: RecommendationSet) -> dict[tuple[str, str], object]:
@@ -18,7 +19,7 @@ def by_name(recs: RecommendationSet) -> dict[tuple[str, str], object]:
 
 
 async def test_each_pattern_gets_the_expected_advice(loaded: FinOpsService) -> None:
-    recs = by_name(await loaded.recommendations())
+    recs = by_name(await loaded.recommendations(guild_id=GUILD))
     idle = recs[("aws-legacy-report", "idle")]
     assert idle.status == "ok" and idle.action.startswith("Stop or delete")
     assert idle.monthly_savings == idle.monthly_cost_current and idle.co2e_kg_month_delta < 0
@@ -56,7 +57,7 @@ async def test_each_pattern_gets_the_expected_advice(loaded: FinOpsService) -> N
 
 
 async def test_insufficient_telemetry_says_what_to_collect(loaded: FinOpsService) -> None:
-    recs = by_name(await loaded.recommendations())
+    recs = by_name(await loaded.recommendations(guild_id=GUILD))
     no_memory = recs[("aws-cache-1", "rightsize")]
     assert no_memory.status == "insufficient_telemetry" and no_memory.monthly_savings == 0
     assert any("memory" in need and "CloudWatch agent" in need for need in no_memory.needs)
@@ -65,8 +66,8 @@ async def test_insufficient_telemetry_says_what_to_collect(loaded: FinOpsService
 
 
 async def test_no_metrics_at_all_is_insufficient(service: FinOpsService, synthetic_files: tuple[Path, Path]) -> None:
-    await service.ingest_focus_file(synthetic_files[0])
-    recs = await service.recommendations()
+    await service.ingest_focus_file(synthetic_files[0], guild_id=GUILD)
+    recs = await service.recommendations(guild_id=GUILD)
     vm_recs = [r for r in recs.items if r.kind in ("idle", "rightsize")]
     assert vm_recs and all(r.status == "insufficient_telemetry" for r in vm_recs)
 
@@ -82,19 +83,19 @@ def check_properties(items: tuple) -> None:
 
 
 async def test_properties_and_determinism(loaded: FinOpsService) -> None:
-    first = await loaded.recommendations()
-    second = await loaded.recommendations()
+    first = await loaded.recommendations(guild_id=GUILD)
+    second = await loaded.recommendations(guild_id=GUILD)
     assert first == second
     check_properties(first.items)
     assert first.total_monthly_savings == pytest.approx(sum(r.monthly_savings for r in first.items), abs=1e-6)
     assert first.total_co2e_kg_month_delta == pytest.approx(sum(r.co2e_kg_month_delta for r in first.items), abs=1e-6)
-    limited = await loaded.recommendations(limit=3)
+    limited = await loaded.recommendations(limit=3, guild_id=GUILD)
     assert limited.items == first.items[:3]
 
 
 @pytest.fixture
 async def inventory(loaded: FinOpsService):
-    return await loaded.inventory()
+    return await loaded.inventory(guild_id=GUILD)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
