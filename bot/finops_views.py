@@ -19,7 +19,8 @@ import discord
 
 from bot import embeds_ai
 from bot.errors import report
-from bot.limits import FOLLOWUP_SECONDS, LABEL, safe, truncate
+from bot.expiring import ExpiringView
+from bot.limits import LABEL, VIEW_SECONDS, safe, truncate
 from bot.lobby import post_lobby
 from cloud_engine.ai.finops_review import review_recommendations
 from cloud_engine.errors import IngestError
@@ -66,10 +67,10 @@ async def load_overview(finops: Any, guild_id: int) -> CostOverview:
                         chart)
 
 
-class RecommendationPager(discord.ui.View):
+class RecommendationPager(ExpiringView):
     """Prev/Next over a recommendation list, with per-item Explain, Act and feedback."""
 
-    def __init__(self, recs: RecommendationSet, *, timeout: float = FOLLOWUP_SECONDS) -> None:
+    def __init__(self, recs: RecommendationSet, *, timeout: float = VIEW_SECONDS) -> None:
         super().__init__(timeout=timeout)
         self.items: list[Recommendation] = list(recs.items)
         self.total_savings = recs.total_monthly_savings

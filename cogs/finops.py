@@ -59,7 +59,7 @@ class FinOpsCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         recs = await (await self.services.finops()).recommendations(guild_id=interaction.guild_id)
         pager = RecommendationPager(recs)
-        await interaction.followup.send(embed=pager.embed(), view=pager, ephemeral=True)
+        pager.shown_in(await interaction.followup.send(embed=pager.embed(), view=pager, ephemeral=True, wait=True))
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -170,6 +170,18 @@ async def test_recommendations_page_and_move(ai_bot, loaded) -> None:
     assert kwargs["embed"].fields[0].name.startswith(f"{PER_PAGE + 1}. ")
 
 
+async def test_an_expired_pager_greys_out_and_says_so(ai_bot, loaded) -> None:
+    from bot.expiring import EXPIRED_NOTE
+
+    asking = make_interaction(ai_bot, make_member(USER))
+    await invoke(ai_bot, "cloud-recommend", asking)
+    pager: RecommendationPager = asking.followup.sent[0]["view"]
+    await pager.on_timeout()  # what discord.py calls once the view's timeout passes
+    [message] = asking.followup.messages
+    assert message.edits[-1]["view"] is pager and all(item.disabled for item in pager.children)
+    assert message.content == EXPIRED_NOTE and message.embed is not None, "the recommendations stay readable"
+
+
 async def test_noisy_hides_the_recommendation_here_and_next_time(ai_bot, loaded) -> None:
     _, pager = await recommend(ai_bot)
     target = pager.current()
