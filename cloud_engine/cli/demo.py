@@ -92,7 +92,7 @@ async def core_and_terraform(services: Services, base: Path, guild: int) -> None
         print(f"  [{v.action}] {v.policy}: {v.message}")
     print("quota reservations:", result.reservations)
 
-    _section("Plan (terraform init + plan -out + show -json, streamed to a log)")
+    _section("Plan (terraform init + plan -json -out, read as it streams and logged; show -json for edits)")
     session = await engine.plan(session.id, DEV)
     _print_plan(session)
 
