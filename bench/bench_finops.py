@@ -26,7 +26,7 @@ from cloud_engine.settings import Settings  # noqa: E402
 from cloud_engine.store import Database  # noqa: E402
 
 ROWS = 1_000_000
-RUNS = 15
+RUNS = 50  # p95 of a ~10 ms query needs more than a handful of samples on a noisy 2-core machine
 GUILD = 1  # one Discord server's scope; the bare baselines below have no scope to filter on
 
 
