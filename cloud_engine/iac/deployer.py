@@ -110,7 +110,8 @@ class TerraformDeployer:
             read_back: Literal["always", "when_needed"] = "when_needed" if project.target == "sandbox" else "always"
             formatting: asyncio.Task[tuple[dict[str, str], dict[str, str]]] | None = None
             try:
-                await workspace.write_files(planned, prune=False)
+                # Terraform reads every *.tf: stale ones go now; the shown .hcl copies are rewritten after.
+                await workspace.write_files(planned, keep_suffixes=(".hcl",))
                 await self._init_if_needed(workspace, runner, planned, sinks)
                 formatting = asyncio.create_task(self._formatted(project, desired, planned, allow_world_admin))
                 outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks, read_back=read_back)

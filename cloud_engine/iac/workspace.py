@@ -96,21 +96,22 @@ class ProjectWorkspace:
 
     # -- configuration files ----------------------------------------------------------
 
-    async def write_files(self, files: dict[str, str], *, prune: bool = True) -> list[str]:
+    async def write_files(self, files: dict[str, str], *, keep_suffixes: tuple[str, ...] = ()) -> list[str]:
         """Make the root's managed files exactly `files`; return the names that changed.
 
         Each file is written atomically (temp file + rename); managed files not in `files`
-        are removed, unless `prune` is False (a first write of some files, completed later).
-        Other files (.gitignore, lock file, state) are never touched.
+        are removed, except those ending in `keep_suffixes` (e.g. the shown `.hcl` copies,
+        which Terraform never reads, kept until they are rewritten after a plan). Other
+        files (.gitignore, lock file, state) are never touched.
         """
         for name in files:
             _check_file_name(name)
-        return await asyncio.to_thread(self._write_files_sync, dict(files), prune)
+        return await asyncio.to_thread(self._write_files_sync, dict(files), keep_suffixes)
 
-    def _write_files_sync(self, files: dict[str, str], prune: bool) -> list[str]:
+    def _write_files_sync(self, files: dict[str, str], keep_suffixes: tuple[str, ...]) -> list[str]:
         changed: list[str] = []
-        for path in sorted(self._managed_paths()) if prune else ():
-            if path.name not in files:
+        for path in sorted(self._managed_paths()):
+            if path.name not in files and not (keep_suffixes and path.name.endswith(keep_suffixes)):
                 path.unlink()
                 changed.append(path.name)
         for name, text in sorted(files.items()):

@@ -128,3 +128,12 @@ async def test_bad_input_is_rejected(workspace: ProjectWorkspace) -> None:
         await workspace.files_at("0" * 40)
     with pytest.raises(InvalidInput):
         await workspace.commit("  ")
+
+
+async def test_a_partial_write_removes_stale_terraform_files_but_keeps_the_shown_hcl(
+        workspace: ProjectWorkspace) -> None:
+    await workspace.ensure()
+    await workspace.write_files({"main.tf": "# v1\n", "backend.tf": "# old backend\n", "gcp.main.hcl": "# shown\n"})
+    changed = await workspace.write_files({"main.tf": "# v2\n"}, keep_suffixes=(".hcl",))
+    assert changed == ["backend.tf", "main.tf"], "Terraform must not plan a backend the project no longer has"
+    assert await workspace.read_files() == {"main.tf": "# v2\n", "gcp.main.hcl": "# shown\n"}
