@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -38,6 +39,15 @@ from cloud_engine.settings import Settings
 
 log = logging.getLogger(__name__)
 PLAN_FILE = "plan.bin"
+
+
+@dataclass(frozen=True)
+class _Formatted:
+    """What `terraform fmt` made of one render: the planned files, every managed file, the shown HCL."""
+
+    planned: dict[str, str]
+    managed: dict[str, str]  # planned files, plus the sandbox's `<provider>.<file>.hcl` copies
+    shown: dict[str, str]  # provider HCL under its own names (main.tf, ...)
 
 
 class TerraformDeployer:
@@ -63,23 +73,23 @@ class TerraformDeployer:
         return render("sandbox", desired, shape=project.catalog_provider, **common)
 
     async def _formatted(self, project: Project, desired: Sequence[ResourceSpec], planned: dict[str, str],
-                         allow_world_admin: frozenset[str]) -> tuple[dict[str, str], dict[str, str]]:
-        """(`terraform fmt` of the planned files, provider HCL shown to users, formatted).
+                         allow_world_admin: frozenset[str]) -> _Formatted:
+        """`terraform fmt` of the planned files, plus the provider HCL shown to users.
 
         For the sandbox the provider HCL is rendered here too: it is shown and versioned
         beside the mirror (`<provider>.<file>.hcl`) but never planned.
         """
         if project.target == "cloud":
             formatted = await terraform_fmt(planned, terraform_bin=self.settings.terraform_bin, background=True)
-            return formatted, formatted
+            return _Formatted(planned=formatted, managed=formatted, shown=formatted)
         shape = project.catalog_provider
         raw = await in_background_thread(render, shape, desired, backend=project.backend, project_name=project.name,
                                          region=project.region, allow_world_admin=allow_world_admin)
-        shown_names = {f"{shape}.{name.removesuffix('.tf')}.hcl": name for name in raw}
-        formatted = await terraform_fmt({**planned, **{alias: raw[name] for alias, name in shown_names.items()}},
+        aliases = {name: f"{shape}.{name.removesuffix('.tf')}.hcl" for name in raw}
+        formatted = await terraform_fmt({**planned, **{aliases[name]: text for name, text in raw.items()}},
                                         terraform_bin=self.settings.terraform_bin, background=True)
-        return ({name: formatted[name] for name in planned},
-                {**{name: formatted[name] for name in planned}, **{a: formatted[a] for a in shown_names}})
+        return _Formatted(planned={name: formatted[name] for name in planned}, managed=formatted,
+                          shown={name: formatted[alias] for name, alias in aliases.items()})
 
     def _runner(self, project: Project, run_dir: Path, phase: str) -> TerraformRunner:
         sandbox = project.target == "sandbox"
@@ -108,22 +118,20 @@ class TerraformDeployer:
             runner = self._runner(project, run_dir, "plan")
             self._runners[session_id] = runner
             read_back: Literal["always", "when_needed"] = "when_needed" if project.target == "sandbox" else "always"
-            formatting: asyncio.Task[tuple[dict[str, str], dict[str, str]]] | None = None
+            formatting: asyncio.Task[_Formatted] | None = None
             try:
                 # Terraform reads every *.tf: stale ones go now; the shown .hcl copies are rewritten after.
                 await workspace.write_files(planned, keep_suffixes=(".hcl",))
                 await self._init_if_needed(workspace, runner, planned, sinks)
                 formatting = asyncio.create_task(self._formatted(project, desired, planned, allow_world_admin))
                 outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks, read_back=read_back)
-                formatted, managed = await formatting
-                if formatted != planned:
+                formatted = await formatting
+                await workspace.write_files(formatted.managed)
+                if formatted.planned != planned:
                     log.warning("terraform fmt changed generated files; planning the formatted files again",
-                                extra={"project_id": project.id, "files": sorted(n for n in planned
-                                                                                 if formatted[n] != planned[n])})
-                    await workspace.write_files(managed)
+                                extra={"project_id": project.id, "files": sorted(
+                                    n for n in planned if formatted.planned[n] != planned[n])})
                     outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks, read_back=read_back)
-                else:
-                    await workspace.write_files(managed)
             finally:
                 if formatting is not None and not formatting.done():
                     formatting.cancel()
@@ -131,7 +139,7 @@ class TerraformDeployer:
                 self._runners.pop(session_id, None)
                 await _close(runner)
         return PlanArtifact(result=outcome.result, fingerprint=outcome.fingerprint.model_dump_json(),
-                            logical=self.impact(project, outcome.result), files=_shown(project, managed),
+                            logical=self.impact(project, outcome.result), files=formatted.shown,
                             target=project.target, log_path=str(run_dir / "plan.log"))
 
     async def _init_if_needed(self, workspace: ProjectWorkspace, runner: TerraformRunner, files: dict[str, str],
@@ -203,15 +211,6 @@ class TerraformDeployer:
         workspace = self.workspace(project)
         await workspace.ensure()
         return await workspace.log(n)
-
-
-def _shown(project: Project, managed: dict[str, str]) -> dict[str, str]:
-    """The provider HCL users see: the planned files, or the sandbox's `<provider>.<file>.hcl` copies."""
-    if project.target == "cloud":
-        return managed
-    prefix = f"{project.catalog_provider}."
-    return {name.removeprefix(prefix).removesuffix(".hcl") + ".tf": text for name, text in managed.items()
-            if name.startswith(prefix) and name.endswith(".hcl")}
 
 
 async def _close(runner: TerraformRunner) -> None:
