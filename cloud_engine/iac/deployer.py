@@ -103,12 +103,14 @@ class TerraformDeployer:
         """Write the project's desired configuration, init, and plan to a saved plan file.
 
         Why the pipeline: `terraform fmt` (and, for the sandbox, rendering the provider HCL
-        that is shown but not planned) run beside the plan instead of before it. The writer
-        emits fmt's canonical layout (a golden test holds it to that), so fmt normally
-        changes nothing; if it ever does, the formatted files are written and planned again,
-        so what is committed is always what was planned. The sandbox mirror holds no
-        sensitive values, so its plan is read from Terraform's JSON stream and the plan
-        file is only read back when something is edited in place or replaced.
+        that is shown but not planned) run beside the plan instead of before it. They start
+        only once `terraform plan` is running: started earlier, the render held the GIL
+        while the runner hashed the configuration and read the state, which delayed the
+        plan itself. The writer emits fmt's canonical layout (a golden test holds it to
+        that), so fmt normally changes nothing; if it ever does, the formatted files are
+        written and planned again, so what is committed is always what was planned. The
+        sandbox mirror holds no sensitive values, so its plan is read from Terraform's JSON
+        stream and the plan file is only read back when something is edited in place or replaced.
         """
         async with self.locks.for_project(project.id):
             workspace = self.workspace(project)
@@ -119,12 +121,20 @@ class TerraformDeployer:
             self._runners[session_id] = runner
             read_back: Literal["always", "when_needed"] = "when_needed" if project.target == "sandbox" else "always"
             formatting: asyncio.Task[_Formatted] | None = None
+
+            def start_formatting() -> None:
+                nonlocal formatting
+                if formatting is None:
+                    formatting = asyncio.create_task(self._formatted(project, desired, planned, allow_world_admin))
+
             try:
                 # Terraform reads every *.tf: stale ones go now; the shown .hcl copies are rewritten after.
                 await workspace.write_files(planned, keep_suffixes=(".hcl",))
                 await self._init_if_needed(workspace, runner, planned, sinks)
-                formatting = asyncio.create_task(self._formatted(project, desired, planned, allow_world_admin))
-                outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks, read_back=read_back)
+                outcome = await runner.plan(run_dir / PLAN_FILE, sinks=sinks, read_back=read_back,
+                                            on_spawn=start_formatting)
+                start_formatting()  # already running unless the plan never spawned
+                assert formatting is not None
                 formatted = await formatting
                 await workspace.write_files(formatted.managed)
                 if formatted.planned != planned:

@@ -203,6 +203,8 @@ class LineStream:
     not be streamed) and only stderr is streamed. With `transform`, each raw line becomes
     the zero or more display lines it returns (e.g. Terraform's `-json` UI messages turned
     back into readable text) before masking; the transform sees the unmasked line.
+    `on_spawn` is called once the child exists, for work that should start beside it
+    rather than compete with the steps before it.
     """
 
     def __init__(
@@ -219,6 +221,7 @@ class LineStream:
         stdout_path: Path | None = None,
         keep_lines: bool = True,
         transform: Callable[[str], Sequence[str]] | None = None,
+        on_spawn: Callable[[], None] | None = None,
     ) -> None:
         if not argv:
             raise ValueError("argv must not be empty")
@@ -232,6 +235,7 @@ class LineStream:
         self.sinks = list(sinks)
         self.stdout_path = stdout_path
         self.transform = transform
+        self.on_spawn = on_spawn
         self.lines: list[str] | None = [] if keep_lines else None
         self.returncode: int | None = None
         self.pid: int | None = None
@@ -284,6 +288,8 @@ class LineStream:
         deadline = None if self.timeout_s is None else started + self.timeout_s
         proc = await self._spawn()
         self.pid = proc.pid
+        if self.on_spawn is not None:
+            self.on_spawn()
         reader = proc.stderr if self.stdout_path is not None else proc.stdout
         assert reader is not None
         cancel_wait = asyncio.ensure_future(self._cancel.wait())

@@ -226,6 +226,7 @@ class TerraformRunner:
         timeout_s: float | None = None,
         stdout_path: Path | None = None,
         transform: Callable[[str], Sequence[str]] | None = None,
+        on_spawn: Callable[[], None] | None = None,
     ) -> LineStream:
         """`terraform <args>` as an async iterable of masked lines, also fed to the sinks.
 
@@ -244,6 +245,7 @@ class TerraformRunner:
             sinks=[*self.sinks, *sinks],
             stdout_path=stdout_path,
             transform=transform,
+            on_spawn=on_spawn,
         )
         self._streams.add(line_stream)
         return line_stream
@@ -258,10 +260,11 @@ class TerraformRunner:
         timeout_s: float | None = None,
         stdout_path: Path | None = None,
         transform: Callable[[str], Sequence[str]] | None = None,
+        on_spawn: Callable[[], None] | None = None,
     ) -> RunResult:
         """Run one command to completion; a non-accepted exit code raises TerraformError."""
         line_stream = self.stream(phase, args, sinks=sinks, timeout_s=timeout_s, stdout_path=stdout_path,
-                                  transform=transform)
+                                  transform=transform, on_spawn=on_spawn)
         try:
             code = await line_stream.run()
         finally:
@@ -325,6 +328,7 @@ class TerraformRunner:
         destroy: bool = False,
         sinks: Sequence[OutputSink] = (),
         read_back: Literal["always", "when_needed"] = "always",
+        on_spawn: Callable[[], None] | None = None,
     ) -> PlanOutcome:
         """Plan into a saved plan file, parse it, and record its fingerprint next to it.
 
@@ -334,6 +338,7 @@ class TerraformRunner:
         process when the stream alone describes the plan (it only creates or deletes); use
         it only for configurations that hold no sensitive values, such as the sandbox
         mirror, whose every attribute is configuration the engine wrote itself.
+        `on_spawn` is called once `terraform plan` is running (see LineStream).
         """
         path = self._resolve(out)
         config_sha, (serial, lineage) = await asyncio.gather(
@@ -344,7 +349,7 @@ class TerraformRunner:
             args.append("-destroy")
         reader = PlanStreamReader()
         result = await self.run("plan", args, sinks=sinks, ok_codes=(0, 2), timeout_s=self.timeouts.plan_s,
-                                transform=reader)
+                                transform=reader, on_spawn=on_spawn)
         detail = read_back == "always" or reader.needs_detail
         plan_result = await self.show_plan(path) if detail else reader.result()
         fingerprint = PlanFingerprint(

@@ -63,6 +63,27 @@ async def test_a_render_error_in_the_shown_provider_hcl_fails_the_plan(
     assert session.state == State.FAILED and "does not parse" in (session.error or "")
 
 
+async def test_the_shown_provider_hcl_is_rendered_only_once_terraform_plan_is_running(
+        engine: CloudOrchestrator, project, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rendering it earlier held the GIL while the plan was being started, delaying the plan."""
+    running_plans: list[list[int | None]] = []
+
+    def watching(provider: str, *args, **kwargs):
+        if provider != "sandbox":
+            running_plans.append([runner.current_pid for runner in engine.deployer._runners.values()])
+        return real_render(provider, *args, **kwargs)
+
+    real_render = deployer_module.render
+    monkeypatch.setattr(deployer_module, "render", watching)
+    session = await engine.start_session(project.id, USER)
+    await engine.add_resource(session.id, USER, BUCKET)
+    session = await engine.plan(session.id, USER)
+    assert session.state == State.PLAN_READY, session.error
+    assert len(running_plans) == 1 and len(running_plans[0]) == 1 and running_plans[0][0] is not None
+    assert "google_storage_bucket" in (Path(engine.settings.terraform_runs_dir) / str(project.id)
+                                       / "gcp.main.hcl").read_text()
+
+
 async def test_background_thread_returns_results_and_raises_errors_at_low_priority() -> None:
     def priority() -> int:
         return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())

