@@ -12,10 +12,12 @@ render step checks against what python-hcl2 reads back (`parse_hcl`).
 from __future__ import annotations
 
 import functools
+import os
 import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeAlias
 
 import hcl2.api
@@ -271,10 +273,13 @@ def _hcl2_reader() -> Lark:
 
     Why not `hcl2.parser.parser()`: it records every node's position, which only hcl2's
     reconstructor (dict back to text) reads; that doubled the parse time of every render.
-    The built tables are cached in the temp dir by Lark (keyed by grammar and options).
+    The built tables are cached beside hcl2's own cache, in its package directory: Lark's
+    default cache is a pickle in the shared temp dir, which another local user could
+    plant. Where that directory is read-only the tables are built in memory (about 2 s, once).
     """
+    cache = Path(hcl2.parser.__file__).with_name(".lark_cache_cloud_engine.bin")
     return Lark.open("hcl2.lark", rel_to=hcl2.parser.__file__, parser="lalr", propagate_positions=False,
-                     postlex=PostLexer(), cache=True)
+                     postlex=PostLexer(), cache=str(cache) if os.access(cache.parent, os.W_OK) else False)
 
 
 def parse_hcl(text: str) -> dict[str, object]:
