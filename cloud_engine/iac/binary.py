@@ -17,6 +17,12 @@ from pathlib import Path
 from cloud_engine.errors import ConfigurationError
 
 NULL_PROVIDER_VERSION = "2.1.2"
+_INHERITED_ENV = (
+    "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
+    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+    "TF_PLUGIN_CACHE_DIR", "TF_LOG", "TF_LOG_PATH",
+)  # fmt: skip
+_AUTOMATION_ENV = {"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
 _PLUGIN_REL = Path("registry.terraform.io/hashicorp/null") / NULL_PROVIDER_VERSION / "linux_amd64"
 
 
@@ -66,6 +72,15 @@ def _unwrapped(path: str) -> str:
         if binary.is_file() and os.access(binary, os.X_OK):
             return str(binary)
     return path
+
+
+def terraform_env() -> dict[str, str]:
+    """The environment every Terraform child starts from: no bot token or keys, no TF_CLI_ARGS.
+
+    Only what a CLI needs (paths, locale, proxies, certificates, Terraform's log and plugin
+    cache settings) is inherited; provider credentials are added per project by the caller.
+    """
+    return {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ} | _AUTOMATION_ENV
 
 
 def null_provider_binary() -> Path | None:

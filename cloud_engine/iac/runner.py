@@ -29,7 +29,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict
 
 from cloud_engine.errors import ConfigurationError, StalePlan, TerraformError
-from cloud_engine.iac.binary import TerraformBinary, find_terraform
+from cloud_engine.iac.binary import TerraformBinary, find_terraform, terraform_env
 from cloud_engine.iac.output import LineStream, Masker, OutputSink
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.plan_parser import parse_plan_json, sensitive_values
@@ -52,12 +52,6 @@ __all__ = [
 # Variables a Terraform child inherits from the bot's environment. Everything else (the
 # Discord token, AI keys, TF_CLI_ARGS that could inject -auto-approve) stays out; provider
 # credentials are passed explicitly through `env`.
-_INHERITED_ENV = (
-    "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
-    "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-    "TF_PLUGIN_CACHE_DIR", "TF_LOG", "TF_LOG_PATH",
-)  # fmt: skip
-_AUTOMATION_ENV = {"CHECKPOINT_DISABLE": "1", "TF_IN_AUTOMATION": "1", "TF_INPUT": "0"}
 _SECRET_ENV_NAME = re.compile(r"(?i)secret|token|password|passwd|credential|private|access_key|api_key")
 _CONFIG_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json")
 _ERROR_DETAIL_LINES = 20
@@ -188,9 +182,7 @@ class TerraformRunner:
         self.masker = Masker(secrets)
         caller_env = dict(env or {})
         self.masker.add(v for k, v in caller_env.items() if _SECRET_ENV_NAME.search(k))
-        self.env = (
-            {k: os.environ[k] for k in _INHERITED_ENV if k in os.environ} | _AUTOMATION_ENV | caller_env
-        )
+        self.env = terraform_env() | caller_env
         self._streams: set[LineStream] = set()
 
     @classmethod

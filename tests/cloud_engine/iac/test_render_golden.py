@@ -99,3 +99,21 @@ async def test_terraform_fmt_failure_raises_with_stderr() -> None:
         await terraform_fmt({"ok.tf": "a = 1\n", "bad.tf": "a = \n"})
     assert exc.value.phase == "fmt"
     assert "bad.tf" in exc.value.detail and "Invalid expression" in exc.value.detail
+
+
+@pytest.mark.parametrize("background", [False, True])
+async def test_terraform_fmt_child_gets_no_bot_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       background: bool) -> None:
+    """fmt needs no credentials; beside a plan it also runs on one core without Go's GC."""
+    monkeypatch.setenv("DISCORD_TOKEN", "do-not-leak")
+    monkeypatch.setenv("GROQ_API_KEY", "gsk_do_not_leak")
+    seen = tmp_path / "env.txt"
+    fake = tmp_path / "terraform"
+    fake.write_text(f"#!/bin/sh\nenv > {seen}\n")
+    fake.chmod(0o755)
+    assert await terraform_fmt({"main.tf": "a = 1\n"}, terraform_bin=str(fake), background=background) == {
+        "main.tf": "a = 1\n"}
+    env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+    assert "DISCORD_TOKEN" not in env and "GROQ_API_KEY" not in env
+    assert env["CHECKPOINT_DISABLE"] == "1"
+    assert (env.get("GOMAXPROCS"), env.get("GOGC")) == (("1", "off") if background else (None, None))
