@@ -63,13 +63,15 @@ async def run() -> dict[str, float]:
     return {**figures, **await plan_ratio()}
 
 
-async def plan_ratio(resources: int = 20, repeats: int = 5) -> dict[str, float]:
+async def plan_ratio(resources: int = 20, repeats: int = 9) -> dict[str, float]:
     """The orchestrator's plan of a 20-resource sandbox project vs a bare `terraform plan` of the same root.
 
     Each orchestrator plan is a new session whose 20 buckets all differ from the last
     plan's (so nothing is cached): it renders and parses back the HCL, writes it, formats
     it, plans and reads the plan; the bare plan is run right after in the same, already
-    initialised root. Best of `repeats` each (2 cores: single runs vary by ±15 %).
+    initialised root. The goal figure is best of `repeats` each (on 2 shared cores single
+    runs vary by ±15 %; five samples left the ratio swinging between 1.0 and 1.35); the
+    median of the per-attempt ratios is printed beside it.
     """
     from bench.bench_terraform import bare_plan_seconds
 
@@ -96,4 +98,5 @@ async def plan_ratio(resources: int = 20, repeats: int = 5) -> dict[str, float]:
             await engine.cancel(session.id, ADMIN)
         await db.close()
     return {"orchestrator plan, 20 resources (s, best)": min(ours), "bare terraform plan (s, best)": min(bare),
-            "plan overhead ratio (goal <= 1.15)": min(ours) / min(bare)}
+            "plan overhead ratio (goal <= 1.15)": min(ours) / min(bare),
+            "plan overhead ratio, median of attempts": statistics.median(o / b for o, b in zip(ours, bare, strict=True))}
