@@ -11,9 +11,9 @@ render step checks against what python-hcl2 reads back (`parse_hcl`).
 
 from __future__ import annotations
 
-import functools
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -267,7 +267,10 @@ class _Writer:
         return escape_hcl_string(text)
 
 
-@functools.lru_cache(maxsize=1)
+_READER_LOCK = threading.Lock()  # renders run in worker threads; build (and write the cache) once
+_reader: Lark | None = None
+
+
 def _hcl2_reader() -> Lark:
     """python-hcl2's own grammar and post-lexer, built without line/column tracking.
 
@@ -277,9 +280,13 @@ def _hcl2_reader() -> Lark:
     default cache is a pickle in the shared temp dir, which another local user could
     plant. Where that directory is read-only the tables are built in memory (about 2 s, once).
     """
-    cache = Path(hcl2.parser.__file__).with_name(".lark_cache_cloud_engine.bin")
-    return Lark.open("hcl2.lark", rel_to=hcl2.parser.__file__, parser="lalr", propagate_positions=False,
-                     postlex=PostLexer(), cache=str(cache) if os.access(cache.parent, os.W_OK) else False)
+    global _reader
+    with _READER_LOCK:
+        if _reader is None:
+            cache = Path(hcl2.parser.__file__).with_name(".lark_cache_cloud_engine.bin")
+            _reader = Lark.open("hcl2.lark", rel_to=hcl2.parser.__file__, parser="lalr", propagate_positions=False,
+                                postlex=PostLexer(), cache=str(cache) if os.access(cache.parent, os.W_OK) else False)
+        return _reader
 
 
 def parse_hcl(text: str) -> dict[str, object]:
