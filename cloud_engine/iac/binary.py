@@ -17,6 +17,9 @@ from pathlib import Path
 from cloud_engine.errors import ConfigurationError
 
 NULL_PROVIDER_VERSION = "2.1.2"
+# Variables a Terraform child inherits from the bot's environment. Everything else (the
+# Discord token, AI keys, TF_CLI_ARGS that could inject -auto-approve) stays out; provider
+# credentials are passed explicitly through `env`.
 _INHERITED_ENV = (
     "PATH", "HOME", "USER", "LOGNAME", "TMPDIR", "TZ", "LANG", "LC_ALL", "SSL_CERT_FILE", "SSL_CERT_DIR",
     "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",

@@ -49,9 +49,7 @@ __all__ = [
     "config_digest",
 ]
 
-# Variables a Terraform child inherits from the bot's environment. Everything else (the
-# Discord token, AI keys, TF_CLI_ARGS that could inject -auto-approve) stays out; provider
-# credentials are passed explicitly through `env`.
+# Caller-supplied variables whose values are masked in every streamed line.
 _SECRET_ENV_NAME = re.compile(r"(?i)secret|token|password|passwd|credential|private|access_key|api_key")
 _CONFIG_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json")
 _ERROR_DETAIL_LINES = 20
