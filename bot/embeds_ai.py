@@ -98,7 +98,8 @@ def plan_review(review: PlanReview, session_id: int) -> discord.Embed:
 
 
 def ingest_report(report: IngestReport) -> discord.Embed:
-    """What an import did: rows read, added, restated (corrected amounts replaced), unchanged and merged."""
+    """What an import did: rows read, added, restated (corrected amounts replaced), unchanged and merged, and
+    stored charges removed (a re-issued export imported with replace_window)."""
     parts = [f"**{report.rows_read:,}** rows read", f"**{report.rows_added:,}** added"]
     if report.target == "costs":
         parts.append(f"**{report.rows_restated:,}** restated (corrected charges replaced)")
@@ -106,6 +107,8 @@ def ingest_report(report: IngestReport) -> discord.Embed:
     if report.rows_merged:
         parts.append(f"**{report.rows_merged:,}** merged (split lines of one charge)" if report.target == "costs"
                      else f"**{report.rows_merged:,}** repeated in the file")
+    if report.rows_removed:
+        parts.append(f"**{report.rows_removed:,}** removed (stored charges the re-issued export no longer lists)")
     embed = discord.Embed(title=f"Imported {report.target} · {safe(report.source_name, 150)}",
                           colour=discord.Colour.green(), description=" · ".join(parts))
     if report.period_start and report.period_end:

@@ -23,7 +23,7 @@ from bot.expiring import ExpiringView
 from bot.limits import LABEL, VIEW_SECONDS, safe, truncate
 from bot.lobby import post_lobby
 from cloud_engine.ai.finops_review import review_recommendations
-from cloud_engine.errors import IngestError
+from cloud_engine.errors import IngestError, InvalidInput
 from cloud_engine.finops._files import MB, check_size, file_format
 from cloud_engine.finops.models import IngestReport, Recommendation, RecommendationSet
 from cloud_engine.finops.remediate import RemediationRefusal, remediation_session
@@ -36,18 +36,22 @@ CHART_NAME = "daily_costs.png"
 UploadKind = Literal["focus", "metrics"]
 
 
-def check_upload(kind: UploadKind, filename: str, size: int, max_mb: int) -> None:
+def check_upload(kind: UploadKind, filename: str, size: int, max_mb: int, *, replace_window: bool = False) -> None:
     """Refuse a wrong type or an oversize file from the attachment's metadata, before downloading it."""
+    if replace_window and kind != "focus":
+        raise InvalidInput(field="replace_window", rule="applies to a FOCUS cost export only, not to metrics")
     fmt = file_format(filename)
     if kind == "metrics" and fmt != "csv":
         raise IngestError(detail=f"{filename}: metrics must be a CSV (resource_id, metric, timestamp, value, unit)")
     check_size(size, max_mb * MB, filename)
 
 
-async def ingest_upload(finops: Any, kind: UploadKind, data: bytes, filename: str, *, guild_id: int) -> IngestReport:
-    """Hand the bytes to the FinOps service, which checks them and imports them into this server's ledger."""
+async def ingest_upload(finops: Any, kind: UploadKind, data: bytes, filename: str, *, guild_id: int,
+                        replace_window: bool = False) -> IngestReport:
+    """Hand the bytes to the FinOps service, which checks them and imports them into this server's ledger
+    (`replace_window`: a FOCUS export that is complete for its period; see `FinOpsService.ingest_focus_file`)."""
     if kind == "focus":
-        return await finops.ingest_focus_bytes(data, filename, guild_id=guild_id)
+        return await finops.ingest_focus_bytes(data, filename, guild_id=guild_id, replace_window=replace_window)
     return await finops.ingest_metrics_bytes(data, filename, guild_id=guild_id)
 
 

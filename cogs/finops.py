@@ -30,16 +30,19 @@ class FinOpsCog(commands.Cog):
         return self.bot.services  # type: ignore[attr-defined]
 
     @app_commands.command(name="cloud-ingest", description="Import a FOCUS cost export or a metrics CSV")
-    @app_commands.describe(file="FOCUS .csv/.csv.gz/.parquet, or metrics .csv", kind="what the file holds")
+    @app_commands.describe(file="FOCUS .csv/.csv.gz/.parquet, or metrics .csv", kind="what the file holds",
+                           replace_window="this file is the complete, re-issued export for its period: charges "
+                                          "missing from it are removed")
     @app_commands.guild_only()
     @require_role(Role.USER)
     async def ingest(self, interaction: discord.Interaction, file: discord.Attachment,
-                     kind: Literal["focus", "metrics"] = "focus") -> None:
-        check_upload(kind, file.filename, file.size, self.services.settings.finops_max_upload_mb)
+                     kind: Literal["focus", "metrics"] = "focus", replace_window: bool = False) -> None:
+        check_upload(kind, file.filename, file.size, self.services.settings.finops_max_upload_mb,
+                     replace_window=replace_window)
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await file.read()
         report = await ingest_upload(await self.services.finops(), kind, data, file.filename,
-                                     guild_id=interaction.guild_id)
+                                     guild_id=interaction.guild_id, replace_window=replace_window)
         await interaction.followup.send(embed=embeds_ai.ingest_report(report), ephemeral=True)
 
     @app_commands.command(name="cloud-finops-costs", description="Billed spend by provider and service, forecast, "

@@ -13,7 +13,8 @@ How an import stays fast, all-or-nothing and idempotent:
 3. `reconcile` folds split lines of one charge and restates or keeps charges the scope
    already holds (see that module for why). It skips its joins when the batch provably has
    no repeated identity and the scope holds nothing in the batch's charge periods, which is
-   the usual case for a new month's export.
+   the usual case for a new month's export. With `replace_window` (files only, opt-in) it
+   also removes the stored charges of the file's window that a re-issued export dropped.
 """
 
 from __future__ import annotations
@@ -145,7 +146,7 @@ class _Source:
 
 
 def _insert_and_check(conn: duckdb.DuckDBPyConnection, src: _Source, providers: list[str], name: str,
-                      provenance: Provenance, guild_id: int) -> IngestReport:
+                      provenance: Provenance, guild_id: int, replace_window: bool) -> IngestReport:
     """The fast path: insert, check, reconcile and commit in one transaction."""
     reader, params = src.reader()
     select = _normalised(reader, src.columns, providers, typed=src.csv_types is not None)
@@ -153,13 +154,13 @@ def _insert_and_check(conn: duckdb.DuckDBPyConnection, src: _Source, providers: 
     # dropping it lets both cores append in parallel; the diagnosis pass reads in file order.
     conn.execute("SET preserve_insertion_order = false")
     try:
-        return _write_batch(conn, select, params, src, providers, name, provenance, guild_id)
+        return _write_batch(conn, select, params, src, providers, name, provenance, guild_id, replace_window)
     finally:
         conn.execute("RESET preserve_insertion_order")
 
 
 def _write_batch(conn: duckdb.DuckDBPyConnection, select: str, params: list[Any], src: _Source, providers: list[str],
-                 name: str, provenance: Provenance, guild_id: int) -> IngestReport:
+                 name: str, provenance: Provenance, guild_id: int, replace_window: bool) -> IngestReport:
     """One transaction: number the import, insert, check, reconcile, commit (or roll all of it back)."""
     conn.execute("BEGIN TRANSACTION")
     try:
@@ -187,7 +188,7 @@ def _write_batch(conn: duckdb.DuckDBPyConnection, select: str, params: list[Any]
             raise _Rejected("a row breaks a FOCUS rule")
         record_charges(conn, import_id, first_start, last_start, row[5] or [])
         counts = reconcile(conn, import_id=import_id, guild_id=guild_id, lines=lines, distinct_hint=distinct,
-                           first_start=first_start, last_start=last_start)
+                           first_start=first_start, last_start=last_start, replace_window=replace_window)
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -196,7 +197,7 @@ def _write_batch(conn: duckdb.DuckDBPyConnection, select: str, params: list[Any]
     return IngestReport(
         target="costs", guild_id=guild_id, source_kind=kind, source_name=source_name, fetched_at=fetched_at,
         rows_read=lines, rows_added=counts.added, rows_restated=counts.restated, rows_unchanged=counts.unchanged,
-        rows_merged=counts.merged, period_start=first_start, period_end=last_end,
+        rows_merged=counts.merged, rows_removed=counts.removed, period_start=first_start, period_end=last_end,
         focus_version_hint="1.2+" if any(p.lower() == "serviceprovidername" for p in providers) else "1.0/1.1",
     )
 
@@ -224,10 +225,10 @@ def _diagnose(conn: duckdb.DuckDBPyConnection, src: _Source, providers: list[str
 
 
 def _import(conn: duckdb.DuckDBPyConnection, src: _Source, name: str, provenance: Provenance,
-            guild_id: int) -> IngestReport:
+            guild_id: int, *, replace_window: bool = False) -> IngestReport:
     providers = _resolve_columns(src.columns, name)
     try:
-        return _insert_and_check(conn, src, providers, name, provenance, guild_id)
+        return _insert_and_check(conn, src, providers, name, provenance, guild_id, replace_window)
     except _Rejected as rejected:
         _diagnose(conn, src, providers, name, str(rejected))
         raise  # unreachable: _diagnose always raises
@@ -237,21 +238,27 @@ def _import(conn: duckdb.DuckDBPyConnection, src: _Source, name: str, provenance
 
 def ingest_focus_path(conn: duckdb.DuckDBPyConnection, path: Path, *, guild_id: int, max_bytes: int,
                       source_kind: str = "focus_file", source_name: str | None = None,
-                      fetched_at: datetime) -> IngestReport:
-    """Validate and import one FOCUS CSV/Parquet file into `guild_id`'s ledger (blocking; via `Ledger.run`)."""
+                      fetched_at: datetime, replace_window: bool = False) -> IngestReport:
+    """Validate and import one FOCUS CSV/Parquet file into `guild_id`'s ledger (blocking; via `Ledger.run`).
+
+    `replace_window`: the file is the complete, re-issued export for its charge periods, so
+    the scope's stored charges in its window (first to last ChargePeriodStart) of the
+    providers and billing accounts it lists, and missing from it, are removed (see `reconcile`).
+    """
     name = source_name or path.name
     fmt = check_path(path, max_bytes)
     columns = describe(conn, fmt, path, name)
     provenance = (source_kind, name, fetched_at)
     if fmt == "parquet":
-        return _import(conn, _Source("read_parquet(?)", [str(path)], "Parquet", columns), name, provenance, guild_id)
+        return _import(conn, _Source("read_parquet(?)", [str(path)], "Parquet", columns), name, provenance, guild_id,
+                       replace_window=replace_window)
     typed = {actual: c.type for c in COLUMNS if c.type in _CSV_TYPE
              for actual, _ in [columns.get(c.focus_name.lower(), (None, ""))] if actual is not None}
     src = _Source("read_csv(?, header=true, all_varchar=true, types=?{rejects})",
                   [str(path), {actual: _CSV_TYPE[t] for actual, t in typed.items()}], "CSV",
                   {k: (a, "DOUBLE" if typed.get(a) == "number" else "VARCHAR") for k, (a, _) in columns.items()},
                   csv_types={actual: _CSV_WORDS[t] for actual, t in typed.items()})
-    return _import(conn, src, name, provenance, guild_id)
+    return _import(conn, src, name, provenance, guild_id, replace_window=replace_window)
 
 
 def ingest_focus_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, guild_id: int, source_kind: str,

@@ -36,7 +36,10 @@ def scope_extent(conn: duckdb.DuckDBPyConnection, guild_id: int) -> tuple[dateti
 
     Exact without scanning the ledger: rows are only ever replaced by rows with the same
     identity (period and currency are part of it), so the union over imports is the
-    union over the rows they left.
+    union over the rows they left. An import with `replace_window` also removes rows, but
+    only with a period start inside its own first..last, where its own charges stay, so
+    the first and last are still held; a currency it left without a row is pruned from
+    the scope's imports (`forget_currencies`) in the same transaction.
     """
     rows = conn.execute("SELECT first_charge_start, last_charge_start, currencies FROM ledger_imports "
                         "WHERE guild_id = ? AND target IN ('costs', 'legacy') AND first_charge_start IS NOT NULL",
@@ -47,4 +50,11 @@ def scope_extent(conn: duckdb.DuckDBPyConnection, guild_id: int) -> tuple[dateti
     return min(r[0] for r in rows), max(r[1] for r in rows), currencies
 
 
-__all__ = ["Provenance", "begin_import", "record_charges", "scope_extent"]
+def forget_currencies(conn: duckdb.DuckDBPyConnection, guild_id: int, currencies: list[str]) -> None:
+    """Drop currencies no cost line of the scope holds any more from its imports' lists (after a removal)."""
+    if currencies:
+        conn.execute("UPDATE ledger_imports SET currencies = list_filter(currencies, lambda c: NOT list_contains(?, c)) "
+                     "WHERE guild_id = ? AND list_has_any(currencies, ?)", [currencies, guild_id, currencies])
+
+
+__all__ = ["Provenance", "begin_import", "forget_currencies", "record_charges", "scope_extent"]

@@ -1,6 +1,6 @@
 """DuckDB ledger schema, and the upgrade of ledger files written by earlier versions.
 
-Version 2 (this one) scopes every row to a Discord server (`guild_id`; 0 for data that
+Version 2 scopes every row to a Discord server (`guild_id`; 0 for data that
 predates scoping and for the CLI without DEV_GUILD_ID) and names a charge by its identity
 columns (`focus_columns.IDENTITY`) instead of a stored digest of the whole row, so a
 corrected export restates a charge rather than adding a second copy. `ledger_imports`
@@ -8,7 +8,14 @@ records every successful import; each row's `import_id` points at the import tha
 its current values, and `cost_restatements` keeps what a restatement replaced. An import
 also records the first and last charge period start and the currencies it brought: a
 charge is only ever replaced by one with the same identity (period and currency included),
-so these per-import figures give a scope's period and currencies exactly, without a scan.
+so these per-import figures give a scope's period and currencies exactly, without a scan
+(an import with `replace_window` also removes charges, and prunes the currencies it left
+without a row; see `ledger_imports.scope_extent`).
+
+Version 3 (this one) adds `cost_restatements.removed`: true for a charge that an import
+with `replace_window` removed because the re-issued export no longer lists it (its new
+amounts are recorded as 0), false for a restatement. Version 2 files gain the column in
+place, in one transaction (their rows are restatements: false).
 
 Version 1 files (a `row_hash` column, no scope) are rebuilt once, in one transaction:
 rows go to scope 0, each distinct (fetched_at, source) becomes an import, and rows that
@@ -24,7 +31,7 @@ import duckdb
 
 from cloud_engine.finops.focus_columns import AMOUNTS, ATTRIBUTES, IDENTITY
 
-VERSION = 2
+VERSION = 3
 
 COST_LINES = """
     CREATE TABLE IF NOT EXISTS cost_lines (
@@ -110,7 +117,8 @@ SCHEMA = (
         previous_billed_cost DOUBLE,
         previous_effective_cost DOUBLE,
         billed_cost DOUBLE,
-        effective_cost DOUBLE
+        effective_cost DOUBLE,
+        removed BOOLEAN NOT NULL DEFAULT false
     )
     """,
     "CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL)",
@@ -162,6 +170,12 @@ def _upgrade_v1(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("DROP TABLE legacy_batches")
 
 
+def _upgrade_v2(conn: duckdb.DuckDBPyConnection) -> None:
+    """Add `cost_restatements.removed` (version 3) inside the caller's transaction; existing rows are restatements."""
+    if "removed" not in _columns(conn, "cost_restatements"):  # DuckDB refuses IF NOT EXISTS with NOT NULL
+        conn.execute("ALTER TABLE cost_restatements ADD COLUMN removed BOOLEAN NOT NULL DEFAULT false")
+
+
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> int:
     """Create the tables or upgrade an older file; returns the version found before (0: new file)."""
     had_costs = bool(_columns(conn, "cost_lines"))
@@ -176,6 +190,8 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> int:
             for statement in SCHEMA[2:]:
                 conn.execute(statement)
             _upgrade_v1(conn)
+        elif found == 2:
+            _upgrade_v2(conn)
         else:
             for statement in SCHEMA:
                 conn.execute(statement)

@@ -26,6 +26,9 @@ class IngestReport(_Frozen):
     """What one import did to one server's ledger; every row read is counted exactly once.
 
     rows_read = rows_added + rows_restated + rows_unchanged + rows_merged.
+
+    `rows_removed` is outside that sum: it counts ledger rows of earlier imports that a
+    `replace_window` import deleted (charges the re-issued export no longer lists), not rows read.
     """
 
     target: Literal["costs", "metrics"]
@@ -41,6 +44,9 @@ class IngestReport(_Frozen):
                                                        "the first value is kept)")
     rows_merged: int = Field(default=0, description="lines summed into another line of the same charge in this "
                                                     "file (metrics: repeats of a point, the first kept)")
+    rows_removed: int = Field(default=0, description="stored charges of earlier imports in the file's window that "
+                                                     "it no longer lists, removed (costs with replace_window only; "
+                                                     "not rows read)")
     period_start: datetime | None = None
     period_end: datetime | None = None
     focus_version_hint: str | None = Field(

@@ -116,19 +116,28 @@ class FinOpsService:
 
     # ---- ingestion -------------------------------------------------------------------------
     async def ingest_focus_file(self, path: str | Path, *, guild_id: int, source_kind: str = "focus_file",
-                                source_name: str | None = None) -> IngestReport:
+                                source_name: str | None = None, replace_window: bool = False) -> IngestReport:
         """Import a FOCUS CSV/Parquet export into one scope; re-importing changes nothing, a corrected
-        export restates the charges it corrects (see `reconcile`)."""
+        export restates the charges it corrects (see `reconcile`).
+
+        `replace_window=True` (opt-in): the file is the complete, re-issued export for its
+        period, so this scope's stored charges in the file's window, of the providers and
+        billing accounts it lists, that it no longer lists are removed (`rows_removed`).
+        """
         p = Path(path)
         return await self._logged(guild_id, "costs", source_kind, source_name or p.name, lambda: self.ledger.run(
             lambda conn: ingest_focus_path(conn, p, guild_id=guild_id, max_bytes=self.max_bytes,
-                                           source_kind=source_kind, source_name=source_name, fetched_at=_now())))
+                                           source_kind=source_kind, source_name=source_name, fetched_at=_now(),
+                                           replace_window=replace_window)))
 
-    async def ingest_focus_bytes(self, data: bytes, filename: str, *, guild_id: int) -> IngestReport:
-        """Import an uploaded export: size-checked before anything is written or parsed."""
+    async def ingest_focus_bytes(self, data: bytes, filename: str, *, guild_id: int,
+                                 replace_window: bool = False) -> IngestReport:
+        """Import an uploaded export: size-checked before anything is written or parsed (`replace_window`: as
+        `ingest_focus_file`)."""
         return await self._with_upload(data, filename, ("csv", "parquet"), "a FOCUS export must be CSV or Parquet",
                                        lambda path, name: self.ingest_focus_file(path, guild_id=guild_id,
-                                                                                 source_name=name))
+                                                                                 source_name=name,
+                                                                                 replace_window=replace_window))
 
     async def ingest_metrics_file(self, path: str | Path, *, guild_id: int,
                                   source_name: str | None = None) -> IngestReport:

@@ -46,8 +46,11 @@ def _param(command, name):
 async def test_finops_commands_and_parameters(ai_bot) -> None:
     found = {c.name: c for c in ai_bot.tree.get_commands()}
     ingest = found["cloud-ingest"]
-    assert [p.name for p in ingest.parameters] == ["file", "kind"]
+    assert [p.name for p in ingest.parameters] == ["file", "kind", "replace_window"]
     assert _param(ingest, "file").type is discord.AppCommandOptionType.attachment
+    replace = _param(ingest, "replace_window")
+    assert replace.type is discord.AppCommandOptionType.boolean and not replace.required
+    assert "charges missing from it are removed" in replace.description
     assert [c.value for c in _param(ingest, "kind").choices] == ["focus", "metrics"]
     assert [p.name for p in found["cloud-finops-costs"].parameters] == []
     assert [p.name for p in found["cloud-recommend"].parameters] == []
@@ -87,6 +90,40 @@ async def test_ingest_shows_a_restated_charge_and_costs_use_the_corrected_amount
     costs = make_interaction(ai_bot, make_member(VIEWER))
     await invoke(ai_bot, "cloud-finops-costs", costs)
     assert "$16.00" in costs.followup.sent[0]["embed"].description  # 13.00 + 3.00 effective, not 28.50
+
+
+async def test_ingest_replace_window_removes_a_dropped_charge_and_says_so(ai_bot) -> None:
+    await invoke(ai_bot, "cloud-ingest", make_interaction(ai_bot, make_member(USER)),
+                 file=attachment("october.csv", FOCUS_CSV.encode()), kind="focus")
+    reissued = "\n".join(FOCUS_CSV.splitlines()[:2]) + "\n"  # the Cloud Storage charge was dropped
+    asking = make_interaction(ai_bot, make_member(USER))
+    await invoke(ai_bot, "cloud-ingest", asking, file=attachment("october-v2.csv", reissued.encode()), kind="focus",
+                 replace_window=True)
+    description = asking.followup.sent[0]["embed"].description
+    assert "**1** unchanged" in description
+    assert "**1** removed (stored charges the re-issued export no longer lists)" in description
+    costs = make_interaction(ai_bot, make_member(VIEWER))
+    await invoke(ai_bot, "cloud-finops-costs", costs)
+    assert "$12.50" in costs.followup.sent[0]["embed"].description
+
+
+async def test_ingest_without_replace_window_keeps_a_dropped_charge(ai_bot) -> None:
+    await invoke(ai_bot, "cloud-ingest", make_interaction(ai_bot, make_member(USER)),
+                 file=attachment("october.csv", FOCUS_CSV.encode()), kind="focus")
+    asking = make_interaction(ai_bot, make_member(USER))
+    reissued = "\n".join(FOCUS_CSV.splitlines()[:2]) + "\n"
+    await invoke(ai_bot, "cloud-ingest", asking, file=attachment("october-v2.csv", reissued.encode()), kind="focus")
+    assert "removed" not in asking.followup.sent[0]["embed"].description
+    summary = await (await ai_bot.services.finops()).cost_summary(guild_id=1)
+    assert summary.total_billed_cost == 15.75
+
+
+async def test_replace_window_is_refused_for_metrics_before_downloading(ai_bot) -> None:
+    file = attachment("cpu.csv", b"resource_id,metric,timestamp,value,unit\n")
+    asking = make_interaction(ai_bot, make_member(USER))
+    await invoke(ai_bot, "cloud-ingest", asking, file=file, kind="metrics", replace_window=True)
+    assert "Invalid **replace\\_window**: applies to a FOCUS cost export only" in asking.response.text
+    file.read.assert_not_awaited()
 
 
 async def test_one_server_never_sees_another_servers_costs(ai_bot) -> None:

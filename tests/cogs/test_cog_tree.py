@@ -12,7 +12,7 @@ from bot.bot import EXTENSIONS
 
 USER_COMMANDS = {
     "cloud-advise": ["use_case", "provider", "budget", "security", "compliance", "model", "compare"],
-    "cloud-review": ["session"], "cloud-ingest": ["file", "kind"], "cloud-finops-costs": [], "cloud-recommend": [],
+    "cloud-review": ["session"], "cloud-ingest": ["file", "kind", "replace_window"], "cloud-finops-costs": [], "cloud-recommend": [],
     "cloud-init": ["name", "provider", "region", "budget"], "cloud-projects": [], "cloud-quota": [],
     "cloud-costs": ["project"], "cloud-deploy": ["project", "purpose"], "cloud-list": [], "cloud-cancel": ["session"],
     "cloud-validate": ["session"], "cloud-edit": ["project", "resource"], "cloud-rollback": ["project", "commit"],

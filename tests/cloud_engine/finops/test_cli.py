@@ -49,6 +49,28 @@ def test_cli_end_to_end(env: Path, capsys: pytest.CaptureFixture[str], synthetic
     assert "total savings" in out and ("Advisor review:" in out or "advisor review is not available" in out)
 
 
+def test_cli_replace_window_removes_what_the_reissued_export_dropped(env: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    header = "BilledCost,EffectiveCost,ChargePeriodStart,ChargePeriodEnd,ServiceName,ResourceId,RegionId," \
+             "ProviderName,BillingCurrency\n"
+    charge = "{cost},{cost},2026-11-01T00:00:00Z,2026-11-02T00:00:00Z,Amazon EC2,{resource},us-east-1,AWS,USD\n"
+    (env / "nov.csv").write_text(header + charge.format(cost=10, resource="i-1") + charge.format(cost=5, resource="i-2"))
+    (env / "nov-reissued.csv").write_text(header + charge.format(cost=10, resource="i-1"))
+    assert main(["ingest", "focus", str(env / "nov.csv"), "--guild", "5"]) == 0
+    assert main(["ingest", "focus", str(env / "nov-reissued.csv"), "--guild", "5"]) == 0
+    assert "removed" not in capsys.readouterr().out  # without the flag a dropped charge stays
+    assert main(["ingest", "focus", str(env / "nov-reissued.csv"), "--guild", "5", "--replace-window"]) == 0
+    out = capsys.readouterr().out
+    assert "unchanged 1, removed 1 stored charges the file no longer lists" in out
+    assert main(["ingest", "focus", str(env / "nov-reissued.csv"), "--guild", "5", "--replace-window", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["rows_removed"] == 0
+    assert main(["costs", "--guild", "5", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["summary"]["total_billed_cost"] == 10
+    with pytest.raises(SystemExit):
+        main(["ingest", "metrics", str(env / "nov.csv"), "--replace-window"])  # FOCUS exports only
+    assert "unrecognized arguments: --replace-window" in capsys.readouterr().err
+
+
 def test_cli_synthetic_and_errors(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ingest", "synthetic", "--days", "10", "--out", str(env / "syn"), "--end", "2026-11-18"]) == 0
     out = capsys.readouterr().out
