@@ -76,11 +76,11 @@ class FinOpsRepository:
             "VALUES (?, ?, ?, ?, ?, 'running')", (guild_id, target, source_kind, source_name, _now().isoformat()))
 
     async def finish_run(self, run_id: int, report: IngestReport | None, error: str | None = None) -> None:
-        counts = ((report.rows_read, report.rows_added, report.rows_restated, report.rows_unchanged, report.rows_merged)
-                  if report else (None,) * 5)
+        counts = ((report.rows_read, report.rows_added, report.rows_restated, report.rows_unchanged, report.rows_merged,
+                   report.rows_removed) if report else (None,) * 6)
         await self.db.execute(
             "UPDATE finops_ingest_runs SET finished_at = ?, status = ?, rows_read = ?, rows_added = ?, "
-            "rows_restated = ?, rows_unchanged = ?, rows_merged = ?, error = ? WHERE id = ?",
+            "rows_restated = ?, rows_unchanged = ?, rows_merged = ?, rows_removed = ?, error = ? WHERE id = ?",
             (_now().isoformat(), "ok" if report else "failed", *counts, error, run_id),
         )
 

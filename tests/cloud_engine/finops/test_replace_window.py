@@ -71,6 +71,8 @@ async def test_replace_window_removes_a_charge_the_reissued_export_dropped(servi
         (GUILD, "y", 20.0, 18.0, 25.0, 22.5, False, "nov.csv", "nov-reissued.csv"),
         (GUILD, "z", 30.0, 27.0, 0.0, 0.0, True, "nov.csv", "nov-reissued.csv"),
     ]
+    logged = (await service.recent_runs(guild_id=GUILD))[0]  # the ingestion log counts the removal too
+    assert (logged["source_name"], logged["rows_restated"], logged["rows_removed"]) == ("nov-reissued.csv", 1, 1)
 
 
 async def test_without_replace_window_a_dropped_charge_stays(service: FinOpsService, tmp_path: Path) -> None:
