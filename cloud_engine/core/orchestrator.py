@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from cloud_engine.core import catalog_checks, permissions, policies, quotas
+from cloud_engine.core import catalog_checks, permissions, policies, quotas, validation
 from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.deployer import Deployer, PlanArtifact
 from cloud_engine.core.events import EventBus, SessionEvent
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
     from cloud_engine.iac.output import OutputSink
 
 log = logging.getLogger(__name__)
+_COMMIT_PREFIX = re.compile(r"[0-9a-f]{7,40}")
 SYSTEM_USER = 0
 _PROVIDERS = ("gcp", "aws", "azure", "sandbox")
 
@@ -79,6 +81,8 @@ class CloudOrchestrator:
         self._deployer = deployer
         self._tasks: dict[int, asyncio.Task[Session]] = {}
         self.admin_ids: frozenset[int] = frozenset()
+        self._stop_reasons: dict[int, str] = {}  # why a running apply was interrupted, for its FAILED reason
+        self._applying: set[int] = set()  # sessions whose apply runs in this process
 
     # ------------------------------------------------------------------ wiring
     @property
@@ -100,11 +104,16 @@ class CloudOrchestrator:
         return role
 
     async def _require_admin_or_bootstrap(self, guild_id: int, by_user_id: int) -> None:
-        """Admin actions need CloudAdmin; a guild with no admin yet is claimed by its first grant (audited)."""
+        """Admin actions need CloudAdmin; a guild that never had one is claimed by its first grant (audited).
+
+        "Never", not "none active now": otherwise, once the last time-limited admin grant
+        expired or was revoked, any member could make themselves CloudAdmin. Discord
+        administrators still become CloudAdmin through `sync_discord_admin`.
+        """
         if await self.role(guild_id, by_user_id) >= Role.ADMIN:
             return
         now = self.clock()
-        if await permissions.guild_has_admin(self.db, guild_id, now):
+        if await permissions.guild_ever_had_admin(self.db, guild_id):
             permissions.require(await self.role(guild_id, by_user_id), "admin")
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -297,6 +306,10 @@ class CloudOrchestrator:
 
     # ------------------------------------------------------------------ sessions
     async def start_session(self, project_id: int, user_id: int, *, purpose: str = "deploy") -> Session:
+        try:  # it reaches the audit log, the lobby and the apply's git commit message
+            purpose = validation.description(purpose.strip()) or "deploy"
+        except ValueError as exc:
+            raise InvalidInput(field="purpose", rule=str(exc)) from None
         project = await self.get_project(project_id)
         if project.archived_at is not None:
             raise InvalidInput(field="project", rule=f"{project.name} is archived")
@@ -384,7 +397,13 @@ class CloudOrchestrator:
         async with self.db.transaction() as conn:
             current = await _state_of(conn, session.id)
             if current == State.PLAN_READY:
-                event = await self._transition(conn, session.id, Event.EDIT, user_id, now, detail={"reason": action})
+                # The plan is void: its quota reservations and the project lock go with it, and
+                # the next validate reserves for the edited resources.
+                held = _session(await _row(conn, session.id), []).reservations
+                event = await self._transition(conn, session.id, Event.EDIT, user_id, now, detail={"reason": action},
+                                               updates={"reservations": "{}"})
+                await quotas.release(conn, project.guild_id, held)
+                await release_project_lock(conn, project_id=project.id, session_id=session.id)
             elif current != State.DRAFT:
                 raise IllegalTransition(state=current.value, event="edit resources")
             if drop is not None:
@@ -418,6 +437,9 @@ class CloudOrchestrator:
             event = await self._transition(conn, session_id, Event.VALIDATE, user_id, now)
         self._publish(event)
         try:
+            # Read again now that the session is VALIDATING: an edit that committed after the
+            # read above would otherwise be planned without having been checked.
+            session = await self.get_session(session_id)
             result = await self._evaluate(session, project, user_id)
         except Exception:
             async with self.db.transaction() as conn:
@@ -428,6 +450,8 @@ class CloudOrchestrator:
         blocking = [v for v in result.violations if v.action == "deny"]
         now = self.clock()
         async with self.db.transaction() as conn:
+            # Whatever the row still holds is replaced, never overwritten while reserved.
+            await quotas.release(conn, project.guild_id, _session(await _row(conn, session_id), []).reservations)
             reservations: dict[str, int] = {}
             if not blocking:
                 try:
@@ -533,6 +557,8 @@ class CloudOrchestrator:
             raise IllegalTransition(state=session.state.value, event="plan")
         now = self.clock()
         async with self.db.transaction() as conn:
+            if (current := await _state_of(conn, session_id)) != State.PLANNING:  # e.g. cancelled since the read above
+                raise IllegalTransition(state=current.value, event="plan")
             await acquire_project_lock(conn, project_id=project.id, project_name=project.name, session_id=session_id,
                                        user_id=user_id, now=now)
             await conn.execute("UPDATE deployment_sessions SET last_activity_at = ? WHERE id = ?", (iso(now), session_id))
@@ -544,7 +570,7 @@ class CloudOrchestrator:
         try:
             artifact: PlanArtifact = await self.deployer.plan(project, desired, session_id=session_id, sinks=sinks,
                                                               allow_world_admin=allow)
-        except (EngineError, OSError, asyncio.CancelledError) as exc:
+        except (Exception, asyncio.CancelledError) as exc:
             await self._finish(session_id, Event.PLAN_FAILED, user_id, error=_reason(exc))
             if isinstance(exc, asyncio.CancelledError):
                 raise
@@ -567,6 +593,10 @@ class CloudOrchestrator:
                                    required="an approver other than the author", role=role.value)
         now = self.clock()
         async with self.db.transaction() as conn:
+            row = await _row(conn, session_id)
+            if (row["plan_fingerprint"], bool(row["needs_approval"])) != (session.plan_fingerprint,
+                                                                          session.needs_approval):
+                raise IllegalTransition(state=row["state"], event="approve (the plan changed; review it again)")
             event = await self._transition(conn, session_id, Event.APPROVE, approver_id, now,
                                            updates={"approved_by": approver_id})
         self._publish(event)
@@ -576,22 +606,30 @@ class CloudOrchestrator:
         """Apply exactly the approved saved plan; APPLYING → APPLIED or FAILED (lock and reservations freed)."""
         session, project, _ = await self._editable(session_id, user_id)
         now = self.clock()
-        async with self.db.transaction() as conn:
-            event = await self._transition(conn, session_id, Event.APPLY, user_id, now)
-        self._publish(event)
-        started = now
-        message = (f"session {session_id} by user {user_id}: "
-                   f"{(session.plan_summary or {}).get('text', 'apply')} ({session.purpose})")
+        self._applying.add(session_id)  # before the state says APPLYING, so `cancel` never takes it for stale
         try:
-            artifact = await self.deployer.apply(project, session_id=session_id, fingerprint=session.plan_fingerprint or "",
-                                                 commit_message=message, sinks=sinks)
-        except (EngineError, OSError, asyncio.CancelledError) as exc:
-            await self._finish(session_id, Event.APPLY_FAILED, user_id, error=_reason(exc), started=started)
-            if isinstance(exc, asyncio.CancelledError):
-                raise
-            return await self.get_session(session_id)
-        await self._finish(session_id, Event.APPLY_SUCCEEDED, user_id, started=started, commit=artifact.commit_sha,
-                           state_json=artifact.state_json)
+            async with self.db.transaction() as conn:
+                event = await self._transition(conn, session_id, Event.APPLY, user_id, now)
+            self._publish(event)
+            started = now
+            message = (f"session {session_id} by user {user_id}: "
+                       f"{(session.plan_summary or {}).get('text', 'apply')} ({session.purpose})")
+            try:
+                artifact = await self.deployer.apply(project, session_id=session_id,
+                                                     fingerprint=session.plan_fingerprint or "",
+                                                     commit_message=message, sinks=sinks)
+            except (Exception, asyncio.CancelledError) as exc:
+                stop = self._stop_reasons.pop(session_id, None)
+                error = _reason(exc) + (f" ({stop})" if stop else "")
+                await self._finish(session_id, Event.APPLY_FAILED, user_id, error=error, started=started)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                return await self.get_session(session_id)
+            await self._finish(session_id, Event.APPLY_SUCCEEDED, user_id, started=started, commit=artifact.commit_sha,
+                               state_json=artifact.state_json)
+        finally:
+            self._applying.discard(session_id)
+            self._stop_reasons.pop(session_id, None)
         return await self.get_session(session_id)
 
     def start_plan(self, session_id: int, user_id: int, *, sinks: Sequence[OutputSink] = ()) -> asyncio.Task[Session]:
@@ -648,6 +686,10 @@ class CloudOrchestrator:
                          session.cost_monthly, iso(started or now), iso(now)))
         except IllegalTransition:
             log.info("run finished after the session moved on", extra={"session_id": session_id, "event": event_name.value})
+            async with self.db.transaction() as conn:
+                row = await _row(conn, session_id)
+                if State(row["state"]) in FINAL_STATES:
+                    await release_project_lock(conn, project_id=row["project_id"], session_id=session_id)
             return
         self._publish(event)
 
@@ -689,8 +731,18 @@ class CloudOrchestrator:
         """Cancel a session; a running apply is interrupted and ends FAILED with the reason."""
         session, project, _ = await self._editable(session_id, user_id)
         if session.state == State.APPLYING:
+            if session_id not in self._applying:  # no apply runs in this process: the state is stale
+                await self._finish(session_id, Event.APPLY_FAILED, user_id,
+                                   error=f"no apply was running; marked failed ({reason}, by user {user_id})")
+                return await self.get_session(session_id)
+            self._stop_reasons[session_id] = f"{reason}, by user {user_id}"
             if not await self.deployer.cancel(session_id):
+                self._stop_reasons.pop(session_id, None)
                 raise IllegalTransition(state=session.state.value, event="cancel (no running apply to interrupt)")
+            async with self.db.transaction() as conn:
+                await write_audit(conn, at=self.clock(), guild_id=project.guild_id, actor_id=user_id,
+                                  action="cancel_requested", target_type="session", target_id=session_id,
+                                  detail={"reason": reason})
             task = self.running(session_id)
             if task is not None:
                 await asyncio.wait({task}, timeout=self.settings.terraform_cancel_grace_s * 3)
@@ -706,10 +758,15 @@ class CloudOrchestrator:
         await self._require(project.guild_id, admin_id, "admin")
         return await self.cancel(session_id, admin_id, reason=reason)
 
-    async def _end(self, session_id: int, project: Project, event_name: Event, user_id: int, reason: str) -> None:
+    async def _end(self, session_id: int, project: Project, event_name: Event, user_id: int, reason: str, *,
+                   idle_before: datetime | None = None) -> None:
+        """Cancel or expire; with `idle_before`, only if nobody acted on the session since then."""
         now = self.clock()
         async with self.db.transaction() as conn:
-            session = _session(await _row(conn, session_id), [])
+            row = await _row(conn, session_id)
+            if idle_before is not None and (parse_dt(row["last_activity_at"]) or now) >= idle_before:
+                raise IllegalTransition(state=row["state"], event=f"{event_name.value} (the session was used meanwhile)")
+            session = _session(row, [])
             event = await self._transition(conn, session_id, event_name, user_id, now,
                                            updates={"error": reason}, detail={"reason": reason})
             await quotas.release(conn, project.guild_id, session.reservations)
@@ -730,7 +787,7 @@ class CloudOrchestrator:
                 continue
             try:
                 await self._end(row["id"], await self.get_project(row["project_id"]), Event.EXPIRE, SYSTEM_USER,
-                                f"idle for more than {self.settings.session_ttl_minutes} minutes")
+                                f"idle for more than {self.settings.session_ttl_minutes} minutes", idle_before=cutoff)
                 expired.append(row["id"])
             except IllegalTransition:
                 continue
@@ -774,11 +831,14 @@ class CloudOrchestrator:
         It is a normal session: it is validated, planned, approved and applied like any other.
         """
         await self.get_project(project_id)  # NotFound for an unknown project
+        prefix = commit_sha.strip().lower()
+        if not _COMMIT_PREFIX.fullmatch(prefix):
+            raise InvalidInput(field="commit", rule="7 to 40 hexadecimal characters of an applied commit")
         row = await self.db.fetchone(
-            "SELECT * FROM deployment_history WHERE project_id = ? AND outcome = 'APPLIED' AND commit_sha LIKE ?"
-            " ORDER BY id DESC LIMIT 1", (project_id, commit_sha.strip().lower() + "%"))
-        if row is None or len(commit_sha.strip()) < 7:
-            raise NotFound(what="applied commit (give at least 7 hex characters)", key=commit_sha)
+            "SELECT * FROM deployment_history WHERE project_id = ? AND outcome = 'APPLIED' AND substr(commit_sha, 1, ?) = ?"
+            " ORDER BY id DESC LIMIT 1", (project_id, len(prefix), prefix))
+        if row is None:
+            raise NotFound(what="applied commit", key=prefix)
         target = {(s["kind"], s["name"]): ResourceSpec(**s) for s in loads(row["summary"], {}).get("resources", [])}
         current = {(r.kind, r.name): r.spec for r in await self.project_resources(project_id)}
         session = await self.start_session(project_id, user_id, purpose=f"rollback to {row['commit_sha'][:12]}")
@@ -895,8 +955,12 @@ def _plan_summary(artifact: PlanArtifact) -> dict[str, Any]:
 
 
 def _reason(exc: BaseException) -> str:
+    """The error a failed run records; an unexpected exception is logged with its traceback."""
     if isinstance(exc, asyncio.CancelledError):
         return "cancelled"
+    if not isinstance(exc, EngineError | OSError):
+        log.error("unexpected error in a plan or apply", exc_info=exc)
+        return f"internal error ({type(exc).__name__}: {exc})" if str(exc) else f"internal error ({type(exc).__name__})"
     return str(exc) or type(exc).__name__
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from cloud_engine.core.models import Role
 from cloud_engine.errors import PermissionDenied
 from cloud_engine.store.database import Database
-from cloud_engine.store.rows import iso, parse_dt
+from cloud_engine.store.rows import parse_dt
 
 # The minimum role for each engine action.
 ACTION_ROLES: dict[str, Role] = {
@@ -68,10 +68,12 @@ def resource_limits(role: Role, kind: str, size: str | None, deleting: bool = Fa
     return reasons
 
 
-async def guild_has_admin(db: Database, guild_id: int, now: datetime) -> bool:
+async def guild_ever_had_admin(db: Database, guild_id: int) -> bool:
+    """True once the guild has had a CloudAdmin: a grant row (even expired) or one in the audit log."""
     row = await db.fetchone(
         "SELECT 1 AS x FROM user_permissions WHERE guild_id = ? AND role = 'CloudAdmin'"
-        " AND (expires_at IS NULL OR expires_at > ?) LIMIT 1", (guild_id, iso(now)))
+        " UNION ALL SELECT 1 FROM audit_log WHERE guild_id = ? AND (action = 'bootstrap_admin'"
+        " OR (action = 'grant' AND json_extract(detail, '$.role') = 'CloudAdmin')) LIMIT 1", (guild_id, guild_id))
     return row is not None
 
 
