@@ -4,20 +4,28 @@ Why pure functions: the modal only carries strings; turning them into typed valu
 tags, yes/no, subnets) and back (to pre-fill an edit or a retry) must be testable without
 Discord. Choices that come from the catalogue (region, machine type, tier, storage class)
 are select steps before the modal, because a modal holds at most five text inputs.
+
+Why an edit is a patch (`apply_edit`), not a rebuild (`to_spec`): the modal shows only a few
+of a spec's fields (a database's network, engine version, backups and description are not in
+it; a firewall shows only its first rule's ports and sources). Rebuilding from the modal would
+silently reset everything else, so an edit starts from the stored spec and changes only the
+fields whose text the user actually changed. A value too long for its text input is not
+offered at all (`edit_fields`): a truncated pre-fill would drop the rest on submit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.limits import TEXT_INPUT
 from cloud_engine.core.models import RESOURCE_KINDS, FirewallRule, ResourceSpec, Subnet
 from cloud_engine.core.validation import parse_tags
 from cloud_engine.data.catalog import Catalog
 from cloud_engine.errors import InvalidInput
 
-__all__ = ["CHOICE_STEPS", "FORMS", "FormField", "from_spec", "step_options", "to_spec"]
+__all__ = ["CHOICE_STEPS", "FORMS", "FormField", "apply_edit", "edit_fields", "from_spec", "step_options", "to_spec"]
 
 STORAGE_CLASSES = ("STANDARD", "NEARLINE", "COLDLINE", "ARCHIVE")
 
@@ -30,6 +38,11 @@ class FormField:
     required: bool = False
     long: bool = False
     max_length: int = 200
+
+    @property
+    def limit(self) -> int:
+        """The most characters its text input accepts (and so the longest value it may be pre-filled with)."""
+        return min(self.max_length, TEXT_INPUT)
 
 
 def _name(kind: str) -> FormField:
@@ -152,9 +165,8 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def from_spec(spec: ResourceSpec) -> tuple[dict[str, str], dict[str, str]]:
-    """The (choices, typed values) that would rebuild `spec`: pre-fills an edit."""
-    choices = {step: _text(getattr(spec, step)) for step in CHOICE_STEPS[spec.kind] if getattr(spec, step)}
+def _texts(spec: ResourceSpec) -> dict[str, str]:
+    """Every form field of `spec` as the text that would rebuild it (however long)."""
     values: dict[str, str] = {}
     for field in FORMS[spec.kind]:
         if field.key == "tags":
@@ -166,4 +178,83 @@ def from_spec(spec: ResourceSpec) -> tuple[dict[str, str], dict[str, str]]:
             values[field.key] = ", ".join(map(str, getattr(rule, field.key))) if rule else ""
         else:
             values[field.key] = _text(getattr(spec, field.key, None))
-    return choices, values
+    return values
+
+
+def from_spec(spec: ResourceSpec) -> tuple[dict[str, str], dict[str, str]]:
+    """The (choices, typed values) that pre-fill an edit of `spec`.
+
+    A value longer than its text input allows is left out (see `edit_fields`): it cannot be
+    shown whole, and a truncated pre-fill would replace the real value on submit.
+    """
+    choices = {step: _text(getattr(spec, step)) for step in CHOICE_STEPS[spec.kind] if getattr(spec, step)}
+    texts = _texts(spec)
+    return choices, {f.key: texts[f.key] for f in FORMS[spec.kind] if len(texts[f.key]) <= f.limit}
+
+
+def edit_fields(spec: ResourceSpec) -> tuple[tuple[FormField, ...], tuple[FormField, ...]]:
+    """(fields an edit of `spec` offers, fields withheld because their value is too long to pre-fill).
+
+    A firewall's modal shows its first rule only; when it has more, the labels say which rule
+    is edited, and clearing the ports of a rule that has some removes that rule.
+    """
+    texts = _texts(spec)
+    offered: list[FormField] = []
+    withheld: list[FormField] = []
+    rules = len(spec.rules or []) if spec.kind == "firewall" else 0
+    for field in FORMS[spec.kind]:
+        if len(texts[field.key]) > field.limit:
+            withheld.append(field)
+            continue
+        if field.key in ("ports", "sources") and rules > 1:
+            field = replace(field, label=f"{'Ports' if field.key == 'ports' else 'Sources'} of rule 1 of {rules} "
+                                         "(others kept)")
+        if field.key == "ports" and texts["ports"]:
+            field = replace(field, placeholder="empty removes this rule")
+        offered.append(field)
+    return tuple(offered), tuple(withheld)
+
+
+_CLEARED: dict[str, Callable[[], Any]] = {"tags": dict, "subnets": list}
+
+
+def apply_edit(existing: ResourceSpec, choices: Mapping[str, str], values: Mapping[str, str]) -> ResourceSpec:
+    """`existing` with only the choices and typed fields the user changed applied, re-validated.
+
+    A field whose text equals its pre-fill is untouched (so formatting never rewrites a value),
+    fields the modal does not carry (and withheld ones) are kept, and a firewall's first rule
+    is edited in place: its direction, protocol and action and every other rule are kept.
+    Raises InvalidInput or pydantic ValidationError, like `to_spec`.
+    """
+    before_choices = {step: _text(getattr(existing, step)) for step in CHOICE_STEPS[existing.kind]}
+    before = _texts(existing)
+    offered = {f.key for f in edit_fields(existing)[0]}
+    update: dict[str, Any] = {step: value for step, value in choices.items()
+                              if step in before_choices and value != before_choices[step]}
+    changed = {key: text.strip() for key, text in values.items()
+               if key in offered and text.strip() != before[key].strip()}
+    for key, text in changed.items():
+        if key not in ("ports", "sources"):
+            update[key] = _PARSERS.get(key, str.strip)(text) if text else _CLEARED.get(key, lambda: None)()
+    if existing.kind == "firewall" and ("ports" in changed or "sources" in changed):
+        update["rules"] = _edit_first_rule(list(existing.rules or []), changed)
+    return ResourceSpec.model_validate({**existing.model_dump(), **update})
+
+
+def _edit_first_rule(rules: list[FirewallRule], changed: Mapping[str, str]) -> list[FirewallRule]:
+    if not rules:  # nothing to edit: typed ports add a rule, as when adding a firewall
+        if not changed.get("ports"):
+            return rules
+        return [FirewallRule(ports=_csv(changed["ports"]),
+                             **({"sources": _csv(changed["sources"])} if changed.get("sources") else {}))]
+    if "ports" in changed and not changed["ports"]:
+        return rules[1:]  # the user cleared the shown rule's ports: that rule goes, the others stay
+    data = rules[0].model_dump()
+    if "ports" in changed:
+        data["ports"] = _csv(changed["ports"])
+    if "sources" in changed:
+        if changed["sources"]:
+            data["sources"] = _csv(changed["sources"])
+        else:
+            data.pop("sources")  # back to the default, as when adding
+    return [FirewallRule.model_validate(data), *rules[1:]]

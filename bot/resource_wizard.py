@@ -4,6 +4,13 @@ Why drafts: a modal that fails validation closes, and Discord cannot reopen it b
 Each user's typed values are kept per session (small, in memory, oldest evicted), so the
 error message offers "Edit again" with everything pre-filled. Nothing here decides
 anything: the engine validates and refuses; this module only collects input.
+
+Why ExpiringViews: these views live in ephemeral interaction messages, which can only be
+edited through a 15-minute token; they grey themselves out just before it (bot/expiring.py).
+A view replaced by the next step (or page) is stopped, so its expiry cannot later repaint
+the message with a stale step; the new view is told which message it is in (`shown_in`).
+An edit (`Draft.base`) patches the stored spec with only what the user changed
+(`forms.apply_edit`), so fields the dialog does not show are kept.
 """
 
 from __future__ import annotations
@@ -18,15 +25,16 @@ from pydantic import ValidationError
 
 from bot import forms
 from bot.errors import describe, report
-from bot.limits import LABEL, MODAL_TITLE, SELECT_OPTIONS, TEXT_INPUT, truncate
+from bot.expiring import ExpiringView
+from bot.limits import LABEL, MODAL_TITLE, SELECT_OPTIONS, VIEW_SECONDS, truncate
 from bot.lobby import post_lobby
 from cloud_engine.core.models import Project, ResourceSpec, Session
 from cloud_engine.errors import EngineError
 
-__all__ = ["Draft", "DraftStore", "RemoveView", "ResourceModal", "StepView", "page_of", "start_add", "start_edit"]
+__all__ = ["Draft", "DraftStore", "RemoveView", "ResourceModal", "StepView", "page_of", "start_add", "start_edit",
+           "start_remove"]
 
 log = logging.getLogger(__name__)
-VIEW_TIMEOUT_S = 10 * 60  # under the 15-minute interaction token life
 _PAGE = SELECT_OPTIONS - 2  # room for "previous page" / "next page" entries
 _PREV, _NEXT = "__prev__", "__next__"
 
@@ -43,6 +51,7 @@ class Draft:
     choices: dict[str, str] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
     editing: str | None = None  # "kind/name" when editing an applied resource
+    base: ResourceSpec | None = None  # the applied spec being edited: the submit patches it (forms.apply_edit)
 
     @property
     def key(self) -> tuple[int, str]:
@@ -86,11 +95,11 @@ def page_of(options: list[tuple[str, str]], page: int) -> tuple[list[discord.Sel
     return out, has_prev, has_next
 
 
-class StepView(discord.ui.View):
+class StepView(ExpiringView):
     """One select step of the dialog; choosing advances to the next step or opens the modal."""
 
-    def __init__(self, bot: Any, draft: Draft, step: str, page: int = 0) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT_S)
+    def __init__(self, bot: Any, draft: Draft, step: str, page: int = 0, *, timeout: float = VIEW_SECONDS) -> None:
+        super().__init__(timeout=timeout)
         self.bot, self.draft, self.step, self.page = bot, draft, step, page
         options = forms.step_options(bot.engine.catalog, draft.provider, step)
         current = draft.kind if step == "kind" else draft.choices.get(step)
@@ -109,16 +118,21 @@ class StepView(discord.ui.View):
     def prompt(self) -> str:
         return f"Step {self.draft.steps().index(self.step) + 1}: choose the **{self.step.replace('_', ' ')}**."
 
+    async def _replace_with(self, interaction: discord.Interaction, nxt: StepView) -> None:
+        """Show `nxt` in this view's message; this view stops, so its expiry cannot repaint the message."""
+        self.stop()
+        await interaction.response.edit_message(content=nxt.prompt(), view=nxt)
+        nxt.shown_in(interaction, content=nxt.prompt())
+
     async def _chosen(self, interaction: discord.Interaction) -> None:
         value = self.select.values[0]
         if value in (_PREV, _NEXT):
             page = self.page + (1 if value == _NEXT else -1)
-            nxt = StepView(self.bot, self.draft, self.step, page)
-            await interaction.response.edit_message(content=nxt.prompt(), view=nxt)
+            await self._replace_with(interaction, StepView(self.bot, self.draft, self.step, page))
             return
         if self.step == "kind":
-            if value != self.draft.kind:
-                self.draft.choices, self.draft.values = {}, {}
+            if value != self.draft.kind:  # a different kind is a new resource, not an edit of the old one
+                self.draft.choices, self.draft.values, self.draft.editing, self.draft.base = {}, {}, None, None
             self.draft.kind = value
         else:
             self.draft.choices[self.step] = value
@@ -131,9 +145,8 @@ class StepView(discord.ui.View):
         steps = self.draft.steps()
         following = steps[steps.index(self.step) + 1:]
         if following:
-            nxt = StepView(self.bot, self.draft, following[0])
-            await interaction.response.edit_message(content=nxt.prompt(), view=nxt)
-        else:
+            await self._replace_with(interaction, StepView(self.bot, self.draft, following[0]))
+        else:  # this step stays usable: a dismissed modal can be reopened from it
             await interaction.response.send_modal(ResourceModal(self.bot, self.draft))
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, item: discord.ui.Item[Any], /) -> None:
@@ -143,18 +156,19 @@ class StepView(discord.ui.View):
 class ResourceModal(discord.ui.Modal):
     """The typed part of a resource; what the user typed survives a failed submit (see Draft)."""
 
-    def __init__(self, bot: Any, draft: Draft) -> None:
+    def __init__(self, bot: Any, draft: Draft, *, timeout: float = VIEW_SECONDS) -> None:
         assert draft.kind is not None
-        verb = f"Edit {draft.editing}" if draft.editing else f"Add {draft.kind.replace('_', ' ')}"
-        super().__init__(title=truncate(verb, MODAL_TITLE), timeout=VIEW_TIMEOUT_S)
+        fields, withheld = forms.edit_fields(draft.base) if draft.base else (forms.FORMS[draft.kind], ())
+        super().__init__(title=_title(draft, withheld), timeout=timeout)
         self.bot, self.draft = bot, draft
         self.inputs: dict[str, discord.ui.TextInput[ResourceModal]] = {}
-        for spec in forms.FORMS[draft.kind]:
+        for spec in fields:
+            default = draft.values.get(spec.key) or None
             text_input: discord.ui.TextInput[ResourceModal] = discord.ui.TextInput(
                 label=truncate(spec.label, 45), placeholder=truncate(spec.placeholder, LABEL) or None,
-                required=spec.required, max_length=min(spec.max_length, TEXT_INPUT),
+                required=spec.required, max_length=spec.limit,
                 style=discord.TextStyle.paragraph if spec.long else discord.TextStyle.short,
-                default=draft.values.get(spec.key) or None)
+                default=default if default is None or len(default) <= spec.limit else None)
             self.inputs[spec.key] = text_input
             self.add_item(text_input)
 
@@ -165,8 +179,10 @@ class ResourceModal(discord.ui.Modal):
         try:
             text = await submit(self.bot, interaction, self.draft)
         except (ValidationError, EngineError) as exc:
-            await interaction.followup.send(f"{describe(exc)}\nYour input is kept: press **Edit again**.",
-                                            view=ReopenView(self.bot, self.draft), ephemeral=True)
+            content = f"{describe(exc)}\nYour input is kept: press **Edit again**."
+            view = ReopenView(self.bot, self.draft)
+            view.shown_in(await interaction.followup.send(content, view=view, ephemeral=True, wait=True),
+                          content=content)
             return
         await interaction.followup.send(text, ephemeral=True)
 
@@ -174,10 +190,20 @@ class ResourceModal(discord.ui.Modal):
         await report(interaction, error, action="resource modal")
 
 
+def _title(draft: Draft, withheld: tuple[forms.FormField, ...]) -> str:
+    """"Add vm" / "Edit vm/web-1", naming any field kept unchanged because it is too long to show."""
+    assert draft.kind is not None
+    if not draft.editing:
+        return truncate(f"Add {draft.kind.replace('_', ' ')}", MODAL_TITLE)
+    note = f" ({', '.join(f.key for f in withheld)} kept)" if withheld else ""  # at most 28 characters
+    return truncate(f"Edit {draft.editing}", MODAL_TITLE - len(note)) + note
+
+
 async def submit(bot: Any, interaction: discord.Interaction, draft: Draft) -> str:
     """Validate the draft into a spec and hand it to the engine; opens a session first for /cloud-edit."""
     assert draft.kind is not None
-    spec = forms.to_spec(draft.kind, draft.choices, draft.values)
+    spec = (forms.apply_edit(draft.base, draft.choices, draft.values) if draft.base
+            else forms.to_spec(draft.kind, draft.choices, draft.values))
     engine = bot.engine
     if draft.session_id is None:
         purpose = f"edit {draft.editing}" if draft.editing else "deploy"
@@ -193,9 +219,9 @@ async def submit(bot: Any, interaction: discord.Interaction, draft: Draft) -> st
             "exactly what Terraform would change.")
 
 
-class ReopenView(discord.ui.View):
-    def __init__(self, bot: Any, draft: Draft) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT_S)
+class ReopenView(ExpiringView):
+    def __init__(self, bot: Any, draft: Draft, *, timeout: float = VIEW_SECONDS) -> None:
+        super().__init__(timeout=timeout)
         self.bot, self.draft = bot, draft
 
     @discord.ui.button(label="Edit again", style=discord.ButtonStyle.primary)
@@ -203,19 +229,32 @@ class ReopenView(discord.ui.View):
         await interaction.response.send_modal(ResourceModal(self.bot, self.draft))
 
 
-class RemoveView(discord.ui.View):
-    """Pick a resource to drop from the session or to destroy (applied resources need CloudAdmin)."""
+class RemoveView(ExpiringView):
+    """Pick a resource to drop from the session or to destroy (applied resources need CloudAdmin); paged."""
 
-    def __init__(self, bot: Any, session: Session, options: list[tuple[str, str]]) -> None:
-        super().__init__(timeout=VIEW_TIMEOUT_S)
-        self.bot, self.session = bot, session
-        page, _, _ = page_of(options, 0)
-        self.select: discord.ui.Select[RemoveView] = discord.ui.Select(placeholder="Resource to remove", options=page)
+    def __init__(self, bot: Any, session: Session, options: list[tuple[str, str]], page: int = 0, *,
+                 timeout: float = VIEW_SECONDS) -> None:
+        super().__init__(timeout=timeout)
+        self.bot, self.session, self.options, self.page = bot, session, options, page
+        chunk, _, _ = page_of(options, page)
+        self.select: discord.ui.Select[RemoveView] = discord.ui.Select(placeholder="Resource to remove", options=chunk)
         self.select.callback = self._chosen
         self.add_item(self.select)
 
+    def prompt(self) -> str:
+        pages = max(-(-len(self.options) // _PAGE), 1)
+        return "Which resource?" if pages == 1 else f"Which resource? (page {self.page + 1} of {pages})"
+
     async def _chosen(self, interaction: discord.Interaction) -> None:
-        kind, _, name = self.select.values[0].partition("/")
+        value = self.select.values[0]
+        if value in (_PREV, _NEXT):
+            nxt = RemoveView(self.bot, self.session, self.options, self.page + (1 if value == _NEXT else -1))
+            self.stop()
+            await interaction.response.edit_message(content=nxt.prompt(), view=nxt)
+            nxt.shown_in(interaction, content=nxt.prompt())
+            return
+        kind, _, name = value.partition("/")
+        self.stop()
         await interaction.response.defer()
         await self.bot.engine.remove_resource(self.session.id, interaction.user.id, kind, name)
         await interaction.edit_original_response(content=f"Removed `{kind}/{name}` from deployment #{self.session.id}.",
@@ -233,17 +272,34 @@ async def start_add(bot: Any, interaction: discord.Interaction, session: Session
     bot.drafts.put(draft)
     view = StepView(bot, draft, "kind")
     await interaction.response.send_message(view.prompt(), view=view, ephemeral=True)
+    view.shown_in(interaction, content=view.prompt())
+
+
+async def start_remove(bot: Any, interaction: discord.Interaction, session: Session) -> None:
+    """The lobby's Remove: a paged picker of everything the session could drop or destroy."""
+    options = removable(session, await bot.engine.project_resources(session.project_id))
+    if not options:
+        await interaction.response.send_message("Nothing to remove yet.", ephemeral=True)
+        return
+    view = RemoveView(bot, session, options)
+    await interaction.response.send_message(view.prompt(), view=view, ephemeral=True)
+    view.shown_in(interaction, content=view.prompt())
 
 
 async def start_edit(bot: Any, interaction: discord.Interaction, project: Project, spec: ResourceSpec) -> None:
-    """/cloud-edit: the same dialog, pre-filled from the applied resource, skipping the kind."""
+    """/cloud-edit: the same dialog, pre-filled from the applied resource, skipping the kind.
+
+    The submit patches `spec` with what the user changed (forms.apply_edit); everything else is kept.
+    """
     choices, values = forms.from_spec(spec)
     draft = bot.drafts.put(Draft(user_id=interaction.user.id, project_id=project.id, provider=project.provider,
-                                 kind=spec.kind, choices=choices, values=values, editing=f"{spec.kind}/{spec.name}"))
+                                 kind=spec.kind, choices=choices, values=values, editing=f"{spec.kind}/{spec.name}",
+                                 base=spec))
     steps = draft.steps()[1:]
     if steps:
         view = StepView(bot, draft, steps[0])
         await interaction.response.send_message(view.prompt(), view=view, ephemeral=True)
+        view.shown_in(interaction, content=view.prompt())
     else:
         await interaction.response.send_modal(ResourceModal(bot, draft))
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import discord
 import pytest
 
 from bot import forms
-from bot.resource_wizard import Draft, ReopenView, ResourceModal, StepView, page_of, start_add
+from bot.resource_wizard import (
+    Draft,
+    RemoveView,
+    ReopenView,
+    ResourceModal,
+    StepView,
+    page_of,
+    start_add,
+    start_remove,
+)
 from cloud_engine.core import ResourceSpec
 from cloud_engine.errors import InvalidInput
 from tests.conftest import GUILD, USER
@@ -93,3 +105,95 @@ def test_bad_yes_no_names_the_field() -> None:
     with pytest.raises(InvalidInput) as err:
         forms.to_spec("vm", {}, {"name": "a", "public_ip": "maybe"})
     assert err.value.field == "public IP"
+
+
+def _all_disabled(view: discord.ui.View) -> bool:
+    return bool(view.children) and all(getattr(item, "disabled", False) for item in view.children)
+
+
+async def test_remove_pages_forward_to_the_30th_resource_and_removes_it(bot, engine) -> None:
+    _, session = await _session(engine)
+    for i in range(30):
+        await engine.add_resource(session.id, USER, ResourceSpec(kind="bucket", name=f"b{i:02d}"))
+    press = make_interaction(bot, make_member(USER))
+    await start_remove(bot, press, await engine.get_session(session.id))
+    view: RemoveView = press.response.calls[0][1]["view"]
+    assert "bucket/b29" not in [o.value for o in view.select.options] and len(view.select.options) <= 25
+    page = make_interaction(bot, make_member(USER))
+    view.select._values = ["__next__"]
+    await view._chosen(page)
+    name, kwargs = page.response.calls[0]
+    assert name == "edit_message" and "page 2 of 2" in kwargs["content"] and view.is_finished()
+    second: RemoveView = kwargs["view"]
+    back = make_interaction(bot, make_member(USER))
+    second.select._values = ["__prev__"]
+    await second._chosen(back)
+    assert "bucket/b00" in [o.value for o in back.response.calls[0][1]["view"].select.options]
+    pick = make_interaction(bot, make_member(USER))
+    second.select._values = ["bucket/b29"]
+    await second._chosen(pick)
+    assert "Removed `bucket/b29`" in pick.edit_original_response.await_args.kwargs["content"]
+    names = [r.name for r in (await engine.get_session(session.id)).resources]
+    assert len(names) == 29 and "b29" not in names
+
+
+async def _expire(view: Any) -> None:
+    """What discord.py does when the view's timeout passes."""
+    await view.on_timeout()
+
+
+async def test_step_view_greys_out_in_its_message_when_it_expires(bot, engine) -> None:
+    _, session = await _session(engine)
+    press = make_interaction(bot, make_member(USER))
+    await start_add(bot, press, session)
+    view: StepView = press.response.calls[0][1]["view"]
+    await _expire(view)
+    edit = press.edit_original_response.await_args.kwargs
+    assert edit["view"] is view and _all_disabled(view) and view.prompt() in edit["content"]
+
+
+async def test_a_replaced_step_stops_and_the_next_one_expires_in_the_same_message(bot, engine) -> None:
+    _, session = await _session(engine)
+    press = make_interaction(bot, make_member(USER))
+    await start_add(bot, press, session)
+    first: StepView = press.response.calls[0][1]["view"]
+    pick = make_interaction(bot, make_member(USER))
+    first.select._values = ["vm"]
+    await first._chosen(pick)
+    assert first.is_finished(), "a stopped view never repaints the message with a stale step"
+    region: StepView = pick.response.calls[0][1]["view"]
+    await _expire(region)
+    assert pick.edit_original_response.await_args.kwargs["view"] is region and _all_disabled(region)
+
+
+async def test_remove_view_greys_out_when_it_expires(bot, engine) -> None:
+    _, session = await _session(engine)
+    await engine.add_resource(session.id, USER, ResourceSpec(kind="bucket", name="b1"))
+    press = make_interaction(bot, make_member(USER))
+    await start_remove(bot, press, await engine.get_session(session.id))
+    view: RemoveView = press.response.calls[0][1]["view"]
+    await _expire(view)
+    edit = press.edit_original_response.await_args.kwargs
+    assert edit["view"] is view and _all_disabled(view) and "Which resource?" in edit["content"]
+
+
+async def test_remove_with_nothing_to_remove_says_so(bot, engine) -> None:
+    _, session = await _session(engine)
+    press = make_interaction(bot, make_member(USER))
+    await start_remove(bot, press, session)
+    assert press.response.calls[0][1]["content"] == "Nothing to remove yet." and "view" not in press.response.calls[0][1]
+
+
+async def test_reopen_view_greys_out_its_followup_when_it_expires(bot, engine) -> None:
+    project, session = await _session(engine)
+    draft = bot.drafts.put(Draft(user_id=USER, project_id=project.id, provider="sandbox", session_id=session.id,
+                                 kind="vm", choices={"region": "us-central1", "machine_type": "e2-small"}))
+    modal = ResourceModal(bot, draft)
+    _fill(modal, name="Bad_Name")
+    submit = make_interaction(bot, make_member(USER))
+    await modal.on_submit(submit)
+    [message] = submit.followup.messages
+    view: ReopenView = message.view
+    await _expire(view)
+    assert message.edits and message.edits[-1]["view"] is view and _all_disabled(view)
+    assert "Edit again" in message.content
