@@ -70,6 +70,10 @@ class Catalog(_Frozen):
         """The catalogue a project's provider prices against (`sandbox` uses GCP's)."""
         return self.providers["gcp" if provider == "sandbox" else provider]  # type: ignore[index]
 
+    def known(self, provider: str) -> ProviderCatalog | None:
+        """`for_provider`, or None for a provider it does not price (e.g. one named in an uploaded bill)."""
+        return self.providers.get("gcp" if provider == "sandbox" else provider)  # type: ignore[call-overload]
+
     def regions(self, provider: str) -> list[str]:
         return list(self.for_provider(provider).regions)
 

@@ -64,9 +64,10 @@ class RecommenderContext:
         return self.catalog.hours_per_month / 24.0
 
     def machine(self, profile: ResourceProfile) -> MachineType | None:
-        if not profile.machine_type:
+        priced = self.catalog.known(profile.provider)  # a bill may name a provider the catalogue does not price
+        if not profile.machine_type or priced is None:
             return None
-        return self.catalog.for_provider(profile.provider).machine_types.get(profile.machine_type)
+        return priced.machine_types.get(profile.machine_type)
 
     def vm_kg(self, profile: ResourceProfile, machine: MachineType, cpu_pct: float,
               region: str | None = None) -> float | None:

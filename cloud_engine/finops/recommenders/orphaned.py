@@ -67,8 +67,8 @@ def _disk(ctx: RecommenderContext, p: ResourceProfile) -> Recommendation | None:
     zero_io = len(io) >= ctx.thresholds.orphan_min_days and all(v == 0 for v in io.values())
     if not (zero_io or state):
         return None
-    price = ctx.catalog.for_provider(p.provider).storage_gb_month.disk * ctx.catalog.for_provider(p.provider).regions.get(
-        p.region or "", 1.0)
+    priced = ctx.catalog.known(p.provider)  # unknown provider: no size estimate, the bill still gives the saving
+    price = priced.storage_gb_month.disk * priced.regions.get(p.region or "", 1.0) if priced else 0.0
     size_gb = p.monthly_cost / price if price else 0.0
     kg = ctx.carbon.kg_per_month(p.provider, p.region, ctx.carbon.storage_watts(size_gb, ssd=True))
     evidence = {"days_observed": len(io), "disk_io_total": sum(io.values()), "estimated_size_gb": round(size_gb)}
