@@ -13,11 +13,14 @@ from typing import Any
 
 import discord
 
-from bot.errors import report
+from bot.checks import role_refusal
+from bot.errors import CloudCheckFailure, report, request_id_of
 from bot.expiring import ExpiringView
-from bot.limits import LABEL, SELECT_OPTIONS, VIEW_SECONDS, truncate
-from bot.lobby import post_lobby
+from bot.limits import BUTTON_LABEL, LABEL, SELECT_OPTIONS, VIEW_SECONDS, truncate
+from bot.lobby import open_lobby
 from cloud_engine.ai.schemas import AdviceAnswer
+from cloud_engine.core.models import Role
+from cloud_engine.logging_setup import request_id_var
 
 __all__ = ["AdviceView", "ProjectPicker", "deploy_answer_to_project"]
 
@@ -31,10 +34,23 @@ class AdviceView(ExpiringView):
         for i, answer in enumerate(answers):
             label = "Deploy this" if len(answers) == 1 else f"Deploy {answer.written_by}"
             button: discord.ui.Button[AdviceView] = discord.ui.Button(
-                label=truncate(label, LABEL), style=discord.ButtonStyle.success, emoji="🚀",
+                label=truncate(label, BUTTON_LABEL), style=discord.ButtonStyle.success, emoji="🚀",
                 disabled=not answer.resources, custom_id=f"ce:advice:deploy:{i}")
             button.callback = self._make_callback(answer)  # type: ignore[method-assign]
             self.add_item(button)
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        """The answer sits on a public message: only a CloudUser may open the project picker (refusals audited)."""
+        request_id_var.set(request_id_of(interaction))
+        try:
+            reason = await role_refusal(interaction, Role.USER, what="**Deploy this**")
+        except Exception as exc:
+            await report(interaction, exc, action="advise:deploy")
+            return False
+        if reason is None:
+            return True
+        await report(interaction, CloudCheckFailure(reason), action="advise:deploy")
+        return False
 
     def _make_callback(self, answer: AdviceAnswer) -> Any:
         async def callback(interaction: discord.Interaction) -> None:
@@ -86,6 +102,7 @@ async def deploy_answer_to_project(interaction: discord.Interaction, answer: Adv
     bot: Any = interaction.client
     advisor = await bot.services.advisor()
     session = await advisor.deploy_answer(answer, bot.engine, project_id, interaction.user.id)
-    message = await post_lobby(bot.engine, interaction.channel, session)
+    if (message := await open_lobby(bot.engine, interaction, session)) is None:
+        return  # the user was told which permissions the bot lacks; the session was cancelled
     await interaction.followup.send(f"Deployment #{session.id} is ready to validate and plan: {message.jump_url}",
                                     ephemeral=True)

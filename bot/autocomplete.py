@@ -1,20 +1,58 @@
 """Autocomplete sources shared by several cogs (cogs never import each other).
 
 Each returns at most 25 choices from the engine or the catalogue, filtered by what the user
-has typed and by earlier options (the chosen provider, the chosen project).
+has typed and by earlier options (the chosen provider, the chosen project). Discord sends
+autocomplete before any command check runs, so each source first asks the engine for the
+caller's role: members below CloudViewer (and DMs) get no choices. A source never raises;
+a failure is logged and shows no choices.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
 import discord
 from discord import app_commands
 
+from bot.checks import sync_admin
 from bot.limits import AUTOCOMPLETE_CHOICES, LABEL, truncate
+from cloud_engine.core.models import Role
 from cloud_engine.errors import EngineError
 
-__all__ = ["commits", "projects", "regions", "resources", "sessions"]
+__all__ = ["commits", "gated", "projects", "regions", "resources", "sessions"]
+
+log = logging.getLogger(__name__)
 
 Choices = list[app_commands.Choice[str]]
+C = TypeVar("C", bound=Callable[[discord.Interaction, str], Awaitable[list[Any]]])
+
+
+async def _may_see(interaction: discord.Interaction) -> bool:
+    """At least CloudViewer in this guild (a Discord administrator is synced first, as for commands)."""
+    if interaction.guild_id is None:
+        return False
+    engine = interaction.client.engine  # type: ignore[attr-defined]
+    await sync_admin(engine, interaction)
+    return await engine.role(interaction.guild_id, interaction.user.id) >= Role.VIEWER
+
+
+def gated(source: C) -> C:
+    """No choices for callers below CloudViewer; never raise into discord.py."""
+
+    @functools.wraps(source)
+    async def wrapper(interaction: discord.Interaction, current: str) -> list[Any]:
+        try:
+            if not await _may_see(interaction):
+                return []
+            return await source(interaction, current)
+        except Exception:
+            log.warning("autocomplete %s failed", source.__name__, exc_info=True)
+            return []
+
+    return wrapper  # type: ignore[return-value]
 
 
 def _take(pairs: list[tuple[str, str]], current: str) -> Choices:
@@ -24,11 +62,13 @@ def _take(pairs: list[tuple[str, str]], current: str) -> Choices:
         :AUTOCOMPLETE_CHOICES]
 
 
+@gated
 async def projects(interaction: discord.Interaction, current: str) -> Choices:
     found = await interaction.client.engine.list_projects(interaction.guild_id or 0)  # type: ignore[attr-defined]
     return _take([(f"{p.name} ({p.provider} {p.region})", p.name) for p in found], current)
 
 
+@gated
 async def regions(interaction: discord.Interaction, current: str) -> Choices:
     provider = getattr(interaction.namespace, "provider", None) or "gcp"
     catalog = interaction.client.engine.catalog  # type: ignore[attr-defined]
@@ -46,6 +86,7 @@ async def _project_id(interaction: discord.Interaction) -> int | None:
     return project.id
 
 
+@gated
 async def resources(interaction: discord.Interaction, current: str) -> Choices:
     project_id = await _project_id(interaction)
     if project_id is None:
@@ -54,6 +95,7 @@ async def resources(interaction: discord.Interaction, current: str) -> Choices:
     return _take([(f"{r.kind}/{r.name} (${r.cost_monthly:,.2f}/mo)", f"{r.kind}/{r.name}") for r in found], current)
 
 
+@gated
 async def commits(interaction: discord.Interaction, current: str) -> Choices:
     project_id = await _project_id(interaction)
     if project_id is None:
@@ -63,6 +105,7 @@ async def commits(interaction: discord.Interaction, current: str) -> Choices:
                   for r in rows if r.get("outcome") == "APPLIED" and r.get("commit_sha")], current)
 
 
+@gated
 async def sessions(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
     """The caller's own recent sessions (integer option: Discord sends what is typed so far as text)."""
     found = await interaction.client.engine.list_sessions(  # type: ignore[attr-defined]

@@ -19,7 +19,7 @@ from cloud_engine.core import permissions
 from cloud_engine.core.models import Role, Session
 from cloud_engine.errors import PermissionDenied
 
-__all__ = ["LOBBY_ENGINE_ACTIONS", "lobby_refusal", "require_role", "sync_admin"]
+__all__ = ["LOBBY_ENGINE_ACTIONS", "lobby_refusal", "require_role", "role_refusal", "sync_admin"]
 
 T = TypeVar("T")
 
@@ -39,18 +39,29 @@ async def sync_admin(engine: Any, interaction: discord.Interaction) -> None:
         await engine.sync_discord_admin(interaction.guild_id, interaction.user.id)
 
 
+async def role_refusal(interaction: discord.Interaction, minimum: Role, *, what: str = "This command") -> str | None:
+    """Why the caller may not use `what` (their engine role is below `minimum`), or None if they may.
+
+    Discord administrators are synced to CloudAdmin first, as for slash commands.
+    """
+    if interaction.guild_id is None:
+        return "Cloud Engine works inside a server, not in DMs."
+    engine = interaction.client.engine  # type: ignore[attr-defined]
+    await sync_admin(engine, interaction)
+    role = await engine.role(interaction.guild_id, interaction.user.id)
+    if role >= minimum:
+        return None
+    return f"{what} needs **{minimum.value}**; you have **{role.value}**. Ask a CloudAdmin for `/cloud-grant`."
+
+
 def require_role(minimum: Role) -> Callable[[T], T]:
     """An app-command check: the caller's engine role must reach `minimum`."""
 
     async def predicate(interaction: discord.Interaction) -> bool:
         if interaction.guild_id is None:
             raise app_commands.NoPrivateMessage()
-        engine = interaction.client.engine  # type: ignore[attr-defined]
-        await sync_admin(engine, interaction)
-        role = await engine.role(interaction.guild_id, interaction.user.id)
-        if not role >= minimum:
-            raise CloudCheckFailure(f"This command needs **{minimum.value}**; you have **{role.value}**. "
-                                    "Ask a CloudAdmin for `/cloud-grant`.")
+        if reason := await role_refusal(interaction, minimum):
+            raise CloudCheckFailure(reason)
         return True
 
     return app_commands.check(predicate)

@@ -13,7 +13,7 @@ from typing import Any
 
 import discord
 
-from bot.limits import EMBED_FIELD_VALUE, fit_embed, safe, truncate
+from bot.limits import EMBED_FIELD_NAME, EMBED_FIELD_VALUE, EMBED_TITLE, fit_embed, safe, truncate
 from cloud_engine.ai.schemas import AdviceAnswer, PlanReview
 from cloud_engine.finops.models import AnomalyReport, CostSummary, Forecast, IngestReport, Recommendation
 
@@ -24,7 +24,8 @@ _RISK = {"high": "🔴", "medium": "🟠", "low": "🟢"}
 
 
 def _money(value: float, currency: str | None = None) -> str:
-    return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {currency}"
+    """An amount; a currency other than USD comes from an uploaded file's BillingCurrency, so it is made inert."""
+    return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {safe(currency, 12)}"
 
 
 def _lines(items: Iterable[str], limit: int = EMBED_FIELD_VALUE, empty: str = "—") -> str:
@@ -114,7 +115,7 @@ def ingest_report(report: IngestReport) -> discord.Embed:
     if report.period_start and report.period_end:
         embed.add_field(name="Period", value=f"{report.period_start:%Y-%m-%d} → {report.period_end:%Y-%m-%d}")
     if report.focus_version_hint:
-        embed.add_field(name="FOCUS version", value=report.focus_version_hint)
+        embed.add_field(name="FOCUS version", value=safe(report.focus_version_hint, 100))
     return fit_embed(embed)
 
 
@@ -136,7 +137,7 @@ def costs_overview(by_provider: CostSummary, by_service: CostSummary, forecast: 
             f"**{_money(forecast.forecast_month_end, cur)}** ({forecast.days_remaining} days left){prev}\n"
             f"-# method: {safe(forecast.method, 300)}"))
     embed.add_field(name=f"Anomalies ({len(anomalies.items)})", inline=False, value=_lines(
-        (f"{a.day} **{safe(a.service, 60)}** ({a.provider}) {_money(a.amount, cur)} vs ~{_money(a.expected, cur)} "
+        (f"{a.day} **{safe(a.service, 60)}** ({safe(a.provider, 60)}) {_money(a.amount, cur)} vs ~{_money(a.expected, cur)} "
          f"(z {a.robust_z:.1f})" for a in anomalies.items), empty="None found.") + f"\n-# {safe(anomalies.method, 200)}")
     notes = "; ".join(by_service.notes)
     if notes:
@@ -151,6 +152,11 @@ def _evidence_words(rec: Recommendation, limit: int = 300) -> str:
     return safe(", ".join(parts), limit) or "—"
 
 
+def _headline(rec: Recommendation) -> str:
+    """"action · resource" for a field name or title; both come from uploaded files, so both are made inert."""
+    return f"{safe(rec.action, 120)} · {safe(rec.resource_name, 120)}"
+
+
 def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: int, total_savings: float,
                          suppressed: int, start: int) -> discord.Embed:
     """One page of recommendations, numbered from `start` + 1, with the totals of the whole list."""
@@ -159,10 +165,10 @@ def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: i
                           description=f"Up to **{_money(total_savings)}/mo** in savings across the list"
                                       + (f" · {suppressed} hidden as noisy" if suppressed else ""))
     for i, rec in enumerate(items, start=start + 1):
-        embed.add_field(name=truncate(f"{i}. {rec.action} · {rec.resource_name}", 256), inline=False, value=(
+        embed.add_field(name=truncate(f"{i}. {_headline(rec)}", EMBED_FIELD_NAME), inline=False, value=(
             f"**{_money(rec.monthly_savings)}/mo** · CO2e {rec.co2e_kg_month_delta:+.1f} kg/mo · "
             f"confidence {rec.confidence:.0%} · risk {_RISK.get(rec.risk.level, '')} {rec.risk.level}\n"
-            f"`{rec.kind}` {rec.provider} {safe(rec.region or '', 30)} · {_evidence_words(rec)}"))
+            f"`{rec.kind}` {safe(rec.provider, 60)} {safe(rec.region or '', 30)} · {_evidence_words(rec)}"))
     if not items:
         embed.add_field(name="Nothing to recommend", value="Import costs and metrics with `/cloud-ingest` first, "
                                                            "or everything is already lean.", inline=False)
@@ -171,7 +177,7 @@ def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: i
 
 def recommendation_detail(rec: Recommendation, note: str, base: str, written_by: str) -> discord.Embed:
     """Why a recommendation was made: the reviewer's note, the basis, and every piece of evidence."""
-    embed = discord.Embed(title=truncate(f"Why: {rec.action} · {rec.resource_name}", 256),
+    embed = discord.Embed(title=truncate(f"Why: {_headline(rec)}", EMBED_TITLE),
                           colour=discord.Colour.blurple(), description=safe(note, 1500) or None)
     embed.add_field(name="Evidence", inline=False, value=_lines(
         f"• {safe(k.replace('_', ' '), 60)}: {safe(v, 200)}" for k, v in rec.evidence.items()))

@@ -36,7 +36,7 @@ from cloud_engine.errors import (
 from cloud_engine.logging_setup import new_request_id, request_id_var
 
 __all__ = ["USER_MESSAGES", "CloudCheckFailure", "describe", "handle_app_command_error", "reply", "report",
-           "request_id_of"]
+           "request_id_of", "with_request_id"]
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +56,9 @@ USER_MESSAGES: dict[type[EngineError], str] = {
     AdvisorError: "The advisor could not answer: {detail}",
     IngestError: "Import rejected: {detail}",
 }
+
+
+_VALUE = MESSAGE * 3 // 4  # one value of an engine error in its message
 
 
 class CloudCheckFailure(app_commands.CheckFailure):
@@ -83,7 +86,9 @@ def describe(error: BaseException) -> str | None:
         error = error.__cause__
     if isinstance(error, EngineError):
         template = next((USER_MESSAGES[t] for t in type(error).__mro__ if t in USER_MESSAGES), None)
-        data = {k: safe(v) if isinstance(v, str) else v for k, v in error.data.items()}
+        # each value cut on its own first, so one long value (a 3000-character name) leaves the wording and its
+        # closing backtick intact; `with_request_id` still cuts the whole if several long values add up
+        data = {k: safe(v, _VALUE) if isinstance(v, str) else v for k, v in error.data.items()}
         try:
             return template.format(**data) if template else safe(error.message)
         except (KeyError, IndexError, ValueError):
@@ -106,7 +111,13 @@ def describe(error: BaseException) -> str | None:
 
 
 async def reply(interaction: discord.Interaction, text: str) -> None:
-    """An ephemeral answer whether or not the interaction was already answered or deferred."""
+    """An ephemeral answer whether or not the interaction was already answered or deferred.
+
+    Ephemeral only if the interaction's own response allows it: after a *public* `defer(thinking=True)`
+    Discord turns the first followup into that public message and ignores `ephemeral=True`. So a command
+    whose failure must stay private either answers without deferring or defers ephemerally and posts its
+    public result as a later followup (see /cloud-advise).
+    """
     text = truncate(text, MESSAGE)
     try:
         if interaction.response.is_done():
@@ -130,7 +141,13 @@ async def report(interaction: discord.Interaction, error: BaseException, *, acti
     if isinstance(cause, PermissionDenied | CloudCheckFailure) and interaction.guild_id:
         await _audit_refusal(interaction, action, text)
     log.info("refused %s: %s", action, text, extra={"request_id": rid, "error": type(cause).__name__})
-    await reply(interaction, f"{text}\n-# request `{rid}`")
+    await reply(interaction, with_request_id(text, rid))
+
+
+def with_request_id(text: str, rid: str) -> str:
+    """`text` cut to leave room for the request id line, so that line always survives `reply`'s limit."""
+    tail = f"\n-# request `{rid}`"
+    return truncate(text, MESSAGE - len(tail)) + tail
 
 
 async def _audit_refusal(interaction: discord.Interaction, action: str, reason: str) -> None:

@@ -20,8 +20,8 @@ import discord
 from bot import embeds_ai
 from bot.errors import report
 from bot.expiring import ExpiringView
-from bot.limits import LABEL, VIEW_SECONDS, safe, truncate
-from bot.lobby import post_lobby
+from bot.limits import BUTTON_LABEL, LABEL, VIEW_SECONDS, safe, truncate
+from bot.lobby import open_lobby
 from cloud_engine.ai.finops_review import review_recommendations
 from cloud_engine.errors import IngestError, InvalidInput
 from cloud_engine.finops._files import MB, check_size, file_format
@@ -92,8 +92,8 @@ class RecommendationPager(ExpiringView):
                    ("Next", "next", discord.ButtonStyle.secondary, "▶️", 2)]
         self.buttons: dict[str, discord.ui.Button[RecommendationPager]] = {}
         for label, key, style, emoji, row in buttons:
-            button: discord.ui.Button[RecommendationPager] = discord.ui.Button(label=label, style=style, emoji=emoji,
-                                                                               row=row, custom_id=f"ce:recs:{key}")
+            button: discord.ui.Button[RecommendationPager] = discord.ui.Button(
+                label=truncate(label, BUTTON_LABEL), style=style, emoji=emoji, row=row, custom_id=f"ce:recs:{key}")
             button.callback = self._guarded(key)  # type: ignore[method-assign]
             self.buttons[key] = button
         self._layout()
@@ -206,6 +206,8 @@ class RecommendationPager(ExpiringView):
         if isinstance(outcome, RemediationRefusal):
             await interaction.followup.send(f"No change opened: {safe(outcome.reason)}", ephemeral=True)
             return
-        message = await post_lobby(bot.engine, interaction.channel, outcome)
+        message = await open_lobby(bot.engine, interaction, outcome)
+        if message is None:  # Discord refused the lobby: the user was told why and the session cancelled
+            return
         await interaction.followup.send(f"Deployment #{outcome.id} carries this out; validate, plan and apply it "
                                         f"in its lobby: {message.jump_url}", ephemeral=True)

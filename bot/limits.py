@@ -11,9 +11,10 @@ from __future__ import annotations
 import discord
 
 __all__ = [
-    "ACK_SECONDS", "BUTTONS_PER_ROW", "EDIT_CADENCE_S", "EMBED_DESCRIPTION", "EMBED_FIELDS", "EMBED_FIELD_NAME",
+    "ACK_SECONDS", "BUTTON_LABEL", "BUTTONS_PER_ROW", "EDIT_CADENCE_S", "EMBED_DESCRIPTION", "EMBED_FIELDS", "EMBED_FIELD_NAME",
     "EMBED_FIELD_VALUE", "EMBED_FOOTER", "EMBED_TITLE", "EMBED_TOTAL", "FOLLOWUP_SECONDS", "LABEL", "MESSAGE",
-    "MESSAGES_PER_WINDOW", "MODAL_TITLE", "RATE_WINDOW_S", "ROWS", "SELECT_OPTIONS", "TEXT_INPUT", "THREAD_NAME", "VIEW_SECONDS",
+    "MESSAGES_PER_WINDOW", "MODAL_TITLE", "RATE_WINDOW_S", "ROWS", "SELECT_OPTIONS", "TEXT_INPUT", "THREAD_NAME",
+    "VIEW_MARGIN_SECONDS", "VIEW_SECONDS",
     "AUTOCOMPLETE_CHOICES", "fit_embed", "safe", "truncate",
 ]
 
@@ -29,14 +30,18 @@ ROWS = 5
 BUTTONS_PER_ROW = 5
 SELECT_OPTIONS = 25
 AUTOCOMPLETE_CHOICES = 25
-LABEL = 100  # button labels, select option labels/values/descriptions, choice names
+LABEL = 100  # select option labels/values/descriptions, choice names and values (not buttons: BUTTON_LABEL)
+BUTTON_LABEL = 80  # button labels: Discord caps them below the 100 of options and choices
 MODAL_TITLE = 45
 TEXT_INPUT = 4000
 THREAD_NAME = 100
 
 ACK_SECONDS = 3.0  # an interaction must be answered (or deferred) within this
 FOLLOWUP_SECONDS = 15 * 60  # interaction tokens (followups, edits of the original) expire after this
-VIEW_SECONDS = FOLLOWUP_SECONDS - 60  # non-persistent views expire first, to grey themselves out (bot/expiring.py)
+# Non-persistent views expire this long before the token does, to grey themselves out while it can still edit
+# (bot/expiring.py counts it back from the interaction's creation, not from when the view was shown).
+VIEW_MARGIN_SECONDS = 60
+VIEW_SECONDS = FOLLOWUP_SECONDS - VIEW_MARGIN_SECONDS
 # Discord allows about 5 message sends/edits per channel per 5 s. The streamer edits its live
 # tail at most once per cadence and budgets calls under the window so it never meets a 429.
 EDIT_CADENCE_S = 1.5

@@ -20,15 +20,15 @@ from typing import Any
 import discord
 
 from bot import embeds
-from bot.checks import lobby_refusal
-from bot.errors import report, request_id_of
+from bot.checks import lobby_refusal, sync_admin
+from bot.errors import reply, report, request_id_of
 from cloud_engine.core.events import SessionEvent
 from cloud_engine.core.models import Session, State
 from cloud_engine.core.state_machine import Event, allowed_events
 from cloud_engine.logging_setup import request_id_var
 
-__all__ = ["ACTIONS", "HANDLERS", "LobbyButton", "LobbyRenderer", "check_wiring", "handler", "lobby_actions",
-           "lobby_payload", "lobby_view", "post_lobby"]
+__all__ = ["ACTIONS", "HANDLERS", "LOBBY_PERMISSIONS", "LobbyButton", "LobbyRenderer", "check_wiring", "handler",
+           "lobby_actions", "lobby_payload", "lobby_view", "open_lobby", "post_lobby"]
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,11 @@ EVENT_ACTIONS: dict[Event, tuple[str, ...]] = {
     Event.APPLY: ("review", "apply"),
     Event.CANCEL: ("cancel",),
     Event.APPLY_FAILED: ("cancel",),  # a running apply can be stopped; the engine interrupts Terraform
+}
+# What the bot needs in a lobby's channel: the message and its buttons, then the run thread.
+LOBBY_PERMISSIONS: dict[str, str] = {
+    "view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links",
+    "create_public_threads": "Create Public Threads", "send_messages_in_threads": "Send Messages in Threads",
 }
 TEMPLATE = r"ce:lobby:(?P<action>[a-z]+):(?P<session>[0-9]+)"
 HANDLERS: dict[str, Handler] = {}
@@ -105,6 +110,7 @@ class LobbyButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
         engine = interaction.client.engine  # type: ignore[attr-defined]
         try:
             session = await engine.get_session(self.session_id)
+            await sync_admin(engine, interaction)  # as slash commands do: a Discord admin's first press works
             reason = await lobby_refusal(engine, session, interaction.user.id, self.action)
         except Exception as exc:
             await report(interaction, exc, action=f"lobby:{self.action}")
@@ -148,6 +154,37 @@ async def post_lobby(engine: Any, channel: Any, session: Session) -> Any:
     message = await channel.send(embed=embed, view=view)
     await engine.set_lobby_message(session.id, channel_id=channel.id, message_id=message.id)
     return message
+
+
+async def open_lobby(engine: Any, interaction: discord.Interaction, session: Session) -> Any | None:
+    """`post_lobby` in the interaction's channel; None if Discord forbids it.
+
+    Then the user is told which channel permissions the bot needs, and the session, which
+    nobody could reach without its lobby, is cancelled through the engine.
+    """
+    try:
+        return await post_lobby(engine, interaction.channel, session)
+    except discord.Forbidden as exc:
+        log.info("lobby refused by Discord", extra={"session_id": session.id, "status": exc.status, "code": exc.code})
+    try:
+        await engine.cancel(session.id, interaction.user.id, reason="lobby could not be posted: missing permissions")
+    except Exception:
+        log.exception("could not cancel a session without a lobby", extra={"session_id": session.id})
+    await reply(interaction, missing_permissions_text(interaction, session.id))
+    return None
+
+
+def missing_permissions_text(interaction: discord.Interaction, session_id: int) -> str:
+    """Which permissions to give the bot here, then those the interaction says it lacks (when it says)."""
+    needed = ", ".join(f"**{label}**" for label in LOBBY_PERMISSIONS.values())
+    text = (f"I can't post the deployment lobby in <#{interaction.channel_id}>: Discord refused. Give the bot "
+            f"{needed} in this channel (or run the command in another one). Deployment #{session_id} was cancelled.")
+    perms = getattr(interaction, "app_permissions", None)
+    if isinstance(perms, discord.Permissions):
+        missing = [label for flag, label in LOBBY_PERMISSIONS.items() if not getattr(perms, flag)]
+        if missing:
+            text += f"\nMissing here: {', '.join(f'**{label}**' for label in missing)}."
+    return text
 
 
 class LobbyRenderer:

@@ -13,7 +13,7 @@ import discord
 
 from bot import embeds, embeds_ai
 from bot.lobby import handler
-from bot.resource_wizard import RemoveView, removable, start_add
+from bot.resource_wizard import start_add, start_remove
 from bot.runs import launch_run
 from cloud_engine.core.models import Session
 
@@ -27,11 +27,7 @@ async def add(bot: Any, interaction: discord.Interaction, session: Session) -> N
 
 @handler("remove")
 async def remove(bot: Any, interaction: discord.Interaction, session: Session) -> None:
-    options = removable(session, await bot.engine.project_resources(session.project_id))
-    if not options:
-        await interaction.response.send_message("Nothing to remove yet.", ephemeral=True)
-        return
-    await interaction.response.send_message("Which resource?", view=RemoveView(bot, session, options), ephemeral=True)
+    await start_remove(bot, interaction, session)
 
 
 @handler("validate")

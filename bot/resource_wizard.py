@@ -26,8 +26,8 @@ from pydantic import ValidationError
 from bot import forms
 from bot.errors import describe, report
 from bot.expiring import ExpiringView
-from bot.limits import LABEL, MODAL_TITLE, SELECT_OPTIONS, VIEW_SECONDS, truncate
-from bot.lobby import post_lobby
+from bot.limits import BUTTON_LABEL, LABEL, MODAL_TITLE, SELECT_OPTIONS, VIEW_SECONDS, truncate
+from bot.lobby import open_lobby
 from cloud_engine.core.models import Project, ResourceSpec, Session
 from cloud_engine.errors import EngineError
 
@@ -111,7 +111,7 @@ class StepView(ExpiringView):
         self.select.callback = self._chosen
         self.add_item(self.select)
         if current:
-            keep = discord.ui.Button(label=truncate(f"Keep {current}", LABEL), style=discord.ButtonStyle.primary)
+            keep = discord.ui.Button(label=truncate(f"Keep {current}", BUTTON_LABEL), style=discord.ButtonStyle.primary)
             keep.callback = self._keep
             self.add_item(keep)
 
@@ -184,7 +184,8 @@ class ResourceModal(discord.ui.Modal):
             view.shown_in(await interaction.followup.send(content, view=view, ephemeral=True, wait=True),
                           content=content)
             return
-        await interaction.followup.send(text, ephemeral=True)
+        if text is not None:
+            await interaction.followup.send(text, ephemeral=True)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
         await report(interaction, error, action="resource modal")
@@ -199,8 +200,11 @@ def _title(draft: Draft, withheld: tuple[forms.FormField, ...]) -> str:
     return truncate(f"Edit {draft.editing}", MODAL_TITLE - len(note)) + note
 
 
-async def submit(bot: Any, interaction: discord.Interaction, draft: Draft) -> str:
-    """Validate the draft into a spec and hand it to the engine; opens a session first for /cloud-edit."""
+async def submit(bot: Any, interaction: discord.Interaction, draft: Draft) -> str | None:
+    """Validate the draft into a spec and hand it to the engine; opens a session first for /cloud-edit.
+
+    None when the session's lobby could not be posted (the user was told why; the session is cancelled).
+    """
     assert draft.kind is not None
     spec = (forms.apply_edit(draft.base, draft.choices, draft.values) if draft.base
             else forms.to_spec(draft.kind, draft.choices, draft.values))
@@ -208,7 +212,8 @@ async def submit(bot: Any, interaction: discord.Interaction, draft: Draft) -> st
     if draft.session_id is None:
         purpose = f"edit {draft.editing}" if draft.editing else "deploy"
         session = await engine.start_session(draft.project_id, interaction.user.id, purpose=purpose)
-        await post_lobby(engine, interaction.channel, session)
+        if await open_lobby(engine, interaction, session) is None:
+            return None
         bot.drafts.drop(draft)
         draft.session_id = session.id
         bot.drafts.put(draft)  # a failed add below can be retried against this same session

@@ -1,4 +1,4 @@
-"""Plan and apply runs, streamed into the lobby's thread.
+"""Plan and apply runs, streamed into the lobby's thread (or, when Discord allows none, its channel).
 
 Why a separate owner: a run outlives the button press that started it (the interaction
 token dies after 15 minutes; an apply can take longer). The engine owns the run task
@@ -20,29 +20,58 @@ from bot.limits import THREAD_NAME, truncate
 from bot.streaming import CallBudget, StreamResult, ThreadSink
 from cloud_engine.core.models import Session
 
-__all__ = ["follow_run", "launch_run", "thread_for"]
+__all__ = ["NO_THREAD_NOTE", "follow_run", "launch_run", "stream_target", "thread_for"]
 
 log = logging.getLogger(__name__)
 
 
+_THREAD_TYPES = frozenset({discord.ChannelType.public_thread, discord.ChannelType.private_thread,
+                           discord.ChannelType.news_thread})
+NO_THREAD_NOTE = ("⚠️ Could not open a thread for deployment #{session_id} here, so its output streams in this "
+                  "channel. For a thread next time, give the bot **Create Public Threads** and **Send Messages in "
+                  "Threads** here (a voice channel's chat cannot hold threads).")
+
+
 async def thread_for(bot: Any, session: Session, fallback: Any = None) -> Any:
-    """The session's thread, created on the lobby message the first time (its id is stored)."""
+    """Where the session's runs stream: see `stream_target` (this drops the note)."""
+    return (await stream_target(bot, session, fallback))[0]
+
+
+async def stream_target(bot: Any, session: Session, fallback: Any = None) -> tuple[Any, str | None]:
+    """The channel a run streams into, and a note to post first when that is not what the user expects.
+
+    The session's thread, created on the lobby message the first time (its id is stored).
+    A lobby that is itself in a thread (or a forum post) streams in that thread. When
+    Discord refuses the thread (no Create Public Threads permission, a voice channel's
+    chat, a deleted lobby), the run streams in the lobby's channel instead of not starting.
+    `fallback` (the pressing interaction's channel) stands in for a session without a lobby
+    and tells a thread apart when the channel cache does not.
+    """
     engine = bot.engine
     if session.thread_id:
-        return bot.messageable(session.thread_id)
+        return bot.messageable(session.thread_id), None
     if not session.channel_id or not session.message_id:
         if fallback is None:
             raise RuntimeError(f"session {session.id} has no lobby message to stream under")
-        return fallback
+        return fallback, None
+    here = fallback if getattr(fallback, "id", None) == session.channel_id else bot.messageable(session.channel_id)
+    if getattr(here, "type", None) in _THREAD_TYPES:
+        await engine.set_lobby_message(session.id, channel_id=session.channel_id, thread_id=session.channel_id)
+        return here, None
     message = bot.lobby_message(session.channel_id, session.message_id)
-    thread = await message.create_thread(name=truncate(f"deployment-{session.id} · {session.purpose}", THREAD_NAME))
+    try:
+        thread = await message.create_thread(name=truncate(f"deployment-{session.id} · {session.purpose}", THREAD_NAME))
+    except discord.HTTPException as exc:  # Forbidden included
+        log.warning("could not open a run thread; streaming in the lobby channel",
+                    extra={"session_id": session.id, "status": exc.status, "code": exc.code})
+        return here, NO_THREAD_NOTE.format(session_id=session.id)
     await engine.set_lobby_message(session.id, channel_id=session.channel_id, thread_id=thread.id)
-    return thread
+    return thread, None
 
 
 async def launch_run(bot: Any, session: Session, user_id: int, verb: str, *, fallback: Any = None) -> Any:
-    """Start a plan or apply whose output streams into the session's thread; returns that thread."""
-    thread = await thread_for(bot, session, fallback)
+    """Start a plan or apply whose output streams into the session's thread; returns where it streams."""
+    thread, note = await stream_target(bot, session, fallback)
     budget = CallBudget()
     sink = ThreadSink(thread, title=f"terraform {verb} · deployment #{session.id}", budget=budget,
                       log_filename=f"deployment-{session.id}-{verb}.log")
@@ -52,6 +81,12 @@ async def launch_run(bot: Any, session: Session, user_id: int, verb: str, *, fal
     except BaseException:
         await sink.close()
         raise
+    if note:
+        await budget.acquire()
+        try:
+            await thread.send(note)
+        except discord.HTTPException:
+            log.warning("could not post the no-thread note", extra={"session_id": session.id})
     sink.start()
     bot.track(follow_run(bot, task, sink, thread, verb, session.id, budget))
     return thread

@@ -1,8 +1,8 @@
 """Admin commands: grants, quotas, every session, stats and the audit log.
 
-Hidden from non-managers by `default_permissions(manage_guild=True)` (server admins can
-change that in Integrations settings) and checked against the engine's CloudAdmin role,
-which the engine checks again.
+Offered only in servers (`guild_only`), hidden from non-managers by
+`default_permissions(manage_guild=True)` (server admins can change that in Integrations
+settings) and checked against the engine's CloudAdmin role, which the engine checks again.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ RoleName = Literal["CloudViewer", "CloudUser", "CloudAdmin"]
 OPEN_STATES = [s for s in State if s not in FINAL_STATES]
 
 
-@app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
 class AdminCog(commands.Cog):
+    """Top-level commands (not a group), so each carries its own guild_only and default_permissions: on a plain
+    Cog, class decorators reach no command (only a GroupCog's group takes them)."""
+
     def __init__(self, bot: commands.Bot) -> None:
         self.bot = bot
 
@@ -36,6 +37,7 @@ class AdminCog(commands.Cog):
 
     @app_commands.command(name="cloud-grant", description="Give a member a Cloud role, optionally for a while")
     @app_commands.describe(duration="e.g. 30m, 2h, 1d; empty = until revoked")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @require_role(Role.ADMIN)
     async def grant(self, interaction: discord.Interaction, user: discord.Member, role: RoleName,
@@ -45,6 +47,7 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(f"{user.mention} is now **{role}**{until}.", ephemeral=True)
 
     @app_commands.command(name="cloud-revoke", description="Remove a member's Cloud role")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @require_role(Role.ADMIN)
     async def revoke(self, interaction: discord.Interaction, user: discord.Member) -> None:
@@ -53,6 +56,7 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(text, ephemeral=True)
 
     @app_commands.command(name="cloud-set-quota", description="Set a server quota limit")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @require_role(Role.ADMIN)
     async def set_quota(self, interaction: discord.Interaction, quota: QuotaName,
@@ -62,6 +66,7 @@ class AdminCog(commands.Cog):
                                                 ephemeral=True)
 
     @app_commands.command(name="cloud-admin-list", description="Every open deployment in this server")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @require_role(Role.ADMIN)
     async def admin_list(self, interaction: discord.Interaction, include_finished: bool = False) -> None:
@@ -69,6 +74,7 @@ class AdminCog(commands.Cog):
         await interaction.response.send_message(embed=embeds.sessions(found, "All deployments"), ephemeral=True)
 
     @app_commands.command(name="cloud-admin-cancel", description="Cancel anyone's deployment")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @require_role(Role.ADMIN)
     async def admin_cancel(self, interaction: discord.Interaction, session: int, reason: str = "cancelled by an admin") -> None:
@@ -77,6 +83,7 @@ class AdminCog(commands.Cog):
         await interaction.followup.send(f"Deployment #{after.id} is now **{after.state.value}**.", ephemeral=True)
 
     @app_commands.command(name="cloud-stats", description="Sessions, resources and monthly cost for this server")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @require_role(Role.ADMIN)
     async def stats(self, interaction: discord.Interaction) -> None:
@@ -85,6 +92,7 @@ class AdminCog(commands.Cog):
 
     @app_commands.command(name="cloud-audit", description="Recent audit log entries")
     @app_commands.describe(action="e.g. refused, grant, session.apply, add_resource")
+    @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
     @require_role(Role.ADMIN)
     async def audit(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 50] = 20,

@@ -50,14 +50,19 @@ class AdviseCog(commands.Cog):
                      compliance: Literal["none", "HIPAA", "GDPR", "PCI-DSS", "SOX"] = "none",
                      model: str = "auto", compare: bool = False) -> None:
         request = AdviceRequest(use_case=use_case, provider=provider, budget=budget, security=security,
-                                compliance=compliance, model=model)
-        await interaction.response.defer(thinking=True)
+                                compliance=compliance, model=model)  # a bad request is refused before deferring
+        # The advisor may take a minute, so defer, but ephemerally: after a public "thinking" defer the first
+        # followup is that public message whatever its flags, so an advisor error would be shown to everyone.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         advisor = await self.services.advisor()
         if compare:
             answers = await advisor.compare(request, guild_id=interaction.guild_id)
         else:
             answers = [await advisor.advise(request, guild_id=interaction.guild_id)]
-        for answer in answers:  # one message each: Discord's 6000-character cap covers all embeds of a message
+        # Finish the private "thinking" message first; only then are later followups free to be public.
+        await interaction.edit_original_response(
+            content="Posted the advice below." if len(answers) == 1 else f"Posted {len(answers)} answers below.")
+        for answer in answers:  # one public message each: Discord's 6000-character cap covers all its embeds
             view = AdviceView([answer])
             view.shown_in(await interaction.followup.send(embed=embeds_ai.advice(answer), view=view, wait=True))
 

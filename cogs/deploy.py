@@ -1,7 +1,8 @@
 """/cloud-deploy, /cloud-list, /cloud-cancel, /cloud-validate, /cloud-edit, /cloud-rollback: sessions and lobbies.
 
 The lobby message is sent to the channel (not as an interaction followup) so it can be
-edited long after the 15-minute interaction token has expired.
+edited long after the 15-minute interaction token has expired. When Discord forbids that,
+`open_lobby` names the missing permissions and cancels the session nobody could reach.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from discord.ext import commands
 
 from bot import autocomplete, embeds
 from bot.checks import require_role
-from bot.lobby import post_lobby
+from bot.lobby import open_lobby
 from bot.resource_wizard import start_edit
 from cloud_engine.core.models import Role
 from cloud_engine.errors import NotFound
@@ -34,7 +35,8 @@ class DeployCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.engine.find_project(interaction.guild_id, project)
         session = await self.engine.start_session(found.id, interaction.user.id, purpose=purpose[:200])
-        message = await post_lobby(self.engine, interaction.channel, session)
+        if (message := await open_lobby(self.engine, interaction, session)) is None:
+            return  # the user was told which permissions the bot lacks; the session was cancelled
         await interaction.followup.send(f"Lobby for deployment #{session.id}: {message.jump_url}", ephemeral=True)
 
     @app_commands.command(name="cloud-list", description="Your deployments in this server")
@@ -81,7 +83,8 @@ class DeployCog(commands.Cog):
         await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.engine.find_project(interaction.guild_id, project)
         session = await self.engine.rollback(found.id, interaction.user.id, commit)
-        message = await post_lobby(self.engine, interaction.channel, session)
+        if (message := await open_lobby(self.engine, interaction, session)) is None:
+            return
         await interaction.followup.send(f"Rollback lobby #{session.id}: {message.jump_url}", ephemeral=True)
 
 

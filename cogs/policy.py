@@ -11,9 +11,11 @@ from discord.ext import commands
 from bot import embeds
 from bot.checks import require_role
 from bot.converters import policy_params
+from bot.limits import safe
 from cloud_engine.core.models import Role
 from cloud_engine.core.policies import PolicySpec
 
+POLICY_NAME = 100  # valid names have at most 63 characters (PolicySpec); anything longer is only echoed, cut
 SecurityCheck = Literal["world_ingress", "unencrypted", "public_bucket", "public_ip", "allow_world_admin"]
 
 
@@ -57,7 +59,8 @@ class PolicyCog(commands.GroupCog, group_name="cloud-policy", group_description=
     @require_role(Role.ADMIN)
     async def remove(self, interaction: discord.Interaction, name: str) -> None:
         removed = await self.engine.remove_policy(interaction.guild_id, interaction.user.id, name)
-        text = f"Removed policy `{name}`." if removed else f"No policy named `{name}`."
+        shown = safe(name, POLICY_NAME)  # bold, not a code span: a backtick in the name would close the span
+        text = f"Removed policy **{shown}**." if removed else f"No policy named **{shown}**."
         await interaction.response.send_message(text, ephemeral=True)
 
 

@@ -30,10 +30,12 @@ class ProjectsCog(commands.Cog):
     async def init(self, interaction: discord.Interaction, name: str,
                    provider: Literal["gcp", "aws", "azure", "sandbox"], region: str,
                    budget: app_commands.Range[float, 0, 10_000_000] = 0.0) -> None:
-        await interaction.response.defer(thinking=True)
+        # No defer: creating a project is a few checks and one SQLite write, well inside the 3 s to answer. A
+        # public "thinking" defer would make any refusal (a bad or taken name) its public first followup; answering
+        # directly keeps refusals ephemeral (bot/errors.py `reply`) and the project card public.
         project = await self.engine.create_project(interaction.guild_id, interaction.user.id, name=name,
                                                    provider=provider, region=region, budget_monthly=budget)
-        await interaction.followup.send(embed=embeds.project_card(project))
+        await interaction.response.send_message(embed=embeds.project_card(project))
 
     @app_commands.command(name="cloud-projects", description="List this server's projects")
     @app_commands.guild_only()

@@ -7,7 +7,7 @@ import pytest
 from bot.bot import create_bot
 from bot.lobby import HANDLERS, LobbyButton, lobby_actions, lobby_view, post_lobby
 from cloud_engine.core import ResourceSpec
-from cloud_engine.core.models import State
+from cloud_engine.core.models import Role, State
 from cloud_engine.services import Services
 from cloud_engine.store import Database
 from tests.conftest import ADMIN, GUILD, OTHER, USER, VIEWER
@@ -74,6 +74,20 @@ async def test_someone_elses_lobby_is_refused_but_approve_is_open_to_users(bot, 
     assert await LobbyButton("approve", session.id).interaction_check(make_interaction(bot, make_member(OTHER)))
     assert await LobbyButton("cancel", session.id).interaction_check(make_interaction(bot, make_member(ADMIN)))
     assert (await engine.get_session(session.id)).state == State.DRAFT, "a check changes nothing"
+
+
+async def test_a_discord_admins_first_lobby_press_works(bot, engine, channel) -> None:
+    session = await _session(engine)
+    owner = make_member(555, administrator=True)  # Discord Administrator who never ran a slash command
+    press = make_interaction(bot, owner, channel=channel)
+    item = LobbyButton("cancel", session.id)
+    assert await item.interaction_check(press), press.response.text
+    assert await engine.role(GUILD, 555) == Role.ADMIN, "synced as slash-command checks do"
+    await item.callback(press)
+    assert (await engine.get_session(session.id)).state == State.CANCELLED
+    plain = make_interaction(bot, make_member(556), channel=channel)  # no role, not a Discord admin
+    assert await LobbyButton("cancel", session.id).interaction_check(plain) is False
+    assert "you have **None**" in plain.response.text
 
 
 async def test_buttons_route_after_a_restart(bot, engine, settings, channel, channels) -> None:

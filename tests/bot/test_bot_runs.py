@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+import discord
+import pytest
+
 from bot.background import periodic
 from bot.bot import create_bot
 from bot.lobby import LobbyButton, post_lobby
@@ -14,7 +17,7 @@ from cloud_engine.iac.plan import PlanResult, ResourceChange
 from cloud_engine.services import Services
 from tests.conftest import ADMIN, GUILD, USER
 from tests.fakes.bot_fixtures import wire_fake_channels
-from tests.fakes.discord import make_interaction, make_member
+from tests.fakes.discord import FakeChannel, FakeHTTPResponse, make_interaction, make_member
 
 
 class ScriptedDeployer:
@@ -79,6 +82,65 @@ async def test_plan_then_apply_stream_into_a_thread_and_dm_the_author(settings, 
     assert len(logs) == 2 and logs[0].filename == f"deployment-{session.id}-plan.log"
     author.send.assert_awaited_once()
     assert "Apply finished" in author.send.await_args.kwargs["embed"].title
+
+
+async def _plan_from(bot, engine, lobby_channel):
+    """A session with one VM whose lobby is posted in `lobby_channel`."""
+    project = await engine.create_project(GUILD, USER, name="web", provider="sandbox", region="us-central1")
+    session = await engine.start_session(project.id, USER)
+    await engine.add_resource(session.id, USER, ResourceSpec(kind="vm", name="web-1", machine_type="e2-small"))
+    lobby = await post_lobby(engine, lobby_channel, await engine.get_session(session.id))
+    return session, lobby
+
+
+async def _press_plan(bot, session, channel):
+    press = make_interaction(bot, make_member(USER), channel=channel)
+    item = LobbyButton("plan", session.id)
+    assert await item.interaction_check(press), press.response.text
+    await item.callback(press)
+    await asyncio.gather(*bot._background)
+    return press
+
+
+async def test_a_lobby_in_a_thread_streams_in_that_thread(settings, db, clock, channels) -> None:
+    bot, engine = await _scripted_bot(settings, db, clock, channels)
+    post = FakeChannel(name="forum post", registry=channels)
+    post.type = discord.ChannelType.public_thread  # what a thread, a forum post or a news thread reports
+    session, _ = await _plan_from(bot, engine, post)
+
+    press = await _press_plan(bot, session, post)
+    assert f"<#{post.id}>" in press.followup.text and "went wrong" not in press.followup.text
+    assert post.threads == [], "no thread is attempted inside a thread"
+    after = await engine.get_session(session.id)
+    assert after.state == State.PLAN_READY and after.thread_id == post.id
+    assert any(m.file is not None and m.file.filename == f"deployment-{session.id}-plan.log" for m in post.sent)
+    assert not any("Could not open a thread" in (m.content or "") for m in post.sent)
+
+
+@pytest.mark.parametrize(("status", "code", "message"), [
+    (400, 50024, "Cannot execute action on this channel type"),  # a voice channel's chat, an uncached thread
+    (403, 50013, "Missing Permissions"),  # no Create Public Threads
+])
+async def test_plan_streams_in_the_lobby_channel_when_discord_refuses_a_thread(
+        settings, db, clock, channels, channel, status, code, message) -> None:
+    bot, engine = await _scripted_bot(settings, db, clock, channels)
+    session, lobby = await _plan_from(bot, engine, channel)
+    error_type = discord.Forbidden if status == 403 else discord.HTTPException
+
+    async def refuse(**_):
+        raise error_type(FakeHTTPResponse(status=status, reason=message), {"message": message, "code": code})
+
+    lobby.create_thread = refuse  # the lobby message Discord will not open a thread on
+    press = await _press_plan(bot, session, channel)
+    assert f"Terraform plan started; live output in <#{channel.id}>" in press.followup.text
+    after = await engine.get_session(session.id)
+    assert after.state == State.PLAN_READY, "the run started and finished instead of leaving a DRAFT"
+    assert after.thread_id is None, "a later run tries a thread again"
+    notes = [m.content for m in channel.sent if "Could not open a thread" in (m.content or "")]
+    assert len(notes) == 1 and "**Create Public Threads**" in notes[0], "said once, in the stream"
+    assert channel.sent.index(next(m for m in channel.sent if m.content == notes[0])) == 1, "right under the lobby"
+    assert any(m.file is not None and m.file.filename == f"deployment-{session.id}-plan.log" for m in channel.sent)
+    assert any(m.embed is not None and "REPLACE" in str(m.embed.to_dict()) for m in channel.sent), "summary posted"
 
 
 async def test_plan_is_rate_limited_per_user_with_a_clear_message(settings, db, clock, channels, channel) -> None:

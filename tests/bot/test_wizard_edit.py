@@ -16,10 +16,10 @@ from pydantic import ValidationError
 
 from bot import forms
 from bot.resource_wizard import ReopenView, ResourceModal, StepView, start_edit
-from cloud_engine.core import ResourceSpec
+from cloud_engine.core import ResourceSpec, State
 from cloud_engine.core.models import FirewallRule
 from tests.conftest import ADMIN, GUILD
-from tests.fakes.discord import make_interaction, make_member
+from tests.fakes.discord import http_error, make_interaction, make_member
 
 FIREWALL = ResourceSpec(kind="firewall", name="edge", network="main", description="edge rules", tags={"env": "prod"},
                         rules=[FirewallRule(direction="egress", protocol="udp", ports=[53], sources=["10.0.0.0/8"],
@@ -182,3 +182,14 @@ def test_withheld_values_are_never_prefilled() -> None:
     assert "tags" not in values and [f.key for f in withheld] == ["tags"] and "tags" not in {f.key for f in fields}
     edited = forms.apply_edit(spec, {}, {**values, "tags": "env=dev"})  # not offered, so not applied
     assert edited.tags == LONG_TAGS
+
+
+async def test_an_edit_where_the_bot_may_not_post_its_lobby_says_so_and_cancels(bot, channel) -> None:
+    spec = CASES[4][0]  # the bucket
+    modal = await _open_edit(bot, channel, spec, {})
+    _type(modal, {"storage_gb": "300"})
+    channel.fail_with = http_error(403, "Missing Permissions")  # Discord refuses the new session's lobby
+    interaction = await _submit(bot, channel, modal)
+    assert "Create Public Threads" in interaction.followup.text and "went wrong" not in interaction.followup.text
+    [session] = await bot.engine.list_sessions(GUILD, user_id=ADMIN)
+    assert session.state == State.CANCELLED and session.resources == []

@@ -67,8 +67,10 @@ async def advise_with_rules(ai_bot, channel, **options):
 
 async def test_rules_answer_renders_within_discord_limits_with_a_deploy_button(ai_bot, channel) -> None:
     asking = await advise_with_rules(ai_bot, channel)
-    assert asking.response.calls[0] == ("defer", {"ephemeral": False, "thinking": True})
+    assert asking.response.calls[0] == ("defer", {"ephemeral": True, "thinking": True}), "errors stay private"
+    asking.edit_original_response.assert_awaited_once()  # the private "thinking" message is finished first...
     [sent] = asking.followup.sent
+    assert not sent.get("ephemeral"), "...so the advice itself is a public followup"
     embed: discord.Embed = sent["embed"]
     assert len(embed) <= EMBED_TOTAL and len(embed.fields) <= EMBED_FIELDS
     names = [f.name for f in embed.fields]
@@ -76,6 +78,18 @@ async def test_rules_answer_renders_within_discord_limits_with_a_deploy_button(a
     assert any(n.startswith("Resources (") for n in names) and "Guardrails" in names and "Sources" in names
     assert "/mo" in embed.fields[4].value and embed.footer.text.startswith("written by rules engine")
     assert [b.label for b in sent["view"].children] == ["Deploy this"]
+
+
+async def test_a_failure_after_the_defer_is_private_and_posts_nothing(ai_bot, channel) -> None:
+    from tests.fakes.discord import http_error
+
+    asking = make_interaction(ai_bot, make_member(USER), channel=channel)
+    asking.edit_original_response.side_effect = http_error(500, "Internal Server Error")  # fails after the advisor
+    await invoke(ai_bot, "cloud-advise", asking, use_case="web app with postgres for a small shop", model="rules")
+    assert asking.response.calls == [("defer", {"ephemeral": True, "thinking": True})]
+    [error] = asking.followup.sent  # the first followup takes the deferred message's visibility: ephemeral
+    assert error["ephemeral"] and "Incident id" in error["content"] and "embed" not in error
+    assert channel.sent == []
 
 
 async def test_invalid_use_case_is_a_short_refusal(ai_bot, channel) -> None:

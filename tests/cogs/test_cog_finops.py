@@ -268,3 +268,32 @@ async def test_act_on_a_managed_vm_opens_a_resize_lobby(ai_bot, loaded, engine, 
     await pager.buttons["act"].callback(press)
     lobby = channel.sent[-1]
     assert lobby.jump_url in press.followup.text and "m5.xlarge" in lobby.embed.fields[0].value
+
+
+HOSTILE = "[login](https://evil.example) @everyone `x`"
+
+
+async def test_a_hostile_provider_name_in_an_upload_renders_inert(ai_bot, tmp_path: Path) -> None:
+    """ProviderName is whatever the uploader wrote: a masked link, a mass mention or backticks stay plain text."""
+    import csv
+    import io
+    import re
+
+    focus, _ = write_synthetic(tmp_path, days=21, end=DEFAULT_END)
+    rows = list(csv.DictReader(focus.open(encoding="utf-8")))
+    for row in rows:
+        if row["ProviderName"] == "Google Cloud":  # the provider whose BigQuery spend has the synthetic anomaly
+            row["ProviderName"] = HOSTILE
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    await invoke(ai_bot, "cloud-ingest", make_interaction(ai_bot, make_member(USER)),
+                 file=attachment("hostile.csv", out.getvalue().encode()), kind="focus")
+    asking = make_interaction(ai_bot, make_member(VIEWER))
+    await invoke(ai_bot, "cloud-finops-costs", asking)
+    fields = {f.name: f.value for f in asking.followup.sent[0]["embed"].fields}
+    anomalies = next(v for k, v in fields.items() if k.startswith("Anomalies (") and not k.endswith("(0)"))
+    for shown in (fields["By provider"], anomalies):
+        assert "\\[login](https://evil.example)" in shown and not re.search(r"(?<!\\)\[login\]", shown), shown
+        assert "@everyone" not in shown and "@\u200beveryone" in shown and "\\`x\\`" in shown

@@ -16,12 +16,11 @@ USER_COMMANDS = {
     "cloud-init": ["name", "provider", "region", "budget"], "cloud-projects": [], "cloud-quota": [],
     "cloud-costs": ["project"], "cloud-deploy": ["project", "purpose"], "cloud-list": [], "cloud-cancel": ["session"],
     "cloud-validate": ["session"], "cloud-edit": ["project", "resource"], "cloud-rollback": ["project", "commit"],
-    "cloud-health": [],
 }
 ADMIN_COMMANDS = {
     "cloud-grant": ["user", "role", "duration"], "cloud-revoke": ["user"], "cloud-set-quota": ["quota", "limit"],
     "cloud-admin-list": ["include_finished"], "cloud-admin-cancel": ["session", "reason"], "cloud-stats": [],
-    "cloud-audit": ["limit", "user", "action"],
+    "cloud-audit": ["limit", "user", "action"], "cloud-health": [],
 }
 
 
@@ -64,6 +63,21 @@ async def test_admin_commands_are_hidden_from_non_managers(bot) -> None:
         assert perms is not None and perms.manage_guild, name
     for name in USER_COMMANDS:
         assert found[name].default_permissions is None, name
+
+
+async def test_cloud_health_is_guild_only_in_the_synced_payload(bot) -> None:
+    payload = _commands(bot)["cloud-health"].to_dict(bot.tree)
+    assert payload["dm_permission"] is False and payload["contexts"] == [0], "0: Discord's GUILD context only"
+    assert payload["default_member_permissions"] == discord.Permissions(manage_guild=True).value
+
+
+async def test_admin_commands_are_offered_in_servers_only(bot) -> None:
+    """What Discord receives: a plain Cog's class decorators reach no command, so each admin command has its own."""
+    found = _commands(bot)
+    for name in [*ADMIN_COMMANDS, "cloud-policy"]:
+        payload = found[name].to_dict(bot.tree)
+        assert payload["dm_permission"] is False and payload["contexts"] == [0], name  # 0: GUILD only
+        assert payload["default_member_permissions"] == discord.Permissions(manage_guild=True).value, name
 
 
 async def test_policy_group_subcommands(bot) -> None:
