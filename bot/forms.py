@@ -195,14 +195,18 @@ def from_spec(spec: ResourceSpec) -> tuple[dict[str, str], dict[str, str]]:
 def edit_fields(spec: ResourceSpec) -> tuple[tuple[FormField, ...], tuple[FormField, ...]]:
     """(fields an edit of `spec` offers, fields withheld because their value is too long to pre-fill).
 
-    A firewall's modal shows its first rule only; when it has more, the labels say which rule
-    is edited, and clearing the ports of a rule that has some removes that rule.
+    The name is never offered: an edit changes a resource in place, and a new name would add
+    a second resource beside it (renaming is removing one and adding another). A firewall's
+    modal shows its first rule only; when it has more, the labels say which rule is edited,
+    and clearing the ports of a rule that has some removes that rule.
     """
     texts = _texts(spec)
     offered: list[FormField] = []
     withheld: list[FormField] = []
     rules = len(spec.rules or []) if spec.kind == "firewall" else 0
     for field in FORMS[spec.kind]:
+        if field.key == "name":
+            continue
         if len(texts[field.key]) > field.limit:
             withheld.append(field)
             continue

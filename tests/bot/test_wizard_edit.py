@@ -101,6 +101,8 @@ async def _stored(bot: Any, spec: ResourceSpec) -> ResourceSpec:
 async def test_edit_changes_only_the_field_the_user_changed(bot, channel, spec, choices, typed, changed) -> None:
     modal = await _open_edit(bot, channel, spec, choices)
     for field in forms.FORMS[spec.kind]:
+        if field.key == "name":  # an edit never renames (test_an_edit_cannot_rename_the_resource)
+            continue
         assert field.key in modal.inputs, f"{field.key} fits its input, so it is offered"
         assert len(modal.inputs[field.key].default or "") <= modal.inputs[field.key].max_length
     _type(modal, typed)
@@ -193,3 +195,14 @@ async def test_an_edit_where_the_bot_may_not_post_its_lobby_says_so_and_cancels(
     assert "Create Public Threads" in interaction.followup.text and "went wrong" not in interaction.followup.text
     [session] = await bot.engine.list_sessions(GUILD, user_id=ADMIN)
     assert session.state == State.CANCELLED and session.resources == []
+
+
+async def test_an_edit_cannot_rename_the_resource(bot, channel) -> None:
+    """A new name would add a second resource beside the edited one; the form does not offer it."""
+    spec = CASES[4][0]
+    modal = await _open_edit(bot, channel, spec, {})
+    assert "name" not in modal.inputs
+    _type(modal, {"storage_gb": "300"})
+    await _submit(bot, channel, modal)
+    assert (await _stored(bot, spec)).name == spec.name
+    assert forms.apply_edit(spec, {}, {"name": "other", "storage_gb": "300"}).name == spec.name
