@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import discord
 from discord import app_commands
 
-from bot.checks import sync_admin
+from bot.checks import role_refusal
 from bot.limits import AUTOCOMPLETE_CHOICES, LABEL, truncate
 from cloud_engine.core.models import Role
 from cloud_engine.errors import EngineError
@@ -32,11 +32,7 @@ C = TypeVar("C", bound=Callable[[discord.Interaction, str], Awaitable[list[Any]]
 
 async def _may_see(interaction: discord.Interaction) -> bool:
     """At least CloudViewer in this guild (a Discord administrator is synced first, as for commands)."""
-    if interaction.guild_id is None:
-        return False
-    engine = interaction.client.engine  # type: ignore[attr-defined]
-    await sync_admin(engine, interaction)
-    return await engine.role(interaction.guild_id, interaction.user.id) >= Role.VIEWER
+    return await role_refusal(interaction, Role.VIEWER) is None
 
 
 def gated(source: C) -> C:

@@ -20,7 +20,7 @@ from bot.limits import THREAD_NAME, truncate
 from bot.streaming import CallBudget, StreamResult, ThreadSink
 from cloud_engine.core.models import Session
 
-__all__ = ["NO_THREAD_NOTE", "follow_run", "launch_run", "stream_target", "thread_for"]
+__all__ = ["NO_THREAD_NOTE", "follow_run", "launch_run", "stream_target"]
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,6 @@ _THREAD_TYPES = frozenset({discord.ChannelType.public_thread, discord.ChannelTyp
 NO_THREAD_NOTE = ("⚠️ Could not open a thread for deployment #{session_id} here, so its output streams in this "
                   "channel. For a thread next time, give the bot **Create Public Threads** and **Send Messages in "
                   "Threads** here (a voice channel's chat cannot hold threads).")
-
-
-async def thread_for(bot: Any, session: Session, fallback: Any = None) -> Any:
-    """Where the session's runs stream: see `stream_target` (this drops the note)."""
-    return (await stream_target(bot, session, fallback))[0]
 
 
 async def stream_target(bot: Any, session: Session, fallback: Any = None) -> tuple[Any, str | None]:
