@@ -6,26 +6,19 @@ string literal through `escape_hcl_string`; expressions (references, function ca
 spelled out only by code as `Raw`. The writer lays text out the way `terraform fmt` does
 (two-space indent, `=` aligned across runs of single-line attributes), so formatting is
 normally a no-op. Every literal it writes is recorded as an `Expectation`, which the
-render step checks against what python-hcl2 reads back (`parse_hcl`).
+render step checks against what python-hcl2's grammar reads back (`hcl_read.read_hcl`).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypeAlias
 
-import hcl2.api
-import hcl2.parser
-from hcl2.postlexer import PostLexer
-from lark import Lark
-
 from cloud_engine.errors import InvalidInput, TerraformError
+from cloud_engine.iac.hcl_read import read_hcl
 
 __all__ = [
     "Block",
@@ -34,7 +27,6 @@ __all__ = [
     "Written",
     "escape_hcl_string",
     "is_identifier",
-    "parse_hcl",
     "unescape_hcl_literal",
     "verify_roundtrip",
     "write_file",
@@ -267,54 +259,28 @@ class _Writer:
         return escape_hcl_string(text)
 
 
-_READER_LOCK = threading.Lock()  # renders run in worker threads; build (and write the cache) once
-_reader: Lark | None = None
-
-
-def _hcl2_reader() -> Lark:
-    """python-hcl2's own grammar and post-lexer, built without line/column tracking.
-
-    Why not `hcl2.parser.parser()`: it records every node's position, which only hcl2's
-    reconstructor (dict back to text) reads; that doubled the parse time of every render.
-    The built tables are cached beside hcl2's own cache, in its package directory: Lark's
-    default cache is a pickle in the shared temp dir, which another local user could
-    plant. Where that directory is read-only the tables are built in memory (about 2 s, once).
-    """
-    global _reader
-    with _READER_LOCK:
-        if _reader is None:
-            cache = Path(hcl2.parser.__file__).with_name(".lark_cache_cloud_engine.bin")
-            _reader = Lark.open("hcl2.lark", rel_to=hcl2.parser.__file__, parser="lalr", propagate_positions=False,
-                                postlex=PostLexer(), cache=str(cache) if os.access(cache.parent, os.W_OK) else False)
-        return _reader
-
-
-def parse_hcl(text: str) -> dict[str, object]:
-    """What `hcl2.loads(text)` returns (same grammar, transformer and serializer), about twice as fast.
-
-    A test holds the two equal on every golden file and on arbitrary escaped text.
-    """
-    # hcl2.loads appends the same newline: its grammar cannot match end of file.
-    return hcl2.api.serialize(hcl2.api.transform(_hcl2_reader().parse(text + "\n")))
-
-
 def verify_roundtrip(file_name: str, written: Written) -> None:
-    """Parse `written.text` with python-hcl2 (`parse_hcl`) and check every literal reads back as intended.
+    """Parse `written.text` with python-hcl2's grammar (`read_hcl`) and check every literal reads back as intended.
 
     Why: the escaper is the only guard between user text and HCL syntax; this independent
     check (a different parser plus our decoder) turns any escaping bug into a refused render
     (TerraformError phase "render") instead of a configuration that means something else.
     """
     try:
-        tree = parse_hcl(written.text)
-    except Exception as exc:  # python-hcl2 raises lark errors of many types
+        tree = read_hcl(written.text)
+    except Exception as exc:  # lark raises errors of many types; read_hcl adds ValueError
         raise TerraformError(phase="render", detail=f"{file_name} does not parse: {exc}") from None
     for exp in written.expectations:
         node: object = tree
         try:
             for step in exp.path:
                 node = _follow(node, step)
-            got = exp.value if exp.path[-1][0] == "label" else unescape_hcl_literal(node)  # type: ignore[arg-type]
+            if exp.path[-1][0] == "label":
+                got = exp.value
+            elif isinstance(node, str):
+                got = unescape_hcl_literal(node)
+            else:
+                raise TypeError(f"reads back {node!r}, not a string literal")
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             raise TerraformError(
                 phase="render", detail=f"{file_name}: {_where(exp)} not found as a literal ({exc})"

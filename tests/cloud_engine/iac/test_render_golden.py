@@ -16,7 +16,6 @@ import pytest
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.errors import TerraformError
 from cloud_engine.iac import render, render_formatted, terraform_fmt
-from cloud_engine.iac.hcl import parse_hcl
 
 TESTDATA = Path(__file__).parent / "testdata"
 CASES = ["gcp", "aws", "azure", "sandbox"]
@@ -58,14 +57,6 @@ async def test_writer_output_is_already_fmt_canonical(name: str) -> None:
     formatted = await render_formatted(doc["provider"], doc["resources"], project_name=doc["project_name"],
                                        region=doc["region"], backend=doc["backend"], shape=doc["shape"])
     assert raw == formatted
-
-
-@pytest.mark.parametrize("name", CASES)
-def test_golden_files_parse_back_with_hcl2(name: str) -> None:
-    """The render's own reader (hcl2 without position tracking) reads exactly what hcl2.loads reads."""
-    for path in sorted((TESTDATA / name / "expected").glob("*.tf")):
-        text = path.read_text("utf-8")
-        assert parse_hcl(text) == hcl2.loads(text), path.name
 
 
 def test_provider_files_are_complete() -> None:
