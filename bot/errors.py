@@ -9,6 +9,7 @@ traceback and an incident id, and the user sees the id but never a stack trace.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import discord
@@ -147,7 +148,16 @@ async def report(interaction: discord.Interaction, error: BaseException, *, acti
 def with_request_id(text: str, rid: str) -> str:
     """`text` cut to leave room for the request id line, so that line always survives `reply`'s limit."""
     tail = f"\n-# request `{rid}`"
-    return truncate(text, MESSAGE - len(tail)) + tail
+    if len(text) + len(tail) <= MESSAGE:
+        return text + tail
+    cut = truncate(text, MESSAGE - len(tail) - len("\n```"))
+    # A cut inside `code` or a ``` block would swallow the request id line into it: close it.
+    fences = cut.count("```")
+    if fences % 2:
+        return cut + "\n```" + tail
+    if len(re.findall(r"(?<!\\)`", cut.replace("```", ""))) % 2:
+        return cut + "`" + tail
+    return cut + tail
 
 
 async def _audit_refusal(interaction: discord.Interaction, action: str, reason: str) -> None:

@@ -57,3 +57,18 @@ def test_fit_embed_respects_the_total_and_says_what_was_dropped() -> None:
 
 def test_user_text_cannot_ping_or_format() -> None:
     assert "@\u200beveryone" in safe("@everyone **bold**") and "\\*\\*" in safe("**bold**")
+
+
+def test_a_long_error_keeps_its_request_id_outside_any_code() -> None:
+    from bot.errors import with_request_id
+    from bot.limits import MESSAGE
+
+    short = with_request_id("Refused: `x`", "r-1")
+    assert short == "Refused: `x`\n-# request `r-1`"
+    for text in ["Plan failed:\n```\n" + "Error: x\n" * 400 + "```", "Bad name `" + "a" * 3000 + "`",
+                 "plain " * 500, "esc \\` " + "b" * 3000]:
+        out = with_request_id(text, "r-2")
+        assert len(out) <= MESSAGE and out.endswith("\n-# request `r-2`")
+        body = out.removesuffix("\n-# request `r-2`")
+        assert body.count("```") % 2 == 0
+        assert body.replace("```", "").replace("\\`", "").count("`") % 2 == 0
