@@ -98,7 +98,7 @@ def lobby(session: Session, project: Project, quotas: Sequence[Mapping[str, Any]
     if session.approved_by:
         embed.add_field(name="Approved by", value=f"<@{session.approved_by}>", inline=True)
     if session.error:
-        embed.add_field(name="Error", value=f"```text\n{truncate(session.error, 900, keep='tail')}\n```", inline=False)
+        embed.add_field(name="Warning" if session.state == State.APPLIED else "Error", value=f"```text\n{truncate(session.error, 900, keep='tail')}\n```", inline=False)
     embed.set_footer(text=f"budget {_money(project.budget_monthly)}/mo · updated")
     embed.timestamp = session.updated_at
     return fit_embed(embed)
@@ -194,7 +194,7 @@ def run_summary(session: Session, verb: str, *, duration_s: float, lines: int, a
         embed.add_field(name="Changes", value=_lines(_plan_lines(session.plan_summary)), inline=False)
     embed.add_field(name="Monthly cost", value=_money(session.cost_monthly))
     if session.error:
-        embed.add_field(name="Error", value=f"```text\n{truncate(session.error, 900, keep='tail')}\n```", inline=False)
+        embed.add_field(name="Warning" if session.state == State.APPLIED else "Error", value=f"```text\n{truncate(session.error, 900, keep='tail')}\n```", inline=False)
     embed.set_footer(text=f"{api_calls} Discord calls for the live log")
     return fit_embed(embed)
 

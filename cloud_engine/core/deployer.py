@@ -29,9 +29,17 @@ class PlanArtifact(BaseModel):
 
 
 class ApplyArtifact(BaseModel):
-    commit_sha: str
-    state_json: str
+    """What a finished `terraform apply` leaves behind.
+
+    Why optional: once Terraform has applied, the cloud has changed whatever happens next.
+    A state snapshot or a commit that fails afterwards is a warning on an APPLIED session,
+    not a failure that would make the engine forget resources that exist.
+    """
+
+    commit_sha: str | None
+    state_json: str | None
     log_path: str | None = None
+    warnings: list[str] = Field(default_factory=list)
 
 
 class Deployer(Protocol):

@@ -626,7 +626,7 @@ class CloudOrchestrator:
                     raise
                 return await self.get_session(session_id)
             await self._finish(session_id, Event.APPLY_SUCCEEDED, user_id, started=started, commit=artifact.commit_sha,
-                               state_json=artifact.state_json)
+                               state_json=artifact.state_json, warning="; ".join(artifact.warnings) or None)
         finally:
             self._applying.discard(session_id)
             self._stop_reasons.pop(session_id, None)
@@ -660,18 +660,23 @@ class CloudOrchestrator:
 
     async def _finish(self, session_id: int, event_name: Event, user_id: int, *, error: str | None = None,
                       updates: dict[str, Any] | None = None, started: datetime | None = None, commit: str | None = None,
-                      state_json: str | None = None) -> None:
-        """Record the outcome of a plan or apply; a session cancelled meanwhile keeps its CANCELLED state."""
+                      state_json: str | None = None, warning: str | None = None) -> None:
+        """Record the outcome of a plan or apply; a session cancelled meanwhile keeps its CANCELLED state.
+
+        `warning` is for a run that succeeded with something left undone: it is kept in the
+        session's `error` column (shown as a warning beside the APPLIED state) and audited.
+        """
         now = self.clock()
         try:
             async with self.db.transaction() as conn:
                 session = _session(await _row(conn, session_id), [])
                 project = _project(await _project_row(conn, session.project_id))
                 fields = dict(updates or {})
-                if error is not None:
-                    fields["error"] = error[:1500]
+                if error is not None or warning is not None:
+                    fields["error"] = (error or warning or "")[:1500]
+                detail = {"error": error} if error else {"warning": warning} if warning else {}
                 event = await self._transition(conn, session_id, event_name, user_id, now, updates=fields,
-                                               detail={"error": error} if error else {})
+                                               detail=detail)
                 if event_name in (Event.PLAN_FAILED, Event.APPLY_FAILED):
                     await quotas.release(conn, project.guild_id, session.reservations)
                     await release_project_lock(conn, project_id=project.id, session_id=session_id)
@@ -830,7 +835,7 @@ class CloudOrchestrator:
 
         It is a normal session: it is validated, planned, approved and applied like any other.
         """
-        await self.get_project(project_id)  # NotFound for an unknown project
+        project = await self.get_project(project_id)  # NotFound for an unknown project
         prefix = commit_sha.strip().lower()
         if not _COMMIT_PREFIX.fullmatch(prefix):
             raise InvalidInput(field="commit", rule="7 to 40 hexadecimal characters of an applied commit")
@@ -841,13 +846,24 @@ class CloudOrchestrator:
             raise NotFound(what="applied commit", key=prefix)
         target = {(s["kind"], s["name"]): ResourceSpec(**s) for s in loads(row["summary"], {}).get("resources", [])}
         current = {(r.kind, r.name): r.spec for r in await self.project_resources(project_id)}
+        changed = [spec for key, spec in target.items() if current.get(key) != spec]
+        removed = sorted(current.keys() - target.keys())
+        # Refused before any session exists: a half-built rollback would plan as a partial one.
+        if not changed and not removed:
+            raise InvalidInput(field="commit", rule=f"project {project.name} is already at {row['commit_sha'][:12]}")
+        if removed:
+            await self._require(project.guild_id, user_id, "destroy")
         session = await self.start_session(project_id, user_id, purpose=f"rollback to {row['commit_sha'][:12]}")
-        await self.db.execute("UPDATE deployment_sessions SET target_commit = ? WHERE id = ?", (row["commit_sha"], session.id))
-        for key, spec in target.items():
-            if current.get(key) != spec:
+        try:
+            await self.db.execute("UPDATE deployment_sessions SET target_commit = ? WHERE id = ?",
+                                  (row["commit_sha"], session.id))
+            for spec in changed:
                 await self.add_resource(session.id, user_id, spec)
-        for kind, name in current.keys() - target.keys():
-            await self.remove_resource(session.id, user_id, kind, name)
+            for kind, name in removed:
+                await self.remove_resource(session.id, user_id, kind, name)
+        except BaseException:
+            await self.cancel(session.id, user_id, reason="the rollback could not be prepared")
+            raise
         return await self.get_session(session.id)
 
     async def stats(self, guild_id: int) -> dict[str, Any]:

@@ -192,14 +192,38 @@ class TerraformDeployer:
             runner = self._runner(project, run_dir, "apply")
             self._runners[session_id] = runner
             try:
-                await runner.apply(run_dir / PLAN_FILE, expected=expected, sinks=sinks)
-                state = await runner.state_pull()
+                try:
+                    await runner.apply(run_dir / PLAN_FILE, expected=expected, sinks=sinks)
+                finally:
+                    self._runners.pop(session_id, None)  # applied or not, a cancel has nothing left to stop
+                state_json, commit_sha, warnings = await self._after_apply(runner, workspace, commit_message)
             finally:
-                self._runners.pop(session_id, None)
                 await _close(runner)
-            sha = await workspace.commit(commit_message)
-        return ApplyArtifact(commit_sha=sha, state_json=json.dumps(state, sort_keys=True),
+        return ApplyArtifact(commit_sha=commit_sha, state_json=state_json, warnings=warnings,
                              log_path=str(run_dir / "apply.log"))
+
+    @staticmethod
+    async def _after_apply(runner: TerraformRunner, workspace: ProjectWorkspace,
+                           commit_message: str) -> tuple[str | None, str | None, list[str]]:
+        """Snapshot the state and commit the root; a failure here is a warning, the apply stands.
+
+        Why not fail: Terraform has already changed the cloud. Failing the session would drop
+        the applied resources from the engine's records, and the next plan would destroy them.
+        """
+        warnings: list[str] = []
+        state_json = commit_sha = None
+        try:
+            state_json = json.dumps(await runner.state_pull(), sort_keys=True)
+        except Exception as exc:
+            log.warning("applied, but the state snapshot failed", exc_info=exc)
+            warnings.append(f"applied, but the state snapshot was not stored ({_reason(exc)})")
+        try:
+            commit_sha = await workspace.commit(commit_message)
+        except Exception as exc:
+            log.warning("applied, but the commit failed", exc_info=exc)
+            warnings.append(f"applied, but the configuration was not committed ({_reason(exc)}); "
+                            "the next successful apply commits it")
+        return state_json, commit_sha, warnings
 
     async def saved_plan(self, project: Project, session_id: int) -> PlanResult:
         """Re-read a session's saved plan file (kept until it is applied), e.g. for a review before approval."""
@@ -221,6 +245,10 @@ class TerraformDeployer:
         workspace = self.workspace(project)
         await workspace.ensure()
         return await workspace.log(n)
+
+
+def _reason(exc: Exception) -> str:
+    return str(exc) or type(exc).__name__
 
 
 async def _close(runner: TerraformRunner) -> None:

@@ -209,3 +209,25 @@ async def test_allow_world_admin_policy_reaches_the_generated_hcl(engine, projec
     ssh = ResourceSpec(kind="firewall", name="bastion", rules=[FirewallRule(ports=[22], sources=["0.0.0.0/0"])])
     session = await _deploy(engine, project.id, USER, ssh)
     assert session.state == State.APPLIED, session.error
+
+
+async def test_an_apply_whose_commit_fails_stays_applied_with_a_warning(engine, project, settings) -> None:
+    """Terraform has changed the cloud: a git failure afterwards must not make the engine forget it."""
+    session = await engine.start_session(project.id, USER)
+    await engine.add_resource(session.id, USER, VM)
+    await engine.plan(session.id, USER)
+    await engine.approve(session.id, ADMIN)
+    lock = Path(settings.terraform_runs_dir) / str(project.id) / ".git" / "index.lock"
+    lock.write_text("")  # another git process, or one that died holding the index
+    session = await engine.apply(session.id, USER)
+    assert session.state == State.APPLIED
+    assert "not committed" in (session.error or "")
+    assert {(r.kind, r.name) for r in await engine.project_resources(project.id)} == {("vm", "web-1")}
+    assert await _lock_holder(engine, project.id) is None
+    rows = await engine.audit(GUILD, ADMIN, action="session.apply_succeeded")
+    assert rows and "not committed" in rows[0]["detail"].get("warning", "")
+    lock.unlink()
+    again = await engine.start_session(project.id, USER)
+    await engine.add_resource(again.id, USER, BUCKET)
+    again = await engine.plan(again.id, USER)
+    assert again.plan_summary and again.plan_summary["destroy"] == 0, "the applied VM is still wanted"

@@ -274,3 +274,48 @@ async def test_purpose_is_checked_like_other_free_text(scripted, project) -> Non
     with pytest.raises(InvalidInput):
         await engine.start_session(project.id, USER, purpose="line one\nline two")
     assert (await engine.start_session(project.id, USER, purpose="  ")).purpose == "deploy"
+
+
+async def _applied(engine: CloudOrchestrator, project: Any, *specs: ResourceSpec,
+                   remove: tuple[tuple[str, str], ...] = ()) -> str:
+    session = await engine.start_session(project.id, USER)
+    for spec in specs:
+        await engine.add_resource(session.id, USER, spec)
+    for kind, name in remove:
+        await engine.remove_resource(session.id, ADMIN, kind, name)
+    await engine.plan(session.id, USER)
+    await engine.approve(session.id, ADMIN)
+    done = await engine.apply(session.id, USER)
+    assert done.state == State.APPLIED, done.error
+    row = await engine.db.fetchone("SELECT commit_sha FROM deployment_history WHERE session_id = ?", (session.id,))
+    return row["commit_sha"]
+
+
+async def test_a_rollback_the_user_may_not_finish_leaves_no_session_behind(scripted, project) -> None:
+    """Going back before a resource existed destroys it: a CloudUser is refused before any session opens."""
+    engine, deployer = scripted
+    first = await _applied(engine, project, vm("a"))
+    deployer_commit = "b" * 40
+    deployer.apply = _commit_as(deployer.apply, deployer_commit)  # type: ignore[method-assign]
+    await _applied(engine, project, vm("a", machine_type="e2-medium"), vm("b"))
+    before = await engine.db.fetchone("SELECT COUNT(*) AS n FROM deployment_sessions")
+    with pytest.raises(PermissionDenied):
+        await engine.rollback(project.id, USER, first[:12])
+    after = await engine.db.fetchone("SELECT COUNT(*) AS n FROM deployment_sessions")
+    assert after["n"] == before["n"]
+    session = await engine.rollback(project.id, ADMIN, first[:12])
+    assert sorted((r.name, r.action) for r in session.resources) == [("a", "upsert"), ("b", "delete")]
+
+
+async def test_a_rollback_to_where_the_project_is_is_refused(scripted, project) -> None:
+    engine, _ = scripted
+    current = await _applied(engine, project, vm("a"))
+    with pytest.raises(InvalidInput, match="already at"):
+        await engine.rollback(project.id, ADMIN, current)
+
+
+def _commit_as(apply: Any, sha: str) -> Any:
+    async def wrapped(*args: Any, **kwargs: Any) -> ApplyArtifact:
+        artifact = await apply(*args, **kwargs)
+        return artifact.model_copy(update={"commit_sha": sha})
+    return wrapped
