@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     azure_client_id: str | None = None
     azure_client_secret: SecretStr | None = None
     azure_subscription_id: str | None = None
+    # The admin SSH public key of Azure VMs on a cloud target (their password login is off)
+    azure_admin_ssh_public_key: str | None = None
     google_application_credentials: Path | None = None
     gcp_project_id: str | None = None
 

@@ -28,6 +28,7 @@ from cloud_engine.core.locks import WorkdirLocks
 from cloud_engine.core.models import Project, ResourceSpec
 from cloud_engine.iac.background import in_background_thread
 from cloud_engine.iac.binary import plugin_dir
+from cloud_engine.iac.credentials import provider_env
 from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.output import FileSink, OutputSink
 from cloud_engine.iac.plan import PlanResult
@@ -96,6 +97,7 @@ class TerraformDeployer:
         return TerraformRunner.from_settings(
             self.root(project), self.settings,
             plugin_dir=plugin_dir(Path(self.settings.terraform_runs_dir)) if sandbox else None,
+            env=None if sandbox else provider_env(self.settings, project.catalog_provider),
             sinks=[FileSink(run_dir / f"{phase}.log")])
 
     async def plan(self, project: Project, desired: Sequence[ResourceSpec], *, session_id: int,
