@@ -799,9 +799,17 @@ class CloudOrchestrator:
         return expired
 
     async def recover_interrupted(self) -> list[Session]:
-        """At start-up: runs cut off by a restart are marked honestly and their locks freed."""
+        """At start-up: runs cut off by a restart are marked honestly and their locks freed.
+
+        A Terraform process the dead bot left running is stopped first (the deployer's
+        `stop_orphans`, where it has one): freeing the lock while it still changed the
+        project would let a new plan race it.
+        """
+        stop_orphans = getattr(self.deployer, "stop_orphans", None)
+        stopped: set[int] = await stop_orphans() if stop_orphans is not None else set()
         rows = await self.db.fetchall(
-            "SELECT s.id, s.state, s.user_id FROM deployment_sessions s LEFT JOIN project_locks l ON l.session_id = s.id"
+            "SELECT s.id, s.state, s.user_id, s.project_id FROM deployment_sessions s"
+            " LEFT JOIN project_locks l ON l.session_id = s.id"
             " WHERE s.state IN (?, ?) OR (s.state = ? AND l.session_id IS NOT NULL)",
             (State.APPLYING.value, State.VALIDATING.value, State.PLANNING.value))
         out = []
@@ -814,7 +822,9 @@ class CloudOrchestrator:
                                                 updates={"error": "interrupted by restart"})
                 self._publish(ev)
             else:
-                await self._finish(row["id"], event, SYSTEM_USER, error="interrupted by restart")
+                note = " (its Terraform process was still running and was stopped)" \
+                    if row["project_id"] in stopped else ""
+                await self._finish(row["id"], event, SYSTEM_USER, error=f"interrupted by restart{note}")
             out.append(await self.get_session(row["id"]))
         async with self.db.transaction() as conn:
             await conn.execute(

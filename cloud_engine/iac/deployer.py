@@ -30,6 +30,7 @@ from cloud_engine.iac.background import in_background_thread
 from cloud_engine.iac.binary import plugin_dir
 from cloud_engine.iac.credentials import provider_env
 from cloud_engine.iac.fmt import terraform_fmt
+from cloud_engine.iac.orphans import stop_orphans
 from cloud_engine.iac.output import FileSink, OutputSink
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.render import render
@@ -242,6 +243,15 @@ class TerraformDeployer:
         """Interrupt the session's running Terraform phase (SIGINT, then SIGTERM, then SIGKILL)."""
         runner = self._runners.get(session_id)
         return runner.cancel() if runner is not None else False
+
+    async def stop_orphans(self) -> set[int]:
+        """At start-up: stop Terraform processes a dead bot left running; the ids of their projects.
+
+        Restart recovery calls this before it frees any lock (see orphans.py for why).
+        """
+        stopped = await stop_orphans(Path(self.settings.terraform_runs_dir),
+                                     grace_s=self.settings.terraform_cancel_grace_s)
+        return {int(o.project_dir) for o in stopped if o.project_dir.isdigit()}
 
     async def history(self, project: Project, n: int = 10) -> list[CommitInfo]:
         workspace = self.workspace(project)

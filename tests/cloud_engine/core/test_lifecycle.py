@@ -231,3 +231,31 @@ async def test_an_apply_whose_commit_fails_stays_applied_with_a_warning(engine, 
     await engine.add_resource(again.id, USER, BUCKET)
     again = await engine.plan(again.id, USER)
     assert again.plan_summary and again.plan_summary["destroy"] == 0, "the applied VM is still wanted"
+
+
+async def test_restart_stops_terraform_a_dead_bot_left_running(engine, project, db, settings, clock) -> None:
+    """Terraform runs in its own session, so it outlives a killed bot: recovery stops it before freeing the lock."""
+    session = await engine.start_session(project.id, USER)
+    await engine.add_resource(session.id, USER, VM)
+    await engine.plan(session.id, USER)
+    await engine.approve(session.id, ADMIN)
+    await db.execute("UPDATE deployment_sessions SET state = 'APPLYING' WHERE id = ?", (session.id,))
+    root = Path(settings.terraform_runs_dir) / str(project.id)
+    orphan = await asyncio.create_subprocess_exec(  # a Terraform the dead bot started: waits for input forever
+        find_terraform().path, "console", cwd=root, start_new_session=True,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    bystander = await asyncio.create_subprocess_exec(  # an operator's process in the root is not Terraform's
+        "sleep", "60", cwd=root, start_new_session=True)
+    try:
+        restarted = CloudOrchestrator(db, settings, clock=clock)
+        recovered = await restarted.recover_interrupted()
+        assert [s.id for s in recovered] == [session.id]
+        assert "was still running and was stopped" in (recovered[0].error or "")
+        assert await asyncio.wait_for(orphan.wait(), 5) is not None
+        assert bystander.returncode is None
+        assert await _lock_holder(restarted, project.id) is None
+    finally:
+        for proc in (orphan, bystander):
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
