@@ -52,6 +52,11 @@ async def terraform_fmt(files: Mapping[str, str], *, terraform_bin: str | None =
             proc.kill()
             await proc.wait()
             raise TerraformError(phase="fmt", detail=f"timed out after {FMT_TIMEOUT_S:.0f}s") from None
+        except asyncio.CancelledError:  # e.g. the plan it ran beside failed: no fmt left behind
+            if proc.returncode is None:
+                proc.kill()
+                await asyncio.shield(proc.wait())
+            raise
         if proc.returncode != 0:
             detail = stderr.decode("utf-8", errors="replace").replace(tmp + "/", "").strip()
             raise TerraformError(phase="fmt", detail=detail or f"exit status {proc.returncode}")

@@ -108,3 +108,23 @@ async def test_terraform_fmt_child_gets_no_bot_secrets(tmp_path: Path, monkeypat
     assert "DISCORD_TOKEN" not in env and "GROQ_API_KEY" not in env
     assert env["CHECKPOINT_DISABLE"] == "1"
     assert (env.get("GOMAXPROCS"), env.get("GOGC")) == (("1", "off") if background else (None, None))
+
+
+async def test_a_cancelled_fmt_leaves_no_process_behind(tmp_path: Path) -> None:
+    """fmt runs beside the plan; when the plan fails first, its task is cancelled and the child must go too."""
+    import asyncio
+
+    pid_file = tmp_path / "pid"
+    fake = tmp_path / "terraform"
+    fake.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 30\n")
+    fake.chmod(0o755)
+    task = asyncio.create_task(terraform_fmt({"main.tf": "a = 1\n"}, terraform_bin=str(fake)))
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text().strip():
+            break
+        await asyncio.sleep(0.02)
+    pid = int(pid_file.read_text())
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not await asyncio.to_thread(os.path.exists, f"/proc/{pid}"), "the fmt child was killed and reaped"
