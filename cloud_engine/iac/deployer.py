@@ -27,7 +27,7 @@ from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact
 from cloud_engine.core.locks import WorkdirLocks
 from cloud_engine.core.models import Project, ResourceSpec
 from cloud_engine.iac.background import in_background_thread
-from cloud_engine.iac.binary import plugin_dir
+from cloud_engine.iac.binary import aplugin_dir
 from cloud_engine.iac.credentials import provider_env
 from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.orphans import stop_orphans
@@ -93,11 +93,11 @@ class TerraformDeployer:
         return _Formatted(planned={name: formatted[name] for name in planned}, managed=formatted,
                           shown={name: formatted[alias] for name, alias in aliases.items()})
 
-    def _runner(self, project: Project, run_dir: Path, phase: str) -> TerraformRunner:
+    async def _runner(self, project: Project, run_dir: Path, phase: str) -> TerraformRunner:
         sandbox = project.target == "sandbox"
         return TerraformRunner.from_settings(
             self.root(project), self.settings,
-            plugin_dir=plugin_dir(Path(self.settings.terraform_runs_dir)) if sandbox else None,
+            plugin_dir=await aplugin_dir(Path(self.settings.terraform_runs_dir)) if sandbox else None,
             env=None if sandbox else provider_env(self.settings, project.catalog_provider),
             sinks=[FileSink(run_dir / f"{phase}.log")])
 
@@ -120,7 +120,7 @@ class TerraformDeployer:
             await workspace.ensure()
             planned = await asyncio.to_thread(self._render_planned, project, desired, allow_world_admin)
             run_dir = workspace.run_dir(str(session_id))
-            runner = self._runner(project, run_dir, "plan")
+            runner = await self._runner(project, run_dir, "plan")
             self._runners[session_id] = runner
             read_back: Literal["always", "when_needed"] = "when_needed" if project.target == "sandbox" else "always"
             formatting: asyncio.Task[_Formatted] | None = None
@@ -192,9 +192,12 @@ class TerraformDeployer:
         async with self.locks.for_project(project.id):
             workspace = self.workspace(project)
             run_dir = workspace.run_dir(str(session_id))
-            runner = self._runner(project, run_dir, "apply")
+            runner = await self._runner(project, run_dir, "apply")
             self._runners[session_id] = runner
             try:
+                if project.target != "sandbox":  # this runner's masker learns the plan's sensitive values
+                    await runner.check_fresh(run_dir / PLAN_FILE, expected)  # stale or missing: refused unread
+                    await runner.show_plan(run_dir / PLAN_FILE)
                 try:
                     await runner.apply(run_dir / PLAN_FILE, expected=expected, sinks=sinks)
                 finally:
@@ -233,7 +236,7 @@ class TerraformDeployer:
         async with self.locks.for_project(project.id):
             workspace = self.workspace(project)
             run_dir = workspace.run_dir(str(session_id))
-            runner = self._runner(project, run_dir, "show")
+            runner = await self._runner(project, run_dir, "show")
             try:
                 return await runner.show_plan(run_dir / PLAN_FILE)
             finally:

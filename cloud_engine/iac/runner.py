@@ -504,6 +504,13 @@ async def _file_sha256(path: Path) -> str:
 
 
 def _read_local_state(root: Path) -> dict[str, Any]:
+    """The local backend's state for the selected workspace; `{}` when there is none yet.
+
+    An empty file counts as none, as it does for Terraform: the first apply creates
+    `terraform.tfstate` with 0 bytes before writing it, and a Terraform killed in between
+    left a file that, rejected here, failed every later plan and apply. (Whitespace-only
+    counts as none here too; Terraform itself refuses that one with its own error.)
+    """
     workspace = "default"
     with contextlib.suppress(OSError):
         workspace = (root / ".terraform" / "environment").read_text(encoding="utf-8").strip() or "default"
@@ -513,10 +520,13 @@ def _read_local_state(root: Path) -> dict[str, Any]:
         else root / "terraform.tfstate.d" / workspace / "terraform.tfstate"
     )
     try:
-        with path.open("rb") as fh:
-            data = json.load(fh)
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
     except ValueError as exc:
         raise TerraformError(phase="state", detail=f"{path.name} is not valid JSON ({exc})") from None
     return data if isinstance(data, dict) else {}

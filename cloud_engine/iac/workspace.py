@@ -38,6 +38,7 @@ GIT_IGNORE = f"""\
 *.fingerprint.json
 *.log
 crash.log
+.*.tmp
 /{RUNS_DIR}/
 """
 _AUTHOR = ("Cloud Engine", "cloud-engine@localhost")
@@ -72,19 +73,45 @@ class ProjectWorkspace:
     async def ensure(self) -> None:
         """Create the root, the repository (branch main), .gitignore and a first commit.
 
-        Idempotent: an existing repository is left as it is.
+        Idempotent per step, not just "a repository exists": a process killed after `git
+        init` left a repository with no .gitignore and no commit, and the first apply's
+        `git add -A` then versioned the state, the saved plan (variables in clear text) and
+        the logs. So each run checks every step: .gitignore is rewritten when missing or not
+        ours, and the first commit is made while HEAD does not resolve. A complete
+        repository costs one file read and one `git rev-parse`.
         """
         await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
-        if await asyncio.to_thread((self.root / ".git" / "HEAD").exists):
+        if not await asyncio.to_thread((self.root / ".git" / "HEAD").exists):
+            await self._git("init", "-q", "--initial-branch=main", str(self.root), repository=False)
+        await asyncio.to_thread(self._ensure_gitignore)
+        if await self._has_head():
             return
-        await self._git("init", "-q", "--initial-branch=main", str(self.root), repository=False)
         name, email = self._author
         await self._git("config", "user.name", name)
         await self._git("config", "user.email", email)
         await self._git("config", "commit.gpgsign", "false")
-        await asyncio.to_thread(_write_atomic, self.root / ".gitignore", GIT_IGNORE)
+        # With no commit yet, anything staged was staged by an interrupted run (possibly a
+        # `git add -A` before .gitignore existed); ignored paths already in the index would
+        # stay tracked, so the first commit starts from an empty index.
+        await self._git("read-tree", "--empty")
         await self._git("add", "--", ".gitignore")
         await self._git("commit", "-q", "--no-verify", "-m", "Initialise project workspace")
+
+    def _ensure_gitignore(self) -> None:
+        path = self.root / ".gitignore"
+        try:
+            if path.read_text(encoding="utf-8") == GIT_IGNORE:
+                return
+        except (FileNotFoundError, UnicodeDecodeError):
+            pass
+        _write_atomic(path, GIT_IGNORE)
+
+    async def _has_head(self) -> bool:
+        try:
+            await self._git("rev-parse", "--verify", "--quiet", "HEAD^{commit}")
+        except GitError:
+            return False
+        return True
 
     def run_dir(self, session_id: str) -> Path:
         """The git-ignored folder for one session's plan files and logs (created)."""
@@ -138,13 +165,17 @@ class ProjectWorkspace:
     # -- history ----------------------------------------------------------------------
 
     async def commit(self, message: str) -> str:
-        """Commit every non-ignored change; with nothing to commit, return the current HEAD."""
+        """Commit every non-ignored change and return the new commit's sha.
+
+        Always a new commit, empty if nothing changed: each successful apply is one commit
+        whose message names its session, user and summary, so an apply that left the
+        configuration as it was (e.g. one that only re-created drifted resources) is still
+        in the history, and its history row points at its own commit, not an older one.
+        """
         if not message.strip():
             raise InvalidInput(field="commit message", rule="must not be empty")
         await self._git("add", "-A", "--", ".")
-        status = await self._git("status", "--porcelain", "--untracked-files=all")
-        if status.strip():
-            await self._git("commit", "-q", "--no-verify", "-m", message)
+        await self._git("commit", "-q", "--no-verify", "--allow-empty", "-m", message)
         return await self.head()
 
     async def head(self) -> str:

@@ -39,7 +39,7 @@ async def _project(engine: CloudOrchestrator, provider: str, target: str) -> Pro
 async def _child_env(settings: Settings, project: Project, tmp_path: Path) -> dict[str, str]:
     deployer = TerraformDeployer(settings)
     deployer.root(project).mkdir(parents=True)
-    runner = deployer._runner(project, tmp_path, "plan")
+    runner = await deployer._runner(project, tmp_path, "plan")
     sink = ListSink()
     await runner.run("version", ["version"], sinks=[sink])
     return dict(line.split("=", 1) for line in sink.lines if "=" in line)

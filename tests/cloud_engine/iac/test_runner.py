@@ -484,3 +484,49 @@ async def test_over_long_lines_are_cut_not_buffered_forever() -> None:
     await stream.run()
     assert stream.lines is not None
     assert [len(line) for line in stream.lines] == [262_144, 262_144, 75_712, 3]
+
+
+async def test_an_empty_state_file_left_by_a_killed_first_apply_counts_as_no_state(make_runner) -> None:
+    """Terraform creates terraform.tfstate with 0 bytes first; killed then, the project must stay usable."""
+    runner = make_runner(THREE)
+    await runner.init()
+    (runner.workdir / "terraform.tfstate").write_bytes(b"")
+    plan = await runner.plan()
+    assert (plan.result.add, plan.fingerprint.state_serial) == (3, None)
+    await runner.apply(plan.path)
+    assert sorted(r["name"] for r in (await runner.state_pull())["resources"]) == ["cache", "db", "web"]
+
+
+def test_a_directory_as_terraform_bin_names_the_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        find_terraform(str(tmp_path))
+    assert info.value.variable == "TERRAFORM_BIN"
+
+
+async def test_aplugin_dir_copies_off_the_event_loop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ~20 MB provider copy must not freeze the bot; concurrent first calls each get a whole binary."""
+    real_copy = binary_module.shutil.copy2
+
+    def slow_copy(src, dst):
+        time.sleep(0.3)
+        return real_copy(src, dst)
+
+    monkeypatch.setattr(binary_module.shutil, "copy2", slow_copy)
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    beat = asyncio.create_task(ticker())
+    roots = await asyncio.gather(*(binary_module.aplugin_dir(tmp_path) for _ in range(3)))
+    beat.cancel()
+    assert ticks >= 10, "the event loop kept running during the copy"
+    assert roots == [plugin_dir(tmp_path)] * 3
+    source = binary_module.null_provider_binary()
+    assert source is not None
+    (copy,) = [p for p in roots[0].rglob("*") if p.is_file()]
+    assert copy.name == source.name and copy.read_bytes() == source.read_bytes()
+    assert os.access(copy, os.X_OK)

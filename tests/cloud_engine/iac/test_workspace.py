@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cloud_engine.errors import InvalidInput, NotFound
-from cloud_engine.iac.workspace import ProjectWorkspace
+from cloud_engine.iac.workspace import GIT_IGNORE, ProjectWorkspace
 
 V1 = {"main.tf": 'resource "null_resource" "a" {}\n', "vars.tf": 'variable "x" {}\n'}
 V2 = {"main.tf": 'resource "null_resource" "b" {}\n', "outputs.tf": 'output "o" { value = 1 }\n'}
@@ -75,12 +75,17 @@ async def test_write_commit_log_and_files_at(workspace: ProjectWorkspace) -> Non
     assert await workspace.files_at(rollback) == V1
 
 
-async def test_commit_without_changes_is_a_no_op(workspace: ProjectWorkspace) -> None:
+async def test_an_apply_that_changes_nothing_still_gets_its_own_commit(workspace: ProjectWorkspace) -> None:
+    """Each successful apply is one commit naming its session, even with the configuration unchanged."""
     await workspace.write_files(V1)
-    sha = await workspace.commit("v1")
-    count = len(await workspace.log())
-    assert await workspace.commit("nothing new") == sha
-    assert len(await workspace.log()) == count
+    first = await workspace.commit("session 1 by user 100: 2 to add")
+    assert await workspace.write_files(V1) == []
+    second = await workspace.commit("session 2 by user 200: 0 to add")
+    assert second != first
+    log = await workspace.log()
+    assert [(c.sha, c.message) for c in log[:2]] == [(second, "session 2 by user 200: 0 to add"),
+                                                     (first, "session 1 by user 100: 2 to add")]
+    assert await workspace.files_at(second) == await workspace.files_at(first) == V1
 
 
 async def test_terraform_artefacts_and_run_dirs_are_ignored(workspace: ProjectWorkspace) -> None:
@@ -137,3 +142,56 @@ async def test_a_partial_write_removes_stale_terraform_files_but_keeps_the_shown
     changed = await workspace.write_files({"main.tf": "# v2\n"}, keep_suffixes=(".hcl",))
     assert changed == ["backend.tf", "main.tf"], "Terraform must not plan a backend the project no longer has"
     assert await workspace.read_files() == {"main.tf": "# v2\n", "gcp.main.hcl": "# shown\n"}
+
+
+def _leave_secrets_behind(root: Path) -> None:
+    """What the first apply of a project leaves in its root besides the configuration."""
+    (root / "terraform.tfstate").write_text('{"serial": 1}')
+    (root / ".runs" / "7").mkdir(parents=True)
+    (root / ".runs" / "7" / "plan.bin").write_bytes(b"db_password=hunter2")
+    (root / ".runs" / "7" / "apply.log").write_text("log")
+
+
+async def test_ensure_completes_a_repository_interrupted_after_git_init(tmp_path: Path) -> None:
+    """A restart after `git init` must not let the first apply version the state, plan file and logs."""
+    root = tmp_path / "terraform_runs" / "proj-1"
+    root.mkdir(parents=True)
+    run("git", "init", "-q", "--initial-branch=main", str(root))  # the process died right here
+    ws = ProjectWorkspace(root)
+    await ws.ensure()
+    assert (root / ".gitignore").read_text() == GIT_IGNORE
+    assert [c.message for c in await ws.log()] == ["Initialise project workspace"]
+
+    await ws.write_files(V1)
+    _leave_secrets_behind(root)
+    sha = await ws.commit("session 7 by user 1: apply")
+    assert sorted(git(root, "ls-tree", "-r", "--name-only", sha).split()) == [".gitignore", "main.tf", "vars.tf"]
+
+
+async def test_ensure_drops_what_an_interrupted_run_staged_before_the_first_commit(tmp_path: Path) -> None:
+    root = tmp_path / "p"
+    root.mkdir()
+    run("git", "init", "-q", "--initial-branch=main", str(root))
+    _leave_secrets_behind(root)
+    git(root, "add", "-A")  # staged with no .gitignore, then the process died
+    ws = ProjectWorkspace(root)
+    await ws.ensure()
+    assert git(root, "ls-tree", "-r", "--name-only", "HEAD").split() == [".gitignore"]
+    await ws.write_files(V1)
+    sha = await ws.commit("v1")
+    assert sorted(git(root, "ls-tree", "-r", "--name-only", sha).split()) == [".gitignore", "main.tf", "vars.tf"]
+
+
+async def test_ensure_restores_a_missing_or_altered_gitignore(workspace: ProjectWorkspace) -> None:
+    root = workspace.root
+    head = await workspace.head()
+    (root / ".gitignore").write_text("# truncated by a crash\n")
+    await workspace.ensure()
+    assert (root / ".gitignore").read_text() == GIT_IGNORE
+    (root / ".gitignore").unlink()
+    await workspace.ensure()
+    assert (root / ".gitignore").read_text() == GIT_IGNORE
+    assert await workspace.head() == head, "a complete repository gets no new commit"
+    _leave_secrets_behind(root)
+    sha = await workspace.commit("v1")
+    assert git(root, "ls-tree", "-r", "--name-only", sha).split() == [".gitignore"]
