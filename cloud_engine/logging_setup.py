@@ -24,13 +24,21 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("req
 # Formats that look like credentials wherever they appear in free text.
 SECRET_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"),  # AWS access key id
-    re.compile(r"(?i)(aws_secret_access_key|secret_key|client_secret|password|api_key|token)(\s*[=:]\s*\"?)([^\s\"',]{8,})"),
+    # key = value, key: value, and the JSON/YAML forms "key": "value" and key: 'value'
+    re.compile(
+        r"(?i)(aws_secret_access_key|secret_key|client_secret|password|api_key|token)"
+        r"([\"']?\s*[=:]\s*[\"']?)([^\s\"',]{8,})"
+    ),
     re.compile(r"\bgsk_[A-Za-z0-9]{20,}\b"),  # Groq
     re.compile(r"\bAIza[0-9A-Za-z_\-]{35}\b"),  # Google API key
     re.compile(r"\b[MN][A-Za-z\d]{23,25}\.[\w-]{6}\.[\w-]{27,38}\b"),  # Discord bot token
-    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?(-----END [A-Z ]*PRIVATE KEY-----|$)"),
+    # a PEM or PGP private key, up to its END line or the end of the text
+    re.compile(
+        r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----[\s\S]*?(?:-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----|$)"
+    ),
 )
 MASK = "****"
+MIN_SECRET_LINE = 6  # shortest line of a multi-line secret that is masked on its own
 
 _extra_secrets: set[str] = set()
 _STD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
@@ -38,12 +46,26 @@ _STD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "task
 
 def register_secrets(values: Iterable[str]) -> None:
     """Remember literal secret values (API keys, tokens) so `mask_secrets` hides them everywhere."""
-    _extra_secrets.update(v for v in values if v and len(v) >= 6)
+    _extra_secrets.update(s for v in values if v for s in secret_literals(v) if len(s) >= 6)
+
+
+def secret_literals(value: str) -> list[str]:
+    """The literals that hide `value`: the value itself and, if it spans lines, each telling line.
+
+    Output is masked line by line, so a multi-line value (a key file or a certificate in a
+    sensitive variable) never shows whole in one line: each of its lines must be hidden on
+    its own. Lines shorter than `MIN_SECRET_LINE` are skipped, they are too likely to be
+    ordinary text (`}`, `---`) that masking would wreck everywhere else.
+    """
+    lines = value.splitlines()
+    if len(lines) <= 1:
+        return [value]
+    return [value, *(s for line in lines if len(s := line.strip()) >= MIN_SECRET_LINE)]
 
 
 def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
     """Replace known secret values and anything shaped like a credential with ****."""
-    for value in sorted({*_extra_secrets, *(v for v in extra if v and len(v) >= 4)}, key=len, reverse=True):
+    for value in sorted(_literals(extra), key=len, reverse=True):
         text = text.replace(value, MASK)
     for pattern in SECRET_PATTERNS:
         if pattern.groups >= 3:
@@ -51,6 +73,33 @@ def mask_secrets(text: str, extra: Iterable[str] = ()) -> str:
         else:
             text = pattern.sub(MASK, text)
     return text
+
+
+def secret_free_cut(text: str, index: int, extra: Iterable[str] = ()) -> int:
+    """The largest position <= `index` where cutting `text` splits nothing `mask_secrets` hides.
+
+    Why: an over-long line is cut into pieces that are masked one by one, and a secret
+    straddling a cut would be matched by neither piece, leaking in two halves. Only `text`
+    is searched, so it must reach past `index` by at least the longest secret.
+    """
+    literals = _literals(extra)
+    spans = [match.span() for pattern in SECRET_PATTERNS for match in pattern.finditer(text)]
+    while index > 0:
+        starts = [start for start, end in spans if start < index < end]
+        starts += [
+            found
+            for value in literals
+            if (found := text.find(value, max(0, index - len(value) + 1), index + len(value) - 1)) != -1
+        ]
+        if not starts:
+            break
+        index = min(starts)
+    return index
+
+
+def _literals(extra: Iterable[str]) -> set[str]:
+    """Registered secrets plus the caller's extra literals (shorter than 4 characters ignored)."""
+    return {*_extra_secrets, *(v for v in extra if v and len(v) >= 4)}
 
 
 def new_request_id() -> str:

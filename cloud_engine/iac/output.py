@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
 from cloud_engine.errors import TerraformError
-from cloud_engine.logging_setup import MASK, mask_secrets
+from cloud_engine.logging_setup import MASK, mask_secrets, secret_free_cut, secret_literals
 
 __all__ = [
     "FileSink",
@@ -35,11 +35,13 @@ __all__ = [
 
 # CSI sequences (colours, cursor moves), OSC sequences (titles, hyperlinks) and 2-byte escapes.
 _ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----")
-_PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY-----")
+_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")  # PEM and PGP
+_PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")
 _READ_CHUNK = 64 * 1024
 _POLL_S = 0.01
 _MAX_LINE_BYTES = 256 * 1024
+# How far around a cut of an over-long line secrets are looked for (at least the longest literal).
+_CUT_WINDOW = 8 * 1024
 
 
 def strip_ansi(line: str) -> str:
@@ -146,8 +148,11 @@ class Masker:
         self.add(extra)
 
     def add(self, values: Iterable[str]) -> None:
-        """Remember more literal values to hide (shorter than 4 characters are ignored)."""
-        self._extra.update(v for v in values if isinstance(v, str) and len(v) >= 4)
+        """Remember more literal values to hide (shorter than 4 characters are ignored).
+
+        A multi-line value also adds each of its lines, because output is masked line by line.
+        """
+        self._extra.update(s for v in values if isinstance(v, str) for s in secret_literals(v) if len(s) >= 4)
 
     @property
     def values(self) -> frozenset[str]:
@@ -155,6 +160,15 @@ class Masker:
 
     def __call__(self, text: str) -> str:
         return mask_secrets(text, extra=self._extra)
+
+    def safe_cut(self, text: str, index: int) -> int:
+        """The largest position <= `index` where cutting `text` splits no secret this masker hides."""
+        return secret_free_cut(text, index, extra=self._extra)
+
+    @property
+    def cut_window(self) -> int:
+        """Bytes to see on each side of a cut to be sure no secret straddles it."""
+        return max(_CUT_WINDOW, *(len(v.encode()) for v in self._extra), 0)
 
     def line_masker(self) -> LineMasker:
         """A stateful per-stream masker that also hides multi-line private keys."""
@@ -175,17 +189,35 @@ class LineMasker:
 
     def __call__(self, line: str) -> str:
         line = strip_ansi(line)
+        head = ""
         if self._in_key:
             end = _PEM_END.search(line)
             if end is None:
                 return MASK
             self._in_key = False
-            return MASK + self._masker(line[end.end() :])
-        begin = _PEM_BEGIN.search(line)
-        if begin is not None and _PEM_END.search(line, begin.end()) is None:
+            head, line = MASK, line[end.end() :]
+        return head + self._mask_outside_key(line)
+
+    def _mask_outside_key(self, line: str) -> str:
+        """Mask text that starts outside a key; the last BEGIN decides if the next line is inside one.
+
+        Earlier keys on the line are whole (BEGIN..END) and `mask_secrets` hides them; only a
+        BEGIN with no END after it leaves the stream inside a key.
+        """
+        begins = list(_PEM_BEGIN.finditer(line)) if "-----BEGIN " in line else []
+        if begins and _PEM_END.search(line, begins[-1].end()) is None:
             self._in_key = True
-            return self._masker(line[: begin.start()]) + MASK
+            return self._masker(line[: begins[-1].start()]) + MASK
         return self._masker(line)
+
+    def safe_cut(self, text: str, index: int) -> int:
+        """See `Masker.safe_cut`."""
+        return self._masker.safe_cut(text, index)
+
+    @property
+    def cut_window(self) -> int:
+        """See `Masker.cut_window`."""
+        return self._masker.cut_window
 
 
 class LineStream:
@@ -231,7 +263,7 @@ class LineStream:
         self.env = dict(env) if env is not None else None
         self.timeout_s = timeout_s
         self.grace_s = grace_s
-        self._mask: Callable[[str], str] = (masker or Masker()).line_masker()
+        self._mask = (masker or Masker()).line_masker()
         self.sinks = list(sinks)
         self.stdout_path = stdout_path
         self.transform = transform
@@ -306,7 +338,7 @@ class LineStream:
                     chunk = await self._read_during_shutdown(reader, shutdown)
                 if not chunk:
                     break
-                complete, pending = _split_lines(pending + chunk)
+                complete, pending = _split_lines(pending + chunk, self._mask)
                 for raw in complete:
                     for line in await self._emit(raw):
                         yield line
@@ -449,6 +481,9 @@ class LineStream:
             shutdown = asyncio.ensure_future(self._escalate(proc, sigint_sent=self._cancel.is_set()))
         try:
             await shutdown
+            # The group is gone: let the drain read what is left up to end of file (a final
+            # error message, often), bounded in case an escaped grandchild holds the pipe.
+            await asyncio.wait({drain}, timeout=self.grace_s)
         except asyncio.CancelledError:
             shutdown.cancel()
             _signal_group(proc.pid, signal.SIGKILL)
@@ -460,24 +495,59 @@ class LineStream:
                 await drain
 
     async def _drain_to_sinks(self, reader: asyncio.StreamReader) -> None:
+        """Send what the child prints while shutting down to the sinks, to end of file.
+
+        The last line often has no newline (a final error message) and is sent too.
+        """
         pending = b""
         while chunk := await reader.read(_READ_CHUNK):
-            complete, pending = _split_lines(pending + chunk)
+            complete, pending = _split_lines(pending + chunk, self._mask)
             for raw in complete:
                 await self._emit(raw)
+        if pending:
+            await self._emit(pending)
 
 
-def _split_lines(data: bytes) -> tuple[list[bytes], bytes]:
+def _split_lines(data: bytes, masker: LineMasker) -> tuple[list[bytes], bytes]:
     """Complete lines and the unfinished rest; an over-long rest is cut into a line of its own.
 
     The cap bounds memory when a child prints megabytes without a newline. Splitting on
-    b"\n" never cuts a UTF-8 character (its bytes are all >= 0x80).
+    b"\n" never cuts a UTF-8 character (its bytes are all >= 0x80); a cut of an over-long
+    rest falls on a character boundary and outside any secret, since each piece is masked
+    on its own. The cut waits until `masker.cut_window` bytes follow it, so a secret
+    straddling it is seen whole.
     """
     *complete, rest = data.split(b"\n")
-    while len(rest) > _MAX_LINE_BYTES:
-        complete.append(rest[:_MAX_LINE_BYTES])
-        rest = rest[_MAX_LINE_BYTES:]
+    if len(rest) <= _MAX_LINE_BYTES:
+        return complete, rest
+    window = masker.cut_window
+    while len(rest) > _MAX_LINE_BYTES + window:
+        cut = _secret_free_cut(rest, _MAX_LINE_BYTES, window, masker)
+        complete.append(rest[:cut])
+        rest = rest[cut:]
     return complete, rest
+
+
+def _secret_free_cut(data: bytes, limit: int, window: int, masker: LineMasker) -> int:
+    """A byte offset <= `limit` on a UTF-8 character boundary that splits no secret.
+
+    Only `window` bytes either side of `limit` are decoded and searched; surrogateescape
+    keeps invalid bytes, so the text maps back to exactly the same bytes.
+    """
+    cut = _char_start(data, limit)
+    low = _char_start(data, max(1, cut - window))
+    text = data[low : _char_start(data, cut + window)].decode("utf-8", "surrogateescape")
+    index = len(data[low:cut].decode("utf-8", "surrogateescape"))
+    safe = masker.safe_cut(text, index)
+    return low + len(text[:safe].encode("utf-8", "surrogateescape"))
+
+
+def _char_start(data: bytes, index: int) -> int:
+    """`index`, moved back to the first byte of the UTF-8 character it falls in."""
+    for _ in range(3):  # a character has at most 3 continuation bytes
+        if 0 < index < len(data) and data[index] & 0xC0 == 0x80:
+            index -= 1
+    return index
 
 
 async def _cancel_read(read: asyncio.Future[bytes]) -> None:
