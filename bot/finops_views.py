@@ -22,7 +22,6 @@ from bot.errors import report
 from bot.expiring import ExpiringView
 from bot.limits import BUTTON_LABEL, LABEL, VIEW_SECONDS, safe, truncate
 from bot.lobby import open_lobby
-from cloud_engine.ai.finops_review import review_recommendations
 from cloud_engine.errors import IngestError, InvalidInput
 from cloud_engine.finops._files import MB, check_size, file_format
 from cloud_engine.finops.models import IngestReport, Recommendation, RecommendationSet
@@ -190,8 +189,7 @@ class RecommendationPager(ExpiringView):
         """The FinOps reviewer's note on this item (a model when configured, else the rules), with the evidence."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot: Any = interaction.client
-        review = await review_recommendations([rec], {}, bot.services.settings, db=bot.services.db,
-                                              index=await bot.services.knowledge())
+        review = await (await bot.services.advisor()).review_finops([rec], {})  # its clients, built once
         item = review.effective_recommendation
         note = item.note if item is not None and item.recommendation_id == rec.id else ""
         await interaction.followup.send(embed=embeds_ai.recommendation_detail(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from cloud_engine.ai import guardrails as gr
@@ -26,7 +26,13 @@ from cloud_engine.ai.cache import AdviceCache, cache_key
 from cloud_engine.ai.knowledge import KnowledgeIndex, SearchHit
 from cloud_engine.ai.prompts import PROMPT_VERSION, build_advice_prompt
 from cloud_engine.ai.providers.base import RULES_ID, RULES_LABEL, ModelProvider, choice_id
-from cloud_engine.ai.providers.registry import ModelChoice, available_models, build_provider, resolve
+from cloud_engine.ai.providers.registry import (
+    ModelChoice,
+    available_models,
+    build_provider,
+    build_provider_async,
+    resolve,
+)
 from cloud_engine.ai.providers.retry import RetryPolicy
 from cloud_engine.ai.providers.rules import RulesAdvisor, detect_intents
 from cloud_engine.ai.providers.structured import ask_validated
@@ -34,6 +40,7 @@ from cloud_engine.ai.schemas import (
     RAW_ADVICE_SCHEMA,
     AdviceAnswer,
     AdviceRequest,
+    FinOpsReview,
     PlanReview,
     RawAdvice,
     ReasoningStep,
@@ -83,6 +90,7 @@ class CloudAIAdvisor:
         self.retry = retry
         self._providers: dict[str, ModelProvider] = dict(providers or {})
         self._built: list[ModelProvider] = []
+        self._building = asyncio.Lock()
 
     # ------------------------------------------------------------------ models
     def models(self) -> list[ModelChoice]:
@@ -102,6 +110,25 @@ class CloudAIAdvisor:
             self._built.append(provider)
         return self._providers[choice.id], []
 
+    async def aprovider_for(self, requested: str) -> tuple[ModelProvider | None, list[str]]:
+        """`provider_for` for code on the event loop: a provider is built once, in a worker thread.
+
+        Why: building imports the SDK on first use (0.5-0.9 s) and creates HTTP clients (~70 ms
+        each time); on the loop that would stall every other command, and building per call
+        (as each FinOps "Explain" click would) pays the client cost again and again.
+        """
+        if requested in self._providers:
+            return self._providers[requested], []
+        choice, note = resolve(self.settings, requested)
+        if choice.id == RULES_ID:
+            return None, [note] if note else []
+        async with self._building:  # two clicks at once still build one client
+            if choice.id not in self._providers:
+                provider = await build_provider_async(self.settings, choice, retry=self.retry)
+                self._providers[choice.id] = provider
+                self._built.append(provider)
+        return self._providers[choice.id], []
+
     async def aclose(self) -> None:
         """Close the HTTP clients of providers this advisor built."""
         for provider in self._built:
@@ -114,7 +141,7 @@ class CloudAIAdvisor:
         clouds = self._clouds(request)
         hits = await self.retrieve(request, clouds)
         policies, free = await self._guild_limits(guild_id)
-        provider, notes = self.provider_for(request.model)
+        provider, notes = await self.aprovider_for(request.model)
         if provider is not None:
             label = choice_id(provider.name, provider.model)
             try:
@@ -289,7 +316,7 @@ class CloudAIAdvisor:
                      + (f"; the largest item is {largest.spec.name} at ${largest.monthly_cost:,.2f}." if largest
                         else "."))
         if from_model and not re.search(r"\d", draft.reasoning.cost):
-            cost_text += " " + draft.reasoning.cost
+            cost_text += " " + clean(draft.reasoning.cost)
         corrected = len(outcome.corrected)
         security_text = clean(draft.reasoning.security) + (
             f" The guardrails corrected {corrected} control(s); see the list." if corrected else
@@ -323,10 +350,18 @@ class CloudAIAdvisor:
         """Deterministic plan findings, explained and ranked by a model (or the rules engine)."""
         from cloud_engine.ai.plan_review import PlanReviewer
 
-        model_provider, notes = self.provider_for(model)
+        model_provider, notes = await self.aprovider_for(model)
         reviewer = PlanReviewer(self.index, self.estimator, cache=self.cache)
         return await reviewer.review(plan, specs, provider=provider, budget_monthly=budget_monthly, hcl=hcl,
                                      model_provider=model_provider, notes=notes)
+
+    # ------------------------------------------------------------------ FinOps review
+    async def review_finops(self, recs: Iterable[Any], summary: Any, *, model: str = "auto") -> FinOpsReview:
+        """The FinOps review (see `finops_review.review_recommendations`) with this advisor's cached providers."""
+        from cloud_engine.ai.finops_review import review_recommendations
+
+        return await review_recommendations(recs, summary, self.settings, db=self.db, index=self.index,
+                                            provider=model, source=self, retry=self.retry)
 
     # ------------------------------------------------------------------ deploy this
     async def deploy_answer(self, answer: AdviceAnswer, engine: Any, project_id: int, user_id: int) -> Session:

@@ -2,8 +2,9 @@
 
 Why numbers are rendered by code: a savings figure a model made up looks exactly like a real
 one. The model refers to recommendations by id; every figure in `FinOpsItem` is copied from
-the recommendation itself, and any number left in the model's prose that does not appear in
-the input data is replaced (`police_numbers`). The model may flag a recommendation as risky
+the recommendation itself, and any number left in the model's prose that is not one of the
+engine's figures is replaced (`police_numbers`); numbers inside bill text (resource and
+service names, tags) do not count, or an uploaded file could vouch for an invented figure. The model may flag a recommendation as risky
 or downgrade it, but never upgrade one the rules flagged. Recommendations are read through
 `model_dump()`, so this module does not depend on the FinOps package's classes.
 """
@@ -13,7 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
@@ -21,7 +22,7 @@ from cloud_engine.ai.cache import AdviceCache, cache_key
 from cloud_engine.ai.knowledge import KnowledgeIndex, SearchHit
 from cloud_engine.ai.prompts import PROMPT_VERSION, build_finops_prompt
 from cloud_engine.ai.providers.base import RULES_ID, RULES_LABEL, ModelProvider, choice_id
-from cloud_engine.ai.providers.registry import build_provider, resolve
+from cloud_engine.ai.providers.registry import build_provider_async, resolve
 from cloud_engine.ai.providers.retry import RetryPolicy
 from cloud_engine.ai.providers.structured import ask_validated
 from cloud_engine.ai.schemas import (
@@ -57,30 +58,90 @@ def as_dict(obj: Any) -> dict[str, Any]:
     raise TypeError(f"cannot read {type(obj).__name__} as data")
 
 
-def input_figures(*sources: Any) -> list[float]:
-    """Every number anywhere in the inputs (values and numbers inside strings)."""
+# Strings the engine writes itself, so a number inside one is the engine's figure. Every other
+# string can come from an uploaded bill (resource and service names, tags, descriptions): a
+# number planted there ("web 48,000 USD saving") must not let the model's "$48,000" through.
+_REC_TEXT_KEYS = ("id", "action", "needs")
+_RISK_TEXT_KEYS = ("reason",)
+_SUMMARY_TEXT_KEYS = ("month", "as_of", "start", "end", "day", "method")
+# Engine-written evidence strings that carry a copy of bill text.
+_EVIDENCE_BILL_KEYS = frozenset({"state_tag", "tags", "tag", "name", "service", "description", "resource_name"})
+# Record fields holding bill text, which engine strings may quote (a commitment's action names its service).
+_REC_BILL_KEYS = ("resource_name", "resource_id", "provider", "region", "suggested_machine_type", "target_region")
+
+
+def input_figures(recs: Iterable[Mapping[str, Any]] = (), summary: Mapping[str, Any] | None = None) -> list[float]:
+    """The figures the review may show: every numeric value, plus numbers inside engine-written text.
+
+    Numbers inside bill text are never figures, and neither is a number in engine text that
+    sits inside a quoted piece of bill text (a service name in a commitment's action).
+    """
     out: list[float] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, bool):
-            return
-        if isinstance(value, int | float):
-            out.append(float(value))
-        elif isinstance(value, str):
-            for m in NUMBER_RE.finditer(value):
-                number = _to_float(m.group(0))
-                if number is not None:
-                    out.append(number)
-        elif isinstance(value, Mapping):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, list | tuple | set):
-            for v in value:
-                walk(v)
-
-    for source in sources:
-        walk(source)
+    for rec in recs:
+        _numeric(rec, out)
+        bill = _bill_texts(rec)
+        for key in _REC_TEXT_KEYS:
+            _texts(rec.get(key), bill, out)
+        risk = rec.get("risk")
+        if isinstance(risk, Mapping):
+            for key in _RISK_TEXT_KEYS:
+                _texts(risk.get(key), bill, out)
+        evidence = rec.get("evidence")
+        if isinstance(evidence, Mapping):
+            for key, value in evidence.items():
+                if str(key).lower() not in _EVIDENCE_BILL_KEYS:
+                    _texts(value, bill, out)
+    if summary:
+        _numeric(summary, out)
+        _summary_texts(summary, out)
     return out
+
+
+def _numeric(value: Any, out: list[float]) -> None:
+    if isinstance(value, bool):
+        return
+    if isinstance(value, int | float):
+        out.append(float(value))
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            _numeric(v, out)
+    elif isinstance(value, list | tuple | set):
+        for v in value:
+            _numeric(v, out)
+
+
+def _bill_texts(rec: Mapping[str, Any]) -> list[str]:
+    texts = [str(rec[k]) for k in _REC_BILL_KEYS if rec.get(k)]
+    texts += [part for part in str(rec.get("resource_id") or "").split(":") if part]
+    evidence = rec.get("evidence")
+    if isinstance(evidence, Mapping):
+        texts += [str(v) for k, v in evidence.items() if str(k).lower() in _EVIDENCE_BILL_KEYS and v]
+    return sorted(set(texts), key=len, reverse=True)
+
+
+def _texts(value: Any, bill: Sequence[str], out: list[float]) -> None:
+    """Numbers in engine text (a string or a list of strings), skipping any that overlap quoted bill text."""
+    for text in [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else []:
+        if not isinstance(text, str):
+            continue
+        quoted = [(m.start(), m.end()) for b in bill for m in re.finditer(re.escape(b), text)]
+        for m in NUMBER_RE.finditer(text):
+            if any(m.start() < end and start < m.end() for start, end in quoted):
+                continue
+            number = _to_float(m.group(0))
+            if number is not None:
+                out.append(number)
+
+
+def _summary_texts(summary: Mapping[str, Any], out: list[float]) -> None:
+    """Dates and method names of a forecast, cost summary or anomaly report (group keys and services are bill text)."""
+    for key in _SUMMARY_TEXT_KEYS:
+        _texts(summary.get(key), (), out)
+    for key in ("anomalies", "items"):
+        for item in summary.get(key) or ():
+            if isinstance(item, Mapping):
+                for k in _SUMMARY_TEXT_KEYS:
+                    _texts(item.get(k), (), out)
 
 
 def _to_float(text: str) -> float | None:
@@ -278,11 +339,24 @@ async def _model_review(raw: RawFinOpsReview, recs: Sequence[Mapping[str, Any]],
     )
 
 
+class ProviderSource(Protocol):
+    """Where reviews get a cached model provider (the advisor): None means the rules engine."""
+
+    async def aprovider_for(self, requested: str) -> tuple[ModelProvider | None, list[str]]:
+        """The provider for a model id and any note about a swap."""
+
+
 async def review_recommendations(recs: Iterable[Any], summary: Any, settings: Settings, *, db: Database | None = None,
                                  index: KnowledgeIndex | None = None, provider: str = "auto",
                                  providers: Mapping[str, ModelProvider] | None = None,
+                                 source: ProviderSource | None = None,
                                  retry: RetryPolicy | None = None) -> FinOpsReview:
-    """Review FinOps recommendations with a model (cached when `db` is given) or the rules engine."""
+    """Review FinOps recommendations with a model (cached when `db` is given) or the rules engine.
+
+    Pass `source` (the advisor, see `CloudAIAdvisor.review_finops`) from the bot: its providers
+    are built once and reused. Without it a provider is built for this call alone, in a worker
+    thread so the event loop is not blocked, and closed afterwards.
+    """
     rec_dicts = [as_dict(r) for r in recs]
     summary_dict = as_dict(summary)
     figures = input_figures(rec_dicts, summary_dict)
@@ -295,6 +369,9 @@ async def review_recommendations(recs: Iterable[Any], summary: Any, settings: Se
     model_provider: ModelProvider | None
     if providers and provider in providers:
         model_provider = providers[provider]
+    elif source is not None:
+        model_provider, swapped = await source.aprovider_for(provider)
+        notes += swapped
     else:
         choice, note = resolve(settings, provider)
         if note:
@@ -304,7 +381,7 @@ async def review_recommendations(recs: Iterable[Any], summary: Any, settings: Se
         elif providers and choice.id in providers:
             model_provider = providers[choice.id]
         else:
-            model_provider = built = build_provider(settings, choice, retry=retry)
+            model_provider = built = await build_provider_async(settings, choice, retry=retry)
     try:
         if model_provider is not None and rec_dicts:
             label = choice_id(model_provider.name, model_provider.model)

@@ -190,6 +190,10 @@ def load_json_object(text: str) -> dict[str, Any]:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
         raise ReplyInvalid([f"reply is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"]) from None
+    except RecursionError:  # "[[[[..." thousands deep: the decoder recurses once per level
+        raise ReplyInvalid(["reply is not valid JSON: nested too deeply"]) from None
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise ReplyInvalid([f"reply is not valid JSON: {str(exc)[:120]}"]) from None
     if not isinstance(data, dict):
         raise ReplyInvalid(["reply must be one JSON object"])
     return data

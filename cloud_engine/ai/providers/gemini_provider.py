@@ -30,6 +30,21 @@ from cloud_engine.ai.providers.retry import (
 )
 
 DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
+# google-genai defers building its pydantic models until first use, which would cost ~0.1 s on
+# the event loop in the first request; this module is imported by `build_provider`, in a
+# worker thread, so they are built there instead (names missing in another SDK version are skipped).
+_REQUEST_TYPES = ("GenerateContentConfig", "GenerateContentResponse", "_GenerateContentParameters", "Part",
+                  "UserContent", "HttpResponse", "Candidate", "Content", "GenerateContentResponseUsageMetadata")
+
+
+def _build_sdk_models() -> None:
+    for name in _REQUEST_TYPES:
+        model = getattr(types, name, None)
+        if model is not None and hasattr(model, "model_rebuild"):
+            model.model_rebuild()
+
+
+_build_sdk_models()
 
 
 class GeminiProvider:

@@ -7,6 +7,7 @@ deterministic engine) is always available. Model ids are `provider:model`.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from cloud_engine.ai.providers.base import RULES_ID, ModelProvider, choice_id
@@ -91,3 +92,13 @@ def build_provider(settings: Settings, choice: ModelChoice, *, retry: RetryPolic
 
         return GeminiProvider(key, choice.model, timeout_s=settings.ai_timeout_s, retry=retry)
     raise InvalidInput(field="model", rule=f"{choice.id} has no provider implementation")
+
+
+async def build_provider_async(settings: Settings, choice: ModelChoice, *,
+                               retry: RetryPolicy | None = None) -> ModelProvider:
+    """`build_provider` in a worker thread, so the event loop keeps serving while it runs.
+
+    Why: the first build imports the SDK (0.5-0.9 s) and every build creates HTTP clients with
+    a TLS context (~70 ms); on the bot's loop either would freeze every other command.
+    """
+    return await asyncio.to_thread(build_provider, settings, choice, retry=retry)

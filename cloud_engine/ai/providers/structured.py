@@ -2,7 +2,9 @@
 
 The caller supplies `parse` (text -> validated value, raising `ReplyInvalid`); when the
 second reply fails too, `AdvisorError(reason="invalid")` tells the caller to use the rules
-engine. Only replies that validated are cached.
+engine. Any other exception `parse` raises counts as an invalid reply too: the text is the
+model's, so however it breaks the parser, the user must still get the rules engine's answer
+rather than an error. Only replies that validated are cached.
 """
 
 from __future__ import annotations
@@ -34,6 +36,18 @@ class Validated(Generic[T]):
     reply: ProviderReply | None = None
 
 
+def _parse_reply(parse: Callable[[str], T], text: str, provider: ModelProvider) -> T:
+    """`parse(text)`, with any unexpected failure turned into `ReplyInvalid` (logged, since it may be our bug)."""
+    try:
+        return parse(text)
+    except ReplyInvalid:
+        raise
+    except Exception as exc:
+        log.warning("model reply broke the parser", exc_info=True,
+                    extra={"ai_provider": provider.name, "ai_model": provider.model})
+        raise ReplyInvalid([f"reply could not be parsed ({type(exc).__name__}); return one plain JSON object"]) from None
+
+
 async def ask_validated(provider: ModelProvider, system: str, user: str, *, schema: dict[str, Any],
                         parse: Callable[[str], T], cache: AdviceCache | None = None,
                         key: str | None = None) -> Validated[T]:
@@ -42,20 +56,20 @@ async def ask_validated(provider: ModelProvider, system: str, user: str, *, sche
         hit = await cache.get(key)
         if hit is not None:
             try:
-                return Validated(parse(hit), hit, provider.model, cached=True, reasked=False)
+                return Validated(_parse_reply(parse, hit, provider), hit, provider.model, cached=True, reasked=False)
             except ReplyInvalid:
                 log.info("cached reply no longer validates; asking again", extra={"ai_provider": provider.name})
     reply = await provider.complete_json(system, user, schema=schema)
     reasked = False
     try:
-        value = parse(reply.text)
+        value = _parse_reply(parse, reply.text, provider)
     except ReplyInvalid as first:
         log.info("model reply invalid; re-asking once", extra={"ai_provider": provider.name,
                                                                "ai_model": provider.model, "errors": len(first.errors)})
         reasked = True
         reply = await provider.complete_json(system, reask(user, first.errors), schema=schema)
         try:
-            value = parse(reply.text)
+            value = _parse_reply(parse, reply.text, provider)
         except ReplyInvalid as second:
             raise AdvisorError(detail=f"{choice_id(provider.name, provider.model)} returned invalid JSON twice "
                                       f"({second.errors[0]})", reason="invalid", errors=second.errors) from None

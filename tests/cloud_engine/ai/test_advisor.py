@@ -160,6 +160,34 @@ async def test_invalid_twice_falls_back_to_rules(settings: Settings, db: Databas
     assert answer.resources and answer.total_monthly_cost <= answer.budget_ceiling
 
 
+@pytest.mark.parametrize("reply", ["[" * 5000 + "]" * 5000,
+                                   advice_json().replace('"cloud_provider"', '"n": ' + "9" * 5000 + ', "cloud_provider"')],
+                         ids=["deeply-nested", "huge-integer"])
+@respx.mock
+async def test_replies_the_json_decoder_chokes_on_fall_back_to_rules(settings: Settings, db: Database,
+                                                                     index: KnowledgeIndex, reply: str) -> None:
+    route = respx.post(GROQ_URL).mock(return_value=groq_reply(reply))
+    answer = await advisor(settings, db, index).advise(REQUEST)
+    assert route.call_count == 2
+    assert answer.written_by == "rules engine" and answer.resources
+    assert any("invalid" in n and "rules engine" in n for n in answer.notes)
+
+
+@respx.mock
+async def test_model_prices_in_any_currency_form_are_not_shown(settings: Settings, db: Database,
+                                                               index: KnowledgeIndex) -> None:
+    summary = "A small web app for about 9 USD per month (roughly €8/month, 12 dollars at most; was $12)."
+    reasoning = {"requirements": "A shop.", "architecture": "One VM and Cloud SQL.",
+                 "cost": "About twelve dollars a month.", "security": "Private database, under GBP 10."}
+    respx.post(GROQ_URL).mock(return_value=groq_reply(advice_json(summary=summary, reasoning=reasoning)))
+    answer = await advisor(settings, db, index).advise(REQUEST)
+    assert answer.provider == "groq"
+    shown = " ".join([answer.summary, *(step.text for step in answer.reasoning)])
+    for price in ("9 USD", "€8", "12 dollars", "$12", "twelve dollars", "GBP 10"):
+        assert price not in shown, price
+    assert f"${answer.total_monthly_cost:,.2f}/month" in shown  # the engine's own figure stays
+
+
 @respx.mock
 async def test_wrong_catalogue_values_are_fed_back(settings: Settings, db: Database, index: KnowledgeIndex) -> None:
     bad = advice_json(resources=[{"spec": {"kind": "vm", "name": "web", "machine_type": "t3.small"},

@@ -133,3 +133,18 @@ def test_unknown_catalogue_values_are_replaced() -> None:
 
 def test_model_prices_are_stripped() -> None:
     assert "$" not in strip_prices("This costs $1,200.50/month or US$3 per hour")
+
+
+@pytest.mark.parametrize("written", [
+    "9 USD per month", "USD 9", "9USD", "EUR 12.50/month", "40 CHF a month", "€8/month", "8 €", "£1,200.50",
+    "¥900", "12,50 €", "1.234,56 EUR", "1.2k USD", "12 dollars", "5 euros per hour", "twenty-five US dollars a month", "50 cents per GB",
+])
+def test_prices_without_a_dollar_sign_are_replaced_too(written: str) -> None:
+    shown = strip_prices(f"About {written}, roughly.")
+    assert shown == "About (see the engine's estimate), roughly.", shown
+
+
+def test_ordinary_numbers_are_not_taken_for_prices() -> None:
+    text = ("Use 4 vCPUs and 16 GB of RAM for 99.9% uptime from 2026-11-15 on e2-standard-4 (port 443, 3 AZs, "
+            "10.0.0.0/8); try 3 times over 12 months, paid in USD.")
+    assert strip_prices(text) == text
