@@ -8,7 +8,7 @@ what the advisor and the FinOps service returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -121,7 +121,11 @@ def ingest_report(report: IngestReport) -> discord.Embed:
 
 def costs_overview(by_provider: CostSummary, by_service: CostSummary, forecast: Forecast | None,
                    anomalies: AnomalyReport, *, chart_name: str | None = None) -> discord.Embed:
-    """Spend by provider and service, month to date with its forecast, and anomalies."""
+    """Spend by provider and service, month to date with its forecast, and anomalies.
+
+    Each figure is shown in its own currency (summaries, forecast and anomalies may each be
+    in a different one when a server is billed in several); the notes say what was left out.
+    """
     cur = by_service.currency
     period = f"{by_service.start} → {by_service.end}" if by_service.start else "all imported data"
     embed = discord.Embed(title="Cloud costs (FinOps ledger)", colour=discord.Colour.gold(),
@@ -129,17 +133,21 @@ def costs_overview(by_provider: CostSummary, by_service: CostSummary, forecast: 
                                       f"{_money(by_service.total_billed_cost, cur)} · {period}")
     for title, summary in (("By provider", by_provider), ("By service", by_service)):
         embed.add_field(name=title, inline=True, value=_lines(
-            f"**{safe(g.key or 'unknown', 60)}** {_money(g.effective_cost, cur)} ({g.share:.0%})" for g in summary.groups[:15]))
+            f"**{safe(g.key or 'unknown', 60)}** {_money(g.effective_cost, summary.currency)} ({g.share:.0%})"
+            for g in summary.groups[:15]))
     if forecast is not None:
-        prev = f" · last month {_money(forecast.previous_month_total, cur)}" if forecast.previous_month_total else ""
+        fcur = forecast.currency
+        prev = f" · last month {_money(forecast.previous_month_total, fcur)}" if forecast.previous_month_total else ""
         embed.add_field(name=f"Month to date · {forecast.month}", inline=False, value=(
-            f"{_money(forecast.month_to_date, cur)} in {forecast.days_elapsed} days → forecast "
-            f"**{_money(forecast.forecast_month_end, cur)}** ({forecast.days_remaining} days left){prev}\n"
+            f"{_money(forecast.month_to_date, fcur)} in {forecast.days_elapsed} days → forecast "
+            f"**{_money(forecast.forecast_month_end, fcur)}** ({forecast.days_remaining} days left){prev}\n"
             f"-# method: {safe(forecast.method, 300)}"))
     embed.add_field(name=f"Anomalies ({len(anomalies.items)})", inline=False, value=_lines(
-        (f"{a.day} **{safe(a.service, 60)}** ({safe(a.provider, 60)}) {_money(a.amount, cur)} vs ~{_money(a.expected, cur)} "
-         f"(z {a.robust_z:.1f})" for a in anomalies.items), empty="None found.") + f"\n-# {safe(anomalies.method, 200)}")
-    notes = "; ".join(by_service.notes)
+        (f"{a.day} **{safe(a.service, 60)}** ({safe(a.provider, 60)}) {_money(a.amount, a.currency or cur)} vs "
+         f"~{_money(a.expected, a.currency or cur)} (z {a.robust_z:.1f})" for a in anomalies.items),
+        empty="None found.") + f"\n-# {safe(anomalies.method, 200)}")
+    forecast_notes = forecast.notes if forecast is not None else ()
+    notes = "; ".join(dict.fromkeys((*by_service.notes, *forecast_notes)))
     if notes:
         embed.add_field(name="Notes", value=safe(notes, 500), inline=False)
     if chart_name:
@@ -157,16 +165,30 @@ def _headline(rec: Recommendation) -> str:
     return f"{safe(rec.action, 120)} · {safe(rec.resource_name, 120)}"
 
 
+def _savings_total(total: float, currency: str | None, by_currency: Mapping[str, float] | None) -> str:
+    """The list's savings: one amount per currency, never a sum across them (amounts are not converted)."""
+    if by_currency and len(by_currency) > 1:
+        return " + ".join(f"**{_money(v, c)}/mo**" for c, v in sorted(by_currency.items())) + " (not converted)"
+    return f"**{_money(total, currency)}/mo**"
+
+
 def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: int, total_savings: float,
-                         suppressed: int, start: int) -> discord.Embed:
-    """One page of recommendations, numbered from `start` + 1, with the totals of the whole list."""
+                         suppressed: int, start: int, currency: str | None = None,
+                         savings_by_currency: Mapping[str, float] | None = None) -> discord.Embed:
+    """One page of recommendations, numbered from `start` + 1, with the totals of the whole list.
+
+    `currency` is that of `total_savings` (`RecommendationSet.currency`); with
+    `savings_by_currency` spanning several currencies each is shown on its own. Every item
+    shows its savings in its own billing currency.
+    """
     embed = discord.Embed(title=f"FinOps recommendations · page {page + 1}/{max(pages, 1)}",
                           colour=discord.Colour.green(),
-                          description=f"Up to **{_money(total_savings)}/mo** in savings across the list"
+                          description=f"Up to {_savings_total(total_savings, currency, savings_by_currency)} in "
+                                      "savings across the list"
                                       + (f" · {suppressed} hidden as noisy" if suppressed else ""))
     for i, rec in enumerate(items, start=start + 1):
         embed.add_field(name=truncate(f"{i}. {_headline(rec)}", EMBED_FIELD_NAME), inline=False, value=(
-            f"**{_money(rec.monthly_savings)}/mo** · CO2e {rec.co2e_kg_month_delta:+.1f} kg/mo · "
+            f"**{_money(rec.monthly_savings, rec.currency)}/mo** · CO2e {rec.co2e_kg_month_delta:+.1f} kg/mo · "
             f"confidence {rec.confidence:.0%} · risk {_RISK.get(rec.risk.level, '')} {rec.risk.level}\n"
             f"`{rec.kind}` {safe(rec.provider, 60)} {safe(rec.region or '', 30)} · {_evidence_words(rec)}"))
     if not items:

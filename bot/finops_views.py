@@ -77,6 +77,7 @@ class RecommendationPager(ExpiringView):
         super().__init__(timeout=timeout)
         self.items: list[Recommendation] = list(recs.items)
         self.total_savings = recs.total_monthly_savings
+        self.currency, self.savings_by_currency = recs.currency, recs.savings_by_currency
         self.suppressed = recs.suppressed
         self.page = 0
         self.selected: str | None = None
@@ -110,10 +111,18 @@ class RecommendationPager(ExpiringView):
         shown = self.page_items()
         return next((r for r in shown if r.id == self.selected), shown[0] if shown else None)
 
+    def retotal(self) -> None:
+        """Totals after items were hidden: per currency (the set's validator), never added across them."""
+        totals = RecommendationSet(as_of=None, items=tuple(self.items), total_co2e_kg_month_delta=0.0,
+                                   total_monthly_savings=round(sum(r.monthly_savings for r in self.items), 2))
+        self.total_savings, self.currency = totals.total_monthly_savings, totals.currency
+        self.savings_by_currency = totals.savings_by_currency
+
     def embed(self) -> discord.Embed:
         return embeds_ai.recommendations_page(self.page_items(), page=self.page, pages=self.pages,
                                               total_savings=self.total_savings, suppressed=self.suppressed,
-                                              start=self.page * PER_PAGE)
+                                              start=self.page * PER_PAGE, currency=self.currency,
+                                              savings_by_currency=self.savings_by_currency)
 
     def _layout(self) -> None:
         """Rebuild the components for the current page (select options, disabled states)."""
@@ -179,7 +188,7 @@ class RecommendationPager(ExpiringView):
             return
         self.items = [r for r in self.items if r.id != rec.id]
         self.suppressed += 1
-        self.total_savings = round(sum(r.monthly_savings for r in self.items), 2)
+        self.retotal()
         self.selected = None
         await self._rerender(interaction)
         await interaction.followup.send(f"Hidden **{safe(rec.action, 200)}** for {safe(rec.resource_name, 100)} until "

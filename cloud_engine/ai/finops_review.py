@@ -217,7 +217,7 @@ def _item(rec: Mapping[str, Any], flag: Flag, note: str) -> FinOpsItem:
         recommendation_id=str(rec.get("id")), resource=str(rec.get("resource_name") or rec.get("resource_id") or ""),
         kind=str(rec.get("kind", "")), action=str(rec.get("action", "")),
         monthly_cost_current=num("monthly_cost_current"), monthly_savings=num("monthly_savings"),
-        co2e_kg_month_delta=num("co2e_kg_month_delta"), confidence=num("confidence"), risk=_risk_level(rec),
+        currency=str(rec.get("currency") or "USD"), co2e_kg_month_delta=num("co2e_kg_month_delta"), confidence=num("confidence"), risk=_risk_level(rec),
         status=rec.get("status"), flag=flag, note=note,
     )
 

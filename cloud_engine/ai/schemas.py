@@ -353,6 +353,7 @@ class FinOpsItem(BaseModel):
     action: str
     monthly_cost_current: float | None = None
     monthly_savings: float | None = None
+    currency: str = Field(default="USD", description="billing currency of the amounts (never converted)")
     co2e_kg_month_delta: float | None = None
     confidence: float | None = None
     risk: str | None = None

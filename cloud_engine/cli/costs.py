@@ -45,11 +45,15 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
     for note in summary.notes:
         print(f"  note: {note}")
     if forecast:
-        print(f"Forecast {forecast.month}: month-to-date {forecast.month_to_date:,.2f}, month end "
-              f"{forecast.forecast_month_end:,.2f} {cur} ({forecast.method})")
+        fcur = forecast.currency or ""
+        print(f"Forecast {forecast.month}: month-to-date {forecast.month_to_date:,.2f} {fcur}, month end "
+              f"{forecast.forecast_month_end:,.2f} {fcur} ({forecast.method})")
+        for note in forecast.notes:
+            print(f"  note: {note}")
     print(f"Anomalies ({anomalies.method}): {len(anomalies.items) or 'none'}")
     for a in anomalies.items:
-        print(f"  {a.day} {a.provider} {a.service}: {a.amount:,.2f} vs expected {a.expected:,.2f} (z={a.robust_z})")
+        print(f"  {a.day} {a.provider} {a.service}: {a.amount:,.2f} vs expected {a.expected:,.2f} {a.currency or ''} "
+              f"(z={a.robust_z})")
     if args.chart:
         print(f"chart written to {args.chart}")
     return 0

@@ -157,7 +157,6 @@ async def advisor(services: Services, base: Path, guild: int) -> None:
 
 
 async def finops(services: Services, base: Path, guild: int) -> None:
-    from cloud_engine.ai.finops_review import review_recommendations
 
     _section("FinOps: ingest a synthetic FOCUS export and metrics (3 providers, ~50 resources, 45 days)")
     svc = await services.finops()
@@ -168,32 +167,37 @@ async def finops(services: Services, base: Path, guild: int) -> None:
     print(f"re-import of the same export: {again.rows_added} rows added, {again.rows_restated} restated, "
           f"{again.rows_unchanged} unchanged (idempotent)")
     summary = await svc.cost_summary(by="provider", guild_id=guild)
-    print("cost by provider:", ", ".join(f"{g.key} ${g.effective_cost:,.2f}" for g in summary.groups))
+    print("cost by provider:", ", ".join(f"{g.key} {_money(g.effective_cost, summary.currency)}"
+                                         for g in summary.groups))
     forecast = await svc.forecast(guild_id=guild)
     if forecast is not None:
-        print(f"month to date ${forecast.month_to_date:,.2f}; forecast ${forecast.forecast_month_end:,.2f} "
-              f"({forecast.method})")
+        print(f"month to date {_money(forecast.month_to_date, forecast.currency)}; forecast "
+              f"{_money(forecast.forecast_month_end, forecast.currency)} ({forecast.method})")
     for anomaly in (await svc.anomalies(guild_id=guild)).items[:3]:
-        print(f"anomaly: {anomaly.day} {anomaly.provider}/{anomaly.service} ${anomaly.amount:,.2f} "
-              f"(expected ${anomaly.expected:,.2f}, robust z {anomaly.robust_z:.1f})")
+        print(f"anomaly: {anomaly.day} {anomaly.provider}/{anomaly.service} {_money(anomaly.amount, anomaly.currency)} "
+              f"(expected {_money(anomaly.expected, anomaly.currency)}, robust z {anomaly.robust_z:.1f})")
 
     _section("Top recommendations ($/month at 730 h, CO2e) and the advisor's review")
     recs = await svc.recommendations(guild_id=guild)
-    print(f"{len(recs.items)} recommendations, ${recs.total_monthly_savings:,.2f}/month and "
+    print(f"{len(recs.items)} recommendations, {_money(recs.total_monthly_savings, recs.currency)}/month and "
           f"{-recs.total_co2e_kg_month_delta:,.1f} kg CO2e/month in total")
     for rec in recs.items[:8]:
-        print(f"  {rec.kind:<13} {rec.resource_name:<22} {rec.action[:48]:<48} ${rec.monthly_savings:>8.2f} "
+        print(f"  {rec.kind:<13} {rec.resource_name:<22} {rec.action[:48]:<48} {_money(rec.monthly_savings, rec.currency):>9} "
               f"{rec.co2e_kg_month_delta:>7.1f} kg  conf {rec.confidence:.2f}  [{rec.status}]")
-    review = await review_recommendations(list(recs.items), summary, services.settings, db=services.db,
-                                          index=await services.knowledge())
+    review = await (await services.advisor()).review_finops(list(recs.items), summary)
     print(f"\nreview (written by {review.written_by}):")
     for item in [review.effective_recommendation, *review.additional_recommendations[:3]]:
         if item is not None:
             print(f"  - [{getattr(item, 'flag', 'ok')}] {item.resource}: {item.action} "
-                  f"(saves ${item.monthly_savings or 0:,.2f}/month, risk {item.risk})")
+                  f"(saves {_money(item.monthly_savings or 0, item.currency)}/month, risk {item.risk})")
     print("  basis:    ", review.base_of_recommendations)
     print("  forecast: ", review.cost_forecasting)
     print("  contracts:", review.contract_deal)
+
+def _money(value: float, currency: str | None) -> str:
+    """An amount in its billing currency ($ for USD); amounts in different currencies are never added."""
+    return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {currency}"
+
 
 
 STEPS = [core_and_terraform, advisor, finops]

@@ -15,6 +15,11 @@ from cloud_engine.finops.cli_support import add_guild_option, dump, finops_servi
 from cloud_engine.settings import Settings
 
 
+def _money(value: float, currency: str | None) -> str:
+    """An amount in its billing currency ($ for USD); amounts in different currencies are never added."""
+    return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {currency}"
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("recommend", help="cost and carbon recommendations from the FinOps ledger")
     parser.add_argument("--limit", type=int, default=None)
@@ -51,13 +56,17 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
             payload["review"] = _jsonable(review)
         print(dump(payload))
     else:
+        savings = " + ".join(f"{_money(v, c)}/month" for c, v in recs.savings_by_currency.items()) \
+            or f"{_money(recs.total_monthly_savings, recs.currency)}/month"
         print(f"{len(recs.items)} recommendations for guild {guild} (as of {recs.as_of}); total savings "
-              f"${recs.total_monthly_savings:,.2f}/month, CO2e {recs.total_co2e_kg_month_delta:+,.1f} kg/month"
+              f"{savings}, CO2e {recs.total_co2e_kg_month_delta:+,.1f} kg/month"
               + (f"; {recs.suppressed} hidden as noisy" if recs.suppressed else ""))
+        for note in recs.notes:
+            print(f"  note: {note}")
         for r in recs.items:
             if r.status == "ok":
-                print(f"  [{r.kind}] {r.resource_name}: {r.action} — saves ${r.monthly_savings:,.2f}/month of "
-                      f"${r.monthly_cost_current:,.2f}, CO2e {r.co2e_kg_month_delta:+.1f} kg, "
+                print(f"  [{r.kind}] {r.resource_name}: {r.action} — saves {_money(r.monthly_savings, r.currency)}/month "
+                      f"of {_money(r.monthly_cost_current, r.currency)}, CO2e {r.co2e_kg_month_delta:+.1f} kg, "
                       f"confidence {r.confidence:.0%}, risk {r.risk.level} (id {r.id})")
             else:
                 print(f"  [{r.kind}] {r.resource_name}: insufficient telemetry; collect {'; '.join(r.needs)} (id {r.id})")

@@ -4,12 +4,19 @@ All amounts are FOCUS EffectiveCost (after discounts and amortised commitments) 
 field says billed. Every function reads one scope (`guild_id`) only, is blocking, and runs
 through `Ledger.run`.
 
-Forecast method: month-to-date + (mean daily cost of the last 7 complete days) x days left
-in the month; "today" is the last day with data, so a late export does not shrink it.
-Anomalies: per service, a day is anomalous when its robust z-score
+Currencies: amounts are never converted (there is no exchange-rate source) and never
+added across currencies. A single figure (a summary total, a forecast, the chart's series)
+is in one currency, the one most lines are billed in unless asked, with a note naming the
+others; anomalies are looked for per (service, currency).
+
+Forecast method: cost of the month's complete days + (mean daily cost of the last 7 complete
+days) x the days still to come; "today" is the last day with data, so a late export does not
+shrink it. Only days on or after the currency's first charge count towards the mean, and a
+last day whose charges stop before midnight is not complete (it is projected, not counted).
+Anomalies: per service and currency, a day is anomalous when its robust z-score
 0.6745 x (cost - median) / MAD >= 3.5 (Iglewicz & Hoaglin) and it differs from the median by
-at least $1; MAD = 0 (a perfectly flat series) falls back to 1.4826 x the mean absolute
-deviation so a single spike on a flat line is still found.
+at least 1 (of the billing currency); MAD = 0 (a perfectly flat series) falls back to
+1.4826 x the mean absolute deviation so a single spike on a flat line is still found.
 """
 
 from __future__ import annotations
@@ -36,14 +43,16 @@ GROUP_EXPRESSIONS = {
     "service": "COALESCE(service_name, '(none)')",
     "provider": "provider",
     "project": "COALESCE(sub_account_name, json_extract_string(tags, '$.project'), '(none)')",
-    "tag": "COALESCE(json_extract_string(tags, '$.' || ?), '(untagged)')",
+    # the key is quoted as one JSON path member, so `app.kubernetes.io/name` is not read as a nested path
+    "tag": "COALESCE(json_extract_string(tags, '$.\"' || replace(?, '\"', '\\\"') || '\"'), '(untagged)')",
     "day": "CAST(CAST(charge_period_start AS DATE) AS VARCHAR)",
     "region": "COALESCE(region_id, '(none)')",
     "resource": "COALESCE(resource_name, resource_id, '(none)')",
 }
 RUN_RATE_DAYS = 7
+COMPLETE_DAY_SLACK = timedelta(minutes=1)  # hourly exports may end the day at 23:59:59
 Z_THRESHOLD = 3.5
-MIN_ANOMALY_USD = 1.0
+MIN_ANOMALY_AMOUNT = 1.0  # in the series' billing currency: a noise floor, not a price
 
 
 def _range(start: date | None, end: date | None) -> tuple[datetime, datetime]:
@@ -66,12 +75,34 @@ def _extent(conn: duckdb.DuckDBPyConnection, guild_id: int, start: date | None,
     return row[0], row[1], sorted(c for c in row[2] or [] if c)
 
 
+def _primary(lines: dict[str | None, int], wanted: str | None = None) -> str | None:
+    """The currency to report in: `wanted` when given, else the one most cost lines are billed in.
+
+    Why pick one: amounts are never converted (no exchange-rate source), so a figure that
+    adds two currencies means nothing; ties go to the alphabetically first, for stable output.
+    """
+    if wanted is not None:
+        return wanted
+    return min(lines, key=lambda c: (-lines[c], c or ""), default=None)
+
+
+def _left_out(amounts: dict[str | None, float], primary: str | None, what: str) -> tuple[str, ...]:
+    """A note naming the other currencies and their amounts, which a single-currency figure leaves out."""
+    others = {c: v for c, v in amounts.items() if c != primary}
+    if not others:
+        return ()
+    listed = ", ".join(f"{v:,.2f} {c or 'unknown currency'}" for c, v in sorted(others.items(), key=lambda i: i[0] or ""))
+    return (f"more than one billing currency ({', '.join(sorted(c or 'unknown' for c in amounts))}); amounts are "
+            f"not converted, so {what} shows {primary or 'unknown currency'} only (left out: {listed})",)
+
+
 def cost_summary(conn: duckdb.DuckDBPyConnection, guild_id: int, by: str = "service", start: date | None = None,
-                 end: date | None = None, tag_key: str = "env") -> CostSummary:
+                 end: date | None = None, tag_key: str = "env", currency: str | None = None) -> CostSummary:
     """Billed and effective cost of one scope grouped by one dimension, largest first (by day: in date order).
 
-    Without a date range the covered period and currencies come from `scope_extent`, so
-    the summary costs one GROUP BY over the scope's rows and nothing more.
+    Only one currency is summed: `currency`, or the one most lines are billed in; a note
+    names the others and their totals. Without a date range the covered period comes from
+    `scope_extent`, so the summary costs one GROUP BY over the scope's rows and nothing more.
     """
     if by not in GROUP_EXPRESSIONS:
         raise InvalidInput(field="by", rule=f"must be one of {', '.join(GROUP_EXPRESSIONS)}")
@@ -79,48 +110,73 @@ def cost_summary(conn: duckdb.DuckDBPyConnection, guild_id: int, by: str = "serv
     params: list[object] = [tag_key] if by == "tag" else []
     order = "key" if by == "day" else "effective DESC, key"
     rows = conn.execute(
-        f"SELECT {GROUP_EXPRESSIONS[by]} AS key, sum(billed_cost) AS billed, sum(effective_cost) AS effective "  # noqa: S608
-        "FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? AND charge_period_start < ? "
-        f"GROUP BY 1 ORDER BY {order}",
+        f"SELECT {GROUP_EXPRESSIONS[by]} AS key, billing_currency, sum(billed_cost) AS billed, "  # noqa: S608
+        "sum(effective_cost) AS effective, count(*) FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? "
+        f"AND charge_period_start < ? GROUP BY 1, 2 ORDER BY {order}",
         [*params, guild_id, lo, hi],
     ).fetchall()
-    first, last, currencies = _extent(conn, guild_id, start, end) if rows else (None, None, [])
-    total_eff = sum(r[2] for r in rows)
-    notes = (f"more than one billing currency ({', '.join(currencies)}); amounts are not converted",) \
-        if len(currencies) > 1 else ()
+    lines: dict[str | None, int] = defaultdict(int)
+    effective: dict[str | None, float] = defaultdict(float)
+    for _key, cur, _billed, eff, n in rows:
+        lines[cur] += n
+        effective[cur] += eff
+    chosen = _primary(lines, currency)
+    mine = [(k, b, e) for k, cur, b, e, _n in rows if cur == chosen]
+    first, last, _ = _extent(conn, guild_id, start, end) if rows else (None, None, [])
+    total_eff = sum(r[2] for r in mine)
     return CostSummary(
         by=by if by != "tag" else f"tag:{tag_key}", start=first.date() if first else None,
-        end=last.date() if last else None, currency=currencies[0] if currencies else None,
-        total_billed_cost=round(sum(r[1] for r in rows), 2), total_effective_cost=round(total_eff, 2),
+        end=last.date() if last else None, currency=chosen,
+        total_billed_cost=round(sum(r[1] for r in mine), 2), total_effective_cost=round(total_eff, 2),
         groups=tuple(CostGroup(key=str(k), billed_cost=round(b, 2), effective_cost=round(e, 2),
-                               share=round(e / total_eff, 4) if total_eff else 0.0) for k, b, e in rows),
-        notes=notes,
+                               share=round(e / total_eff, 4) if total_eff else 0.0) for k, b, e in mine),
+        notes=_left_out(effective, chosen, "this summary"),
     )
 
 
 def daily_service_costs(conn: duckdb.DuckDBPyConnection, guild_id: int, start: date | None = None,
-                        end: date | None = None) -> DailyServiceCosts:
-    """Effective cost per service per day of one scope, zero-filled, for charts and anomaly detection."""
+                        end: date | None = None, currency: str | None = None) -> DailyServiceCosts:
+    """Effective cost per service per day of one scope in one currency, zero-filled, for charts and anomalies.
+
+    The currency is `currency`, or the one most lines in the range are billed in; a note
+    names the others (anomalies call this once per currency).
+    """
     lo, hi = _range(start, end)
     rows = conn.execute(
         "SELECT provider || ' · ' || COALESCE(service_name, '(none)'), CAST(charge_period_start AS DATE), "
-        "sum(effective_cost) FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? "
-        "AND charge_period_start < ? GROUP BY 1, 2 ORDER BY 1, 2", [guild_id, lo, hi]).fetchall()
-    cur = conn.execute("SELECT any_value(billing_currency) FROM cost_lines WHERE guild_id = ?", [guild_id]).fetchone()
-    if not rows:
-        return DailyServiceCosts(currency=cur[0] if cur else None, days=(), series={})
-    first, last = min(r[1] for r in rows), max(r[1] for r in rows)
+        "billing_currency, sum(effective_cost), count(*) FROM cost_lines WHERE guild_id = ? "
+        "AND charge_period_start >= ? AND charge_period_start < ? GROUP BY 1, 2, 3 ORDER BY 1, 2",
+        [guild_id, lo, hi]).fetchall()
+    lines: dict[str | None, int] = defaultdict(int)
+    amounts: dict[str | None, float] = defaultdict(float)
+    for _key, _day, cur, cost, n in rows:
+        lines[cur] += n
+        amounts[cur] += cost
+    chosen = _primary(lines, currency)
+    mine = [(k, d, c) for k, d, cur, c, _n in rows if cur == chosen]
+    notes = _left_out(amounts, chosen, "the daily series")
+    if not mine:
+        return DailyServiceCosts(currency=chosen, days=(), series={}, notes=notes)
+    first, last = min(r[1] for r in mine), max(r[1] for r in mine)
     days = tuple(first + timedelta(days=i) for i in range((last - first).days + 1))
     index = {d: i for i, d in enumerate(days)}
     series: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(days))
-    for key, day, cost in rows:
+    for key, day, cost in mine:
         series[key][index[day]] = round(float(cost), 6)
-    return DailyServiceCosts(currency=cur[0] if cur else None, days=days,
-                             series={k: tuple(v) for k, v in sorted(series.items())})
+    return DailyServiceCosts(currency=chosen, days=days, series={k: tuple(v) for k, v in sorted(series.items())},
+                             notes=notes)
 
 
-def forecast(conn: duckdb.DuckDBPyConnection, guild_id: int, as_of: date | None = None) -> Forecast | None:
-    """One scope's month-to-date and month-end forecast for the month of `as_of` (default: last day with data)."""
+def forecast(conn: duckdb.DuckDBPyConnection, guild_id: int, as_of: date | None = None,
+             currency: str | None = None) -> Forecast | None:
+    """One scope's month-to-date and month-end forecast in one currency for the month of `as_of`.
+
+    `as_of` defaults to the last day with data. The currency is `currency`, or the one most
+    of the month's lines are billed in; a note names the others. The run rate averages only
+    complete days on or after the first charge day of that currency, so a scope imported
+    three days ago is not diluted by days it never had, and a last day whose charges stop
+    before midnight (an hourly export mid-day) is replaced by the run rate, not taken as a day.
+    """
     if as_of is None:
         row = conn.execute("SELECT max(CAST(charge_period_start AS DATE)) FROM cost_lines WHERE guild_id = ?",
                            [guild_id]).fetchone()
@@ -130,26 +186,62 @@ def forecast(conn: duckdb.DuckDBPyConnection, guild_id: int, as_of: date | None 
     month_start = as_of.replace(day=1)
     days_in_month = calendar.monthrange(as_of.year, as_of.month)[1]
     prev_start = (month_start - timedelta(days=1)).replace(day=1)
+    window_start = min(prev_start, as_of - timedelta(days=RUN_RATE_DAYS))
     rows = conn.execute(
-        "SELECT CAST(charge_period_start AS DATE) AS d, sum(effective_cost) FROM cost_lines "
-        "WHERE guild_id = ? AND charge_period_start >= ? AND charge_period_start < ? GROUP BY 1",
-        [guild_id, datetime.combine(min(prev_start, as_of - timedelta(days=RUN_RATE_DAYS)), time()),
-         datetime.combine(as_of + timedelta(days=1), time())]).fetchall()
-    daily = {d: float(c) for d, c in rows}
+        "SELECT billing_currency, CAST(charge_period_start AS DATE) AS d, sum(effective_cost), count(*), "
+        "max(charge_period_end) FROM cost_lines "
+        "WHERE guild_id = ? AND charge_period_start >= ? AND charge_period_start < ? GROUP BY 1, 2",
+        [guild_id, datetime.combine(window_start, time()), datetime.combine(as_of + timedelta(days=1), time())],
+    ).fetchall()
+    lines: dict[str | None, int] = defaultdict(int)
+    month_amounts: dict[str | None, float] = defaultdict(float)
+    for cur, d, cost, n, _end in rows:
+        if d >= month_start:
+            lines[cur] += n
+            month_amounts[cur] += cost
+    if not lines:  # nothing this month: fall back to the currencies of the window
+        for cur, _d, _cost, n, _end in rows:
+            lines[cur] += n
+    chosen = _primary(lines, currency)
+    daily = {d: float(c) for cur, d, c, _n, _end in rows if cur == chosen}
+    last_end = max((e for cur, d, _c, _n, e in rows if cur == chosen and d == as_of and e is not None), default=None)
+    first_row = conn.execute(
+        "SELECT min(CAST(charge_period_start AS DATE)) FROM cost_lines WHERE guild_id = ? "
+        "AND billing_currency IS NOT DISTINCT FROM ?", [guild_id, chosen]).fetchone()
+    first_day: date = first_row[0] if first_row and first_row[0] is not None else as_of
+    notes = list(_left_out(month_amounts, chosen, "this forecast"))
+
+    next_midnight = datetime.combine(as_of + timedelta(days=1), time())
+    complete = as_of not in daily or last_end is None or last_end >= next_midnight - COMPLETE_DAY_SLACK
+    complete_through = as_of if complete else as_of - timedelta(days=1)
+    rate_from = max(first_day, complete_through - timedelta(days=RUN_RATE_DAYS - 1))
+    rate_days = (complete_through - rate_from).days + 1
+    if rate_days > 0:
+        rate = sum(daily.get(rate_from + timedelta(days=i), 0.0) for i in range(rate_days)) / rate_days
+        basis = f"mean daily cost of {rate_days} complete day{'s' if rate_days != 1 else ''}, " \
+                f"{rate_from} to {complete_through} ({rate:.2f})"
+    else:  # only an incomplete first day: scale what it has to 24 hours
+        hours = max((last_end - datetime.combine(as_of, time())).total_seconds() / 3600, 1.0) if last_end else 24.0
+        rate = daily.get(as_of, 0.0) / hours * 24
+        basis = f"the first day's {hours:.1f} hours scaled to 24 ({rate:.2f})"
+    if rate_days < RUN_RATE_DAYS:
+        notes.append(f"run rate from {max(rate_days, 0)} complete day(s) of history (first charge {first_day}), "
+                     f"not {RUN_RATE_DAYS}")
+    if not complete:
+        notes.append(f"{as_of} is incomplete (charges end {last_end:%H:%M} UTC); the run rate stands in for it")
     mtd = sum(c for d, c in daily.items() if month_start <= d <= as_of)
-    recent = [daily.get(as_of - timedelta(days=i), 0.0) for i in range(RUN_RATE_DAYS)]
-    rate = sum(recent) / RUN_RATE_DAYS
+    settled = sum(c for d, c in daily.items() if month_start <= d <= complete_through)
+    to_project = days_in_month - (complete_through.day if complete_through >= month_start else 0)
     remaining = days_in_month - as_of.day
     prev_days = [d for d in daily if prev_start <= d < month_start]
     prev_total = sum(daily[d] for d in prev_days) if len(prev_days) == (month_start - prev_start).days else None
-    cur = conn.execute("SELECT any_value(billing_currency) FROM cost_lines WHERE guild_id = ?", [guild_id]).fetchone()
     return Forecast(
-        month=month_start.strftime("%Y-%m"), as_of=as_of, currency=cur[0] if cur else None,
+        month=month_start.strftime("%Y-%m"), as_of=as_of, currency=chosen,
         month_to_date=round(mtd, 2), daily_run_rate=round(rate, 2), days_elapsed=as_of.day,
-        days_remaining=remaining, forecast_month_end=round(mtd + rate * remaining, 2),
+        days_remaining=remaining, forecast_month_end=round(settled + rate * to_project, 2),
         previous_month_total=round(prev_total, 2) if prev_total is not None else None,
-        method=f"month-to-date + mean daily cost of the last {RUN_RATE_DAYS} days ({rate:.2f}) x {remaining} "
-               "remaining days",
+        method=f"cost of the month's complete days ({settled:.2f}) + {basis} x {to_project} days to come",
+        notes=tuple(notes),
     )
 
 
@@ -167,26 +259,37 @@ def robust_z(values: np.ndarray) -> tuple[np.ndarray, float]:
 
 def anomalies(conn: duckdb.DuckDBPyConnection, guild_id: int, start: date | None = None, end: date | None = None,
               threshold: float = Z_THRESHOLD) -> AnomalyReport:
-    """Days whose cost for a service is far from that service's median day, in one scope."""
-    daily = daily_service_costs(conn, guild_id, start, end)
+    """Days whose cost for a service is far from that service's median day, in one scope.
+
+    Each (service, billing currency) is its own series: a service billed in two currencies
+    would otherwise add yen to dollars and look like a spike.
+    """
+    lo, hi = _range(start, end)
+    currencies = [r[0] for r in conn.execute(
+        "SELECT DISTINCT billing_currency FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? "
+        "AND charge_period_start < ?", [guild_id, lo, hi]).fetchall()]
     items: list[Anomaly] = []
-    for key, series in daily.series.items():
-        values = np.array(series)
-        if values.size < 7:
-            continue
-        z, median = robust_z(values)
-        provider, _, service = key.partition(" · ")
-        for i in np.flatnonzero(np.abs(z) >= threshold):
-            if abs(values[i] - median) >= MIN_ANOMALY_USD:
-                items.append(Anomaly(day=daily.days[i], service=service, provider=provider,
-                                     amount=round(float(values[i]), 2), expected=round(median, 2),
-                                     robust_z=round(float(z[i]), 2)))
-    items.sort(key=lambda a: (a.day, a.provider, a.service))
+    all_days: list[date] = []
+    for cur in sorted(currencies, key=lambda c: c or ""):
+        daily = daily_service_costs(conn, guild_id, start, end, currency=cur)
+        all_days += [daily.days[0], daily.days[-1]] if daily.days else []
+        for key, series in daily.series.items():
+            values = np.array(series)
+            if values.size < 7:
+                continue
+            z, median = robust_z(values)
+            provider, _, service = key.partition(" · ")
+            for i in np.flatnonzero(np.abs(z) >= threshold):
+                if abs(values[i] - median) >= MIN_ANOMALY_AMOUNT:
+                    items.append(Anomaly(day=daily.days[i], service=service, provider=provider, currency=cur,
+                                         amount=round(float(values[i]), 2), expected=round(median, 2),
+                                         robust_z=round(float(z[i]), 2)))
+    items.sort(key=lambda a: (a.day, a.provider, a.service, a.currency or ""))
     return AnomalyReport(
-        start=daily.days[0] if daily.days else None, end=daily.days[-1] if daily.days else None,
+        start=min(all_days, default=None), end=max(all_days, default=None),
         threshold=threshold, items=tuple(items),
-        method=f"robust z = 0.6745 x (cost - median) / MAD per service; flagged at |z| >= {threshold} "
-               f"and >= ${MIN_ANOMALY_USD:.0f} from the median",
+        method=f"robust z = 0.6745 x (cost - median) / MAD per service and currency; flagged at |z| >= {threshold} "
+               f"and >= {MIN_ANOMALY_AMOUNT:.0f} (in the billing currency) from the median",
     )
 
 

@@ -8,6 +8,10 @@ query reads one scope (`guild_id`): a server's recommendations come from its own
 
 Monthly cost convention: effective cost over the resource's last 30 days (or its lifetime,
 if shorter) divided by the hours covered, times the catalogue's 730 hours per month.
+
+Currency: every amount stays in the bill's BillingCurrency, which each profile and each
+commitment series carries, so no rule mistakes yen for dollars. A resource billed in more
+than one currency is costed in its latest one (its other lines are not converted and left out).
 """
 
 from __future__ import annotations
@@ -69,6 +73,7 @@ class ResourceProfile:
     daily: dict[str, list[DayStats]] = field(default_factory=dict)
     window: dict[str, WindowStats] = field(default_factory=dict)
     cpu_hourly: dict[tuple[bool, int], float] = field(default_factory=dict)
+    currency: str | None = "USD"  # BillingCurrency of monthly_cost
 
     def days_of(self, metric: str) -> int:
         return len(self.daily.get(metric, []))
@@ -79,8 +84,8 @@ class Inventory:
     as_of: date | None
     metrics_end: datetime | None
     resources: list[ResourceProfile]
-    # (provider, service) -> resource_id (None for rows without one) -> day -> effective cost
-    service_daily: dict[tuple[str, str], dict[str | None, dict[date, float]]]
+    # (provider, service, billing currency) -> resource_id (None for rows without one) -> day -> effective cost
+    service_daily: dict[tuple[str, str, str | None], dict[str | None, dict[date, float]]]
 
 
 def _tags(raw: str | None) -> dict[str, str]:
@@ -132,21 +137,29 @@ def build_inventory(conn: duckdb.DuckDBPyConnection, guild_id: int, eligible: di
     hours_per_month = load_catalog().hours_per_month
     rows = conn.execute(
         """
-        SELECT resource_id,
+        WITH cur AS (
+            SELECT resource_id, arg_max(billing_currency, charge_period_start) AS currency
+            FROM cost_lines WHERE guild_id = ? AND resource_id IS NOT NULL GROUP BY resource_id
+        )
+        SELECT c.resource_id,
                arg_max(resource_name, charge_period_start), arg_max(provider, charge_period_start),
                arg_max(region_id, charge_period_start), arg_max(service_name, charge_period_start),
                arg_max(resource_type, charge_period_start), arg_max(sub_account_name, charge_period_start),
                arg_max(tags, charge_period_start), arg_max(sku_price_details, charge_period_start),
                arg_max(sku_id, charge_period_start), min(charge_period_start), max(charge_period_end),
-               sum(effective_cost) FILTER (WHERE charge_period_start >= ?)
-        FROM cost_lines WHERE guild_id = ? AND resource_id IS NOT NULL
-        GROUP BY resource_id HAVING max(charge_period_end) >= ?
-        ORDER BY resource_id
+               sum(effective_cost) FILTER (WHERE charge_period_start >= ?
+                                           AND billing_currency IS NOT DISTINCT FROM cur.currency),
+               cur.currency
+        FROM cost_lines c JOIN cur ON c.resource_id = cur.resource_id
+        WHERE c.guild_id = ?
+        GROUP BY c.resource_id, cur.currency HAVING max(charge_period_end) >= ?
+        ORDER BY c.resource_id
         """,
-        [cost_start, guild_id, last_end - timedelta(days=ACTIVE_GRACE_DAYS)],
+        [guild_id, cost_start, guild_id, last_end - timedelta(days=ACTIVE_GRACE_DAYS)],
     ).fetchall()
     profiles: dict[str, ResourceProfile] = {}
-    for (rid, name, provider, region, service, rtype, sub, tags_raw, details, sku, first, last, recent) in rows:
+    for (rid, name, provider, region, service, rtype, sub, tags_raw, details, sku, first, last, recent,
+         currency) in rows:
         tags = _tags(tags_raw)
         machine = machine_type_of(provider, details, tags, sku)
         covered_h = max((last - max(first, cost_start)).total_seconds() / 3600.0, 1.0)
@@ -154,7 +167,7 @@ def build_inventory(conn: duckdb.DuckDBPyConnection, guild_id: int, eligible: di
             resource_id=rid, resource_name=name or rid.rsplit("/", 1)[-1], provider=provider, region=region,
             service=service, resource_type=rtype, sub_account=sub, tags=tags, kind=classify(rtype, service, machine),
             machine_type=machine, monthly_cost=max(float(recent or 0.0), 0.0) / covered_h * hours_per_month,
-            first_seen=first, last_seen=last,
+            first_seen=first, last_seen=last, currency=currency,
         )
     metrics_end = _load_metrics(conn, guild_id, profiles)
     return Inventory(as_of=as_of, metrics_end=metrics_end, resources=list(profiles.values()),
@@ -202,24 +215,25 @@ def _load_metrics(conn: duckdb.DuckDBPyConnection, guild_id: int,
     return metrics_end
 
 
-def _service_daily(conn: duckdb.DuckDBPyConnection, guild_id: int, start: datetime,
-                   eligible: dict[str, list[str]]) -> dict[tuple[str, str], dict[str | None, dict[date, float]]]:
+def _service_daily(conn: duckdb.DuckDBPyConnection, guild_id: int, start: datetime, eligible: dict[str, list[str]],
+                   ) -> dict[tuple[str, str, str | None], dict[str | None, dict[date, float]]]:
     pairs = [(p, s) for p, services in eligible.items() for s in services]
     if not pairs:
         return {}
-    out: dict[tuple[str, str], dict[str | None, dict[date, float]]] = defaultdict(lambda: defaultdict(dict))
+    out: dict[tuple[str, str, str | None], dict[str | None, dict[date, float]]] = defaultdict(lambda: defaultdict(dict))
     conn.execute("CREATE OR REPLACE TEMP TABLE eligible_services (provider VARCHAR, service VARCHAR)")
     conn.executemany("INSERT INTO eligible_services VALUES (?, ?)", pairs)
     rows = conn.execute(
         """
-        SELECT c.provider, c.service_name, c.resource_id, CAST(c.charge_period_start AS DATE), sum(c.effective_cost)
+        SELECT c.provider, c.service_name, c.billing_currency, c.resource_id, CAST(c.charge_period_start AS DATE),
+               sum(c.effective_cost)
         FROM cost_lines c JOIN eligible_services e ON c.provider = e.provider AND c.service_name = e.service
         WHERE c.guild_id = ? AND c.charge_period_start >= ? GROUP BY ALL
         """,
         [guild_id, start],
     ).fetchall()
-    for provider, service, rid, day, cost in rows:
-        out[(provider, service)][rid][day] = float(cost)
+    for provider, service, currency, rid, day, cost in rows:
+        out[(provider, service, currency)][rid][day] = float(cost)
     return {k: dict(v) for k, v in out.items()}
 
 

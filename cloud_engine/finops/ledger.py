@@ -51,9 +51,26 @@ class Ledger:
         return cls(conn, path)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run blocking DuckDB work off the event loop, one caller at a time."""
+        """Run blocking DuckDB work off the event loop, one caller at a time.
+
+        Why the shield: a thread cannot be interrupted, so if the caller is cancelled (a
+        timeout, bot shutdown) the work goes on using the connection. The lock is held until
+        that thread has finished, and only then is the cancellation passed on; releasing it
+        earlier would let a second caller use the same DuckDB connection concurrently.
+        """
         async with self._lock:
-            return await asyncio.to_thread(fn, self._conn, *args)
+            work = asyncio.ensure_future(asyncio.to_thread(fn, self._conn, *args))
+            try:
+                return await asyncio.shield(work)
+            except asyncio.CancelledError:
+                while not work.done():  # the thread still owns the connection: keep the lock
+                    try:
+                        await asyncio.wait([work])
+                    except asyncio.CancelledError:
+                        continue  # cancelled again while waiting: still wait for the thread
+                if not work.cancelled():
+                    work.exception()  # the caller is gone; mark a failure of the work as seen
+                raise
 
     async def close(self) -> None:
         async with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SourceKind = Literal["focus_file", "azure_api", "aws_api", "gcp_api", "metrics_file", "synthetic"]
 RecommendationKind = Literal["idle", "rightsize", "orphaned", "schedule", "commitment", "green_region"]
@@ -71,7 +71,9 @@ class Recommendation(_Frozen):
     action: str
     evidence: dict[str, Any]
     monthly_cost_current: float = Field(ge=0)
-    monthly_savings: float = Field(description="USD/month; negative means the action costs more")
+    monthly_savings: float = Field(description="per month in `currency`; negative means the action costs more")
+    currency: str | None = Field(default="USD", description="billing currency of monthly_cost_current and "
+                                                            "monthly_savings (the bill's BillingCurrency)")
     co2e_kg_month_delta: float = Field(description="kg CO2e per month; negative is a saving")
     confidence: float = Field(ge=0, le=1)
     risk: Risk
@@ -82,14 +84,49 @@ class Recommendation(_Frozen):
 
 
 class RecommendationSet(_Frozen):
-    """The list the bot shows, with totals that are exactly the sums of the items."""
+    """The list the bot shows, with totals that are exactly the sums of the items in one currency.
+
+    Why the validator: items carry the currency of their bill and amounts are never
+    converted (there is no exchange-rate source), so a sum over a JPY and a USD item means
+    nothing. Whoever builds the set, `savings_by_currency` is derived from the items and,
+    when they span several currencies, `total_monthly_savings` counts only `currency` (the
+    one most items are in) and `notes` says so.
+    """
 
     as_of: date | None
     items: tuple[Recommendation, ...]
-    total_monthly_savings: float
+    total_monthly_savings: float = Field(description="sum of the items' savings in `currency`")
     total_co2e_kg_month_delta: float
     suppressed: int = 0
     by_kind: dict[str, int] = Field(default_factory=dict)
+    currency: str | None = Field(default=None, description="currency of total_monthly_savings")
+    savings_by_currency: dict[str, float] = Field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _totals_per_currency(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "items" not in data:
+            return data
+        per: dict[str, float] = {}
+        count: dict[str, int] = {}
+        for item in data["items"]:
+            cur, saving = ((item.currency, item.monthly_savings) if isinstance(item, Recommendation)
+                           else (item.get("currency", "USD"), item.get("monthly_savings", 0.0)))
+            key = cur or "USD"
+            per[key] = per.get(key, 0.0) + float(saving)
+            count[key] = count.get(key, 0) + 1
+        if not per:
+            return data
+        primary = min(per, key=lambda c: (-count[c], c))
+        out = {**data, "currency": primary, "savings_by_currency": {c: round(v, 2) for c, v in sorted(per.items())}}
+        if len(per) > 1:
+            listed = "; ".join(f"{v:,.2f} {c}" for c, v in sorted(per.items()))
+            out["total_monthly_savings"] = round(per[primary], 2)
+            out["notes"] = (*tuple(data.get("notes", ())),
+                            f"savings are in more than one currency ({listed}) and are not converted; "
+                            f"the total counts {primary} only")
+        return out
 
 
 class CostGroup(_Frozen):
@@ -111,11 +148,12 @@ class CostSummary(_Frozen):
 
 
 class DailyServiceCosts(_Frozen):
-    """Daily effective cost per service; what the chart draws."""
+    """Daily effective cost per service in one currency; what the chart draws."""
 
     currency: str | None
     days: tuple[date, ...]
     series: dict[str, tuple[float, ...]]
+    notes: tuple[str, ...] = Field(default=(), description="e.g. other billing currencies left out")
 
 
 class Forecast(_Frozen):
@@ -129,12 +167,15 @@ class Forecast(_Frozen):
     forecast_month_end: float
     previous_month_total: float | None
     method: str
+    notes: tuple[str, ...] = Field(default=(), description="other billing currencies left out, short history, "
+                                                           "an incomplete last day")
 
 
 class Anomaly(_Frozen):
     day: date
     service: str
     provider: str
+    currency: str | None = None
     amount: float
     expected: float
     robust_z: float

@@ -12,6 +12,11 @@ them and a test can pin them. Defaults and why:
 - schedule: env tag in dev/test/staging, idle on every observed weekend day.
 - commitment: >= 14 days of cost history and a steady baseline >= $50/month.
 - green region: >= 20 % lower grid intensity in the same geography for <= 10 % more cost.
+
+Currency: savings are a share of the resource's own bill, so they are in its billing
+currency and labelled with it. Rules that compare a bill with a USD figure (the commitment
+threshold and discounts, catalogue prices per GB) only run on USD bills: there is no
+exchange-rate source offline, and a guessed rate would turn into a wrong purchase.
 """
 
 from __future__ import annotations
@@ -75,6 +80,11 @@ class RecommenderContext:
         return self.carbon.kg_per_month(profile.provider, region or profile.region, watts)
 
 
+def in_usd(profile: ResourceProfile) -> bool:
+    """Whether the profile's costs can be compared with USD prices and thresholds as they are."""
+    return profile.currency == "USD"
+
+
 def recommendation_id(resource_id: str, kind: str, target: str | None = None) -> str:
     """Stable id: the same resource, kind and target always hash to the same id."""
     return hashlib.sha256(f"{resource_id}|{kind}|{target or ''}".encode()).hexdigest()[:16]
@@ -112,7 +122,7 @@ def make(profile: ResourceProfile, kind: RecommendationKind, action: str, *, evi
         provider=profile.provider, region=profile.region, kind=kind, action=action, evidence=evidence,
         monthly_cost_current=cost, monthly_savings=min(round(savings, 2), cost), co2e_kg_month_delta=round(co2e or 0.0, 3),
         confidence=round(min(max(confidence, 0.0), 1.0), 2), risk=Risk(level=risk[0], reason=risk[1]),
-        suggested_machine_type=suggested_machine_type, target_region=target_region,
+        suggested_machine_type=suggested_machine_type, target_region=target_region, currency=profile.currency,
     )
 
 
@@ -125,7 +135,7 @@ def insufficient(profile: ResourceProfile, kind: RecommendationKind, needs: list
         action=f"Collect more telemetry before {kind} advice", evidence=evidence,
         monthly_cost_current=round(profile.monthly_cost, 2), monthly_savings=0.0, co2e_kg_month_delta=0.0,
         confidence=0.0, risk=Risk(level="low", reason="no change proposed"), status="insufficient_telemetry",
-        needs=tuple(needs),
+        needs=tuple(needs), currency=profile.currency,
     )
 
 
@@ -136,6 +146,6 @@ def memory_agent_hint(provider: str) -> str:
 
 
 __all__ = [
-    "MB", "RecommenderContext", "Thresholds", "daily_network_mb", "insufficient", "make", "memory_agent_hint",
+    "MB", "RecommenderContext", "Thresholds", "daily_network_mb", "in_usd", "insufficient", "make", "memory_agent_hint",
     "recent_days", "recommendation_id",
 ]

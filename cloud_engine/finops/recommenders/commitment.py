@@ -5,6 +5,11 @@ resource id) over the last 30 days, excluding resources other recommenders will 
 shrink or schedule, so the two kinds of savings never overlap. Savings = baseline x discount;
 break-even = term months x (1 - discount): used for fewer months than that, the commitment
 costs more than on-demand would have. Discounts live in finops/data/commitment_discounts.json.
+
+Only USD spend is advised on: the threshold, the hourly commitment a provider sells and the
+published discounts are all in dollars, and there is no exchange-rate source offline. A
+service billed in another currency gets a visible "needs USD billing" item instead of a
+purchase sized in the wrong money.
 """
 
 from __future__ import annotations
@@ -42,7 +47,8 @@ def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation
     kinds = {p.resource_id: p.kind for p in ctx.inventory.resources}
     data = load_discounts()
     out: list[Recommendation] = []
-    for (provider, service), by_resource in sorted(ctx.inventory.service_daily.items()):
+    for (provider, service, currency), by_resource in sorted(ctx.inventory.service_daily.items(),
+                                                             key=lambda i: (i[0][0], i[0][1], i[0][2] or "")):
         rates = data["providers"].get(provider)
         if rates is None:
             continue
@@ -57,12 +63,17 @@ def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation
         first = max(min(daily), as_of - timedelta(days=LOOKBACK_DAYS - 1))
         series = np.array([daily.get(first + timedelta(days=i), 0.0) for i in range((as_of - first).days + 1)])
         holder = ResourceProfile(
-            resource_id=f"commitment:{provider}:{service}", resource_name=f"{service} steady baseline",
+            # a USD series keeps the id it had before currencies were told apart (feedback is stored by id)
+            resource_id=f"commitment:{provider}:{service}" + ("" if currency == "USD" else f":{currency}"),
+            resource_name=f"{service} steady baseline",
             provider=provider, region=None, service=service, resource_type=None, sub_account=None, tags={},
             kind="commitment", machine_type=None, monthly_cost=float(series.mean()) * ctx.days_per_month,
             first_seen=datetime.combine(first, time()),
-            last_seen=datetime.combine(as_of, time()),
+            last_seen=datetime.combine(as_of, time()), currency=currency,
         )
+        if currency != "USD":
+            out.append(_needs_usd(holder, service))
+            continue
         if series.size < t.commitment_min_days:
             out.append(Recommendation(
                 id=recommendation_id(holder.resource_id, "commitment"), resource_id=holder.resource_id,
@@ -70,7 +81,7 @@ def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation
                 action="Collect more cost history before commitment advice",
                 evidence={"days_of_cost_history": int(series.size)},
                 monthly_cost_current=round(holder.monthly_cost, 2), monthly_savings=0.0, co2e_kg_month_delta=0.0,
-                confidence=0.0, risk=Risk(level="low", reason="no change proposed"),
+                confidence=0.0, risk=Risk(level="low", reason="no change proposed"), currency=currency,
                 status="insufficient_telemetry",
                 needs=(f"at least {t.commitment_min_days} days of cost data for {service} (have {series.size})",),
             ))
@@ -103,3 +114,19 @@ def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation
             target="1y",
         ))
     return out
+
+
+def _needs_usd(holder: ResourceProfile, service: str) -> Recommendation:
+    """The note shown instead of commitment advice on a non-USD bill; it proposes nothing and saves nothing."""
+    return Recommendation(
+        id=recommendation_id(holder.resource_id, "commitment"), resource_id=holder.resource_id,
+        resource_name=holder.resource_name, provider=holder.provider, region=None, kind="commitment",
+        action=f"No commitment advice: {service} is billed in {holder.currency}, commitments are priced in USD",
+        evidence={"billing_currency": holder.currency,
+                  "reason": "commitment discounts and the minimum baseline are in USD; amounts are not converted"},
+        monthly_cost_current=round(holder.monthly_cost, 2), monthly_savings=0.0, co2e_kg_month_delta=0.0,
+        confidence=0.0, risk=Risk(level="low", reason="no change proposed"), status="insufficient_telemetry",
+        needs=(f"USD-billed cost data for {service} (this bill is in {holder.currency}; "
+               "no exchange rate is available to convert it)",),
+        currency=holder.currency,
+    )

@@ -3,6 +3,8 @@
 Evidence comes from metrics (zero disk I/O or zero network on every observed day, for at
 least `orphan_min_days`) or from a state tag (`state`/`status` = unattached, available,
 detached, unassociated). Resources with neither are left alone rather than guessed about.
+Sizes (and so CO2e) of disks and snapshots are estimated from USD prices per GB, so only
+for USD bills; the saving itself is the resource's own cost, in any currency.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from datetime import date
 from cloud_engine.finops.inventory import ResourceProfile
 from cloud_engine.finops.models import Recommendation
 from cloud_engine.finops.prices import SNAPSHOT_GB_MONTH
-from cloud_engine.finops.recommenders.base import RecommenderContext, daily_network_mb, make
+from cloud_engine.finops.recommenders.base import RecommenderContext, daily_network_mb, in_usd, make
 
 _ORPHAN_STATES = {"unattached", "available", "detached", "unassociated", "unused"}
 _CREATED_KEYS = ("created", "created_at", "creation_date", "creationtimestamp", "createdon")
@@ -69,9 +71,14 @@ def _disk(ctx: RecommenderContext, p: ResourceProfile) -> Recommendation | None:
         return None
     priced = ctx.catalog.known(p.provider)  # unknown provider: no size estimate, the bill still gives the saving
     price = priced.storage_gb_month.disk * priced.regions.get(p.region or "", 1.0) if priced else 0.0
-    size_gb = p.monthly_cost / price if price else 0.0
-    kg = ctx.carbon.kg_per_month(p.provider, p.region, ctx.carbon.storage_watts(size_gb, ssd=True))
-    evidence = {"days_observed": len(io), "disk_io_total": sum(io.values()), "estimated_size_gb": round(size_gb)}
+    evidence: dict[str, object] = {"days_observed": len(io), "disk_io_total": sum(io.values())}
+    if in_usd(p):
+        size_gb = p.monthly_cost / price if price else 0.0
+        kg = ctx.carbon.kg_per_month(p.provider, p.region, ctx.carbon.storage_watts(size_gb, ssd=True))
+        evidence["estimated_size_gb"] = round(size_gb)
+    else:
+        kg = None
+        evidence["size_note"] = f"not estimated: billed in {p.currency}, catalogue prices are USD"
     if state:
         evidence["state_tag"] = state
     return make(p, "orphaned", "Snapshot if needed, then delete the unattached disk", evidence=evidence,
@@ -98,10 +105,16 @@ def _snapshot(ctx: RecommenderContext, p: ResourceProfile, as_of: date) -> Recom
     age, basis = _age_days(p, as_of)
     if age <= ctx.thresholds.snapshot_max_age_days:
         return None
-    size_gb = p.monthly_cost / SNAPSHOT_GB_MONTH
-    kg = ctx.carbon.kg_per_month(p.provider, p.region, ctx.carbon.storage_watts(size_gb, ssd=False))
+    evidence: dict[str, object] = {"age_days": age, "age_basis": basis,
+                                   "max_age_days": ctx.thresholds.snapshot_max_age_days}
+    if in_usd(p):
+        size_gb = p.monthly_cost / SNAPSHOT_GB_MONTH
+        kg = ctx.carbon.kg_per_month(p.provider, p.region, ctx.carbon.storage_watts(size_gb, ssd=False))
+        evidence["estimated_size_gb"] = round(size_gb)
+    else:
+        kg = None
+        evidence["size_note"] = f"not estimated: billed in {p.currency}, snapshot prices are USD"
     return make(p, "orphaned", f"Delete the snapshot ({age} days old) if no retention policy needs it",
-                evidence={"age_days": age, "age_basis": basis, "max_age_days": ctx.thresholds.snapshot_max_age_days,
-                          "estimated_size_gb": round(size_gb)},
+                evidence=evidence,
                 savings=p.monthly_cost, co2e=-kg if kg is not None else None, confidence=0.7,
                 risk=("medium", "backups may be required by a retention or compliance policy"))

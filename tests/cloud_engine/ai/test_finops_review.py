@@ -67,6 +67,13 @@ async def test_rules_review_offline_has_the_full_structure(settings: Settings) -
     assert all(number_allowed(n, figures) for n in numbers_shown(review))
 
 
+
+async def test_review_items_keep_their_billing_currency(settings: Settings) -> None:
+    yen = rec("y1", "idle", 9000.0).model_copy(update={"currency": "JPY"})
+    review = await review_recommendations([yen, rec("u1", "idle", 40.0)], {}, settings, provider="rules")
+    items = [review.effective_recommendation, *review.additional_recommendations]
+    assert {i.recommendation_id: i.currency for i in items if i} == {"y1": "JPY", "u1": "USD"}
+
 @respx.mock
 async def test_model_numbers_not_in_the_data_are_removed(settings: Settings) -> None:
     settings = settings.model_copy(update={"groq_api_key": SecretStr("gsk_finopstest0123456789abcdef")})

@@ -76,8 +76,11 @@ async def test_summary_period_and_currencies_per_scope(service: FinOpsService, t
             w.writerow([10, 10, f"2026-11-0{day}", f"2026-11-0{day + 1}", "EC2", "i-1", "us-east-1", "AWS", "USD"])
     await service.ingest_focus_file(path, guild_id=GUILD)
     whole = await service.cost_summary(guild_id=GUILD)
-    assert (whole.start, whole.end, whole.currency) == (date(2026, 10, 30), date(2026, 11, 2), "EUR")
-    assert whole.notes == ("more than one billing currency (EUR, USD); amounts are not converted",)
+    # never a EUR + USD sum: the total is in the currency most lines use, the note names what it leaves out
+    assert (whole.start, whole.end, whole.currency) == (date(2026, 10, 30), date(2026, 11, 2), "USD")
+    assert whole.total_effective_cost == 20
+    assert whole.notes == ("more than one billing currency (EUR, USD); amounts are not converted, so this summary "
+                           "shows USD only (left out: 5.00 EUR)",)
     november = await service.cost_summary(start=date(2026, 11, 1), end=date(2026, 11, 30), guild_id=GUILD)
     assert (november.start, november.end, november.currency, november.notes) == (
         date(2026, 11, 1), date(2026, 11, 2), "USD", ())
