@@ -73,6 +73,9 @@ class Settings(BaseSettings):
 
     # FinOps
     finops_max_upload_mb: int = Field(default=50, ge=1)
+    # Rows one FOCUS or metrics file may hold: the upload limit counts compressed bytes, and a
+    # small Parquet or .csv.gz can hold millions of rows
+    finops_max_rows: int = Field(default=5_000_000, ge=1)
     finops_noisy_suppress_days: int = Field(default=14, ge=1)
 
     @cached_property

@@ -27,7 +27,15 @@ import duckdb
 import pyarrow as pa
 
 from cloud_engine.errors import IngestError
-from cloud_engine.finops._files import CsvRejects, check_path, describe, ident, is_numeric
+from cloud_engine.finops._files import (
+    DEFAULT_MAX_ROWS,
+    CsvRejects,
+    check_path,
+    check_rows,
+    describe,
+    ident,
+    is_numeric,
+)
 from cloud_engine.finops.focus_columns import (
     COLUMNS,
     IDENTITY,
@@ -44,6 +52,7 @@ _SQL_TYPE = {"text": "VARCHAR", "number": "DOUBLE", "timestamp": "TIMESTAMP", "j
 _CSV_TYPE = {"number": "DOUBLE", "timestamp": "TIMESTAMPTZ"}
 _CSV_WORDS = {"number": "a number", "timestamp": "a timestamp"}
 LEDGER_COLUMNS = ("provider", "provider_name", *(c.ledger_name for c in COLUMNS))
+_EXPECTED = frozenset({*(c.focus_name.lower() for c in COLUMNS), *(p.lower() for p in PROVIDER_COLUMNS)})
 
 
 def _column_expr(actual: str | None, duck_type: str, col_type: str, *, identifying: bool, typed: bool) -> str:
@@ -104,6 +113,9 @@ _CHECKS = (
     ("effective_cost IS NULL", "EffectiveCost is empty or not a number"),
     ("charge_period_start IS NULL", "ChargePeriodStart is empty or not a timestamp"),
     ("charge_period_end IS NULL", "ChargePeriodEnd is empty or not a timestamp"),
+    # NaN and infinity parse as DOUBLE but would turn every sum of the scope into NaN/inf
+    *((f"NOT isfinite({c.ledger_name})", f"{c.focus_name} is NaN or infinite, not a finite number")
+      for c in COLUMNS if c.type == "number"),
     # json_type fails on invalid JSON, so it runs only where json_valid holds (a CASE branch, never reordered)
     ("tags IS NOT NULL AND CASE WHEN json_valid(tags) THEN json_type(tags) <> 'OBJECT' ELSE true END",
      "Tags is not a JSON object"),
@@ -238,8 +250,11 @@ def _import(conn: duckdb.DuckDBPyConnection, src: _Source, name: str, provenance
 
 def ingest_focus_path(conn: duckdb.DuckDBPyConnection, path: Path, *, guild_id: int, max_bytes: int,
                       source_kind: str = "focus_file", source_name: str | None = None,
-                      fetched_at: datetime, replace_window: bool = False) -> IngestReport:
+                      fetched_at: datetime, replace_window: bool = False,
+                      max_rows: int = DEFAULT_MAX_ROWS) -> IngestReport:
     """Validate and import one FOCUS CSV/Parquet file into `guild_id`'s ledger (blocking; via `Ledger.run`).
+
+    `max_rows` (FINOPS_MAX_ROWS): a file holding more rows is rejected before it is read.
 
     `replace_window`: the file is the complete, re-issued export for its charge periods, so
     the scope's stored charges in its window (first to last ChargePeriodStart) of the
@@ -247,7 +262,8 @@ def ingest_focus_path(conn: duckdb.DuckDBPyConnection, path: Path, *, guild_id: 
     """
     name = source_name or path.name
     fmt = check_path(path, max_bytes)
-    columns = describe(conn, fmt, path, name)
+    check_rows(fmt, path, name, max_rows=max_rows, max_bytes=max_bytes)
+    columns = describe(conn, fmt, path, name, _EXPECTED)
     provenance = (source_kind, name, fetched_at)
     if fmt == "parquet":
         return _import(conn, _Source("read_parquet(?)", [str(path)], "Parquet", columns), name, provenance, guild_id,

@@ -23,7 +23,7 @@ import duckdb
 import pyarrow as pa
 
 from cloud_engine.errors import IngestError
-from cloud_engine.finops._files import CsvRejects, check_path, describe
+from cloud_engine.finops._files import DEFAULT_MAX_ROWS, CsvRejects, check_path, check_rows, describe, ident
 from cloud_engine.finops.ledger_imports import Provenance, begin_import
 from cloud_engine.finops.models import IngestReport
 
@@ -49,18 +49,35 @@ def _unit_case(metric: str, unit: str) -> str:
     return f"CASE {whens} END"
 
 
-def _stage(conn: duckdb.DuckDBPyConnection, source: str, params: list[object], provenance: Provenance) -> None:
-    metric = "lower(TRIM(CAST(r.metric AS VARCHAR)))"
-    unit = _unit_case(metric, "lower(TRIM(CAST(r.unit AS VARCHAR)))")
+def _required_columns(names: list[str], name: str) -> dict[str, str]:
+    """{required column: its actual name}, matched case-insensitively as the FOCUS import does.
+
+    Why keep the actual name: a header may say Resource_ID or Timestamp, and the staging
+    SELECT quotes the column exactly as the file spells it.
+    """
+    actual = {n.lower(): n for n in reversed(names)}  # the first of two spellings wins
+    missing = [c for c in REQUIRED if c not in actual]
+    if missing:
+        raise IngestError(detail=f"{name} is missing required column(s) {', '.join(missing)}; "
+                                 f"metrics need the columns {', '.join(REQUIRED)} (in any letter case)")
+    return {c: actual[c] for c in REQUIRED}
+
+
+def _stage(conn: duckdb.DuckDBPyConnection, source: str, params: list[object], provenance: Provenance,
+           names: dict[str, str]) -> None:
+    """Normalise the source into the staging table; `names` maps each required column to the source's spelling."""
+    col = {c: f"r.{ident(actual)}" for c, actual in names.items()}
+    metric = f"lower(TRIM(CAST({col['metric']} AS VARCHAR)))"
+    unit = _unit_case(metric, f"lower(TRIM(CAST({col['unit']} AS VARCHAR)))")
     conn.execute(f"DROP TABLE IF EXISTS {STAGING}")
     conn.execute(
         f"CREATE TEMP TABLE {STAGING} AS "  # noqa: S608 - source is one of our fixed reader expressions
         "SELECT n.*, "
         "CAST(? AS VARCHAR) AS source_kind, CAST(? AS VARCHAR) AS source_name, CAST(? AS TIMESTAMP) AS fetched_at "
-        "FROM (SELECT NULLIF(TRIM(CAST(r.resource_id AS VARCHAR)), '') AS resource_id, "
-        " lower(TRIM(CAST(r.metric AS VARCHAR))) AS metric, "
-        " CAST(TRY_CAST(r.timestamp AS TIMESTAMPTZ) AS TIMESTAMP) AS ts, "
-        f" TRY_CAST(r.value AS DOUBLE) AS value, {unit} AS unit FROM {source} r) n",
+        f"FROM (SELECT NULLIF(TRIM(CAST({col['resource_id']} AS VARCHAR)), '') AS resource_id, "
+        f" {metric} AS metric, "
+        f" CAST(TRY_CAST({col['timestamp']} AS TIMESTAMPTZ) AS TIMESTAMP) AS ts, "
+        f" TRY_CAST({col['value']} AS DOUBLE) AS value, {unit} AS unit FROM {source} r) n",
         [*provenance, *params],
     )
 
@@ -71,6 +88,7 @@ _CHECKS = (
      f"metric must be one of {', '.join(UNITS)}"),
     ("ts IS NULL", "timestamp is empty or not a timestamp"),
     ("value IS NULL OR isnan(value)", "value is empty or not a number"),
+    ("isinf(value)", "value is infinite, not a finite number"),
     ("unit IS NULL", "unit does not fit the metric (cpu/memory: percent; network_*: bytes; disk_*: bytes or ops)"),
     ("metric IN ('cpu', 'memory') AND (value < 0 OR value > 100)", "a percent value is outside 0–100"),
     ("value < 0", "value is negative"),
@@ -126,21 +144,21 @@ def _finish(conn: duckdb.DuckDBPyConnection, name: str, provenance: Provenance, 
 
 def ingest_metrics_path(conn: duckdb.DuckDBPyConnection, path: Path, *, guild_id: int, max_bytes: int,
                         fetched_at: datetime, source_kind: str = "metrics_file",
-                        source_name: str | None = None) -> IngestReport:
-    """Validate and import a metrics CSV into `guild_id`'s ledger (blocking; call via `Ledger.run`)."""
+                        source_name: str | None = None, max_rows: int = DEFAULT_MAX_ROWS) -> IngestReport:
+    """Validate and import a metrics CSV into `guild_id`'s ledger (blocking; call via `Ledger.run`).
+
+    `max_rows` (FINOPS_MAX_ROWS): a file holding more rows is rejected before it is read.
+    """
     name = source_name or path.name
     if check_path(path, max_bytes) != "csv":
         raise IngestError(detail=f"{name}: metrics must be a CSV with columns {', '.join(REQUIRED)}")
-    columns = describe(conn, "csv", path, name)
-    missing = [c for c in REQUIRED if c not in columns or columns[c][0] != c]
-    if missing:
-        raise IngestError(detail=f"{name} is missing required column(s) {', '.join(missing)}; "
-                                 f"a metrics CSV needs {', '.join(REQUIRED)}")
+    check_rows("csv", path, name, max_rows=max_rows, max_bytes=max_bytes)
+    names = _required_columns([actual for actual, _ in describe(conn, "csv", path, name, REQUIRED).values()], name)
     rejects = CsvRejects.new()
     try:
         try:
             _stage(conn, "read_csv(?, header=true, all_varchar=true, store_rejects=true, rejects_table=?, rejects_scan=?)",
-                   [str(path), rejects.table, rejects.scan], (source_kind, name, fetched_at))
+                   [str(path), rejects.table, rejects.scan], (source_kind, name, fetched_at), names)
         except duckdb.Error as exc:
             raise IngestError(detail=f"{name} could not be read as CSV: {str(exc).splitlines()[0]}") from exc
         rejects.raise_first(conn, name)
@@ -156,13 +174,11 @@ def ingest_metrics_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, gu
     if table.num_rows == 0:
         return IngestReport(target="metrics", guild_id=guild_id, source_kind=source_kind, source_name=source_name,
                             fetched_at=fetched_at, rows_read=0)
-    missing = [c for c in REQUIRED if c not in table.column_names]
-    if missing:
-        raise IngestError(detail=f"{source_name} metrics are missing column(s) {', '.join(missing)}")
+    names = _required_columns(table.column_names, source_name)
     view = "metrics_incoming"
     conn.register(view, table)
     try:
-        _stage(conn, view, [], (source_kind, source_name, fetched_at))
+        _stage(conn, view, [], (source_kind, source_name, fetched_at), names)
         return _finish(conn, source_name, (source_kind, source_name, fetched_at), guild_id)
     finally:
         conn.unregister(view)

@@ -128,7 +128,7 @@ class FinOpsService:
         return await self._logged(guild_id, "costs", source_kind, source_name or p.name, lambda: self.ledger.run(
             lambda conn: ingest_focus_path(conn, p, guild_id=guild_id, max_bytes=self.max_bytes,
                                            source_kind=source_kind, source_name=source_name, fetched_at=_now(),
-                                           replace_window=replace_window)))
+                                           replace_window=replace_window, max_rows=self.settings.finops_max_rows)))
 
     async def ingest_focus_bytes(self, data: bytes, filename: str, *, guild_id: int,
                                  replace_window: bool = False) -> IngestReport:
@@ -145,7 +145,7 @@ class FinOpsService:
         p = Path(path)
         return await self._logged(guild_id, "metrics", "metrics_file", source_name or p.name, lambda: self.ledger.run(
             lambda conn: ingest_metrics_path(conn, p, guild_id=guild_id, max_bytes=self.max_bytes, fetched_at=_now(),
-                                             source_name=source_name)))
+                                             source_name=source_name, max_rows=self.settings.finops_max_rows)))
 
     async def ingest_metrics_bytes(self, data: bytes, filename: str, *, guild_id: int) -> IngestReport:
         """Import an uploaded metrics CSV: size- and type-checked before anything is written or parsed."""

@@ -4,6 +4,9 @@ Cost Explorer returns aggregates, not resources, so cost rows carry no ResourceI
 allows null); they still feed summaries, forecasts, anomalies and commitment advice.
 BilledCost = UnblendedCost, EffectiveCost = NetAmortizedCost (amortised commitments, after
 discounts). Pagination: Cost Explorer via NextPageToken, GetMetricData via NextToken.
+ServiceName: Cost Explorer's SERVICE names differ from the CUR/FOCUS names for a few services
+(see `CE_SERVICE_NAMES`); they are renamed so connector rows and FOCUS exports name the same
+service alike, which the commitment data file and its exact-name join rely on.
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ EC2_METRICS: dict[str, tuple[str, str, str, str]] = {
     "mem_used_percent": ("memory", "percent", "Average", "CWAgent"),
 }
 MAX_QUERIES = 500  # GetMetricData limit per request
+# Cost Explorer SERVICE dimension value -> the service name AWS's CUR and FOCUS exports use.
+# Names that already agree (AWS Lambda, Amazon Relational Database Service, Amazon Simple
+# Storage Service, ...) pass through unchanged. "EC2 - Other" (EBS volumes and snapshots, NAT
+# gateways, Elastic IPs, data transfer) is kept as is on purpose: a FOCUS export files it under
+# Amazon Elastic Compute Cloud too, but Compute Savings Plans do not cover it, and folding it
+# in would count storage and networking into the commitment baseline.
+CE_SERVICE_NAMES: dict[str, str] = {
+    "Amazon Elastic Compute Cloud - Compute": "Amazon Elastic Compute Cloud",
+    "Amazon Elastic Load Balancing": "Elastic Load Balancing",
+}
 
 
 def instance_id(resource_id: str) -> str:
@@ -104,6 +117,11 @@ class AwsConnector:
         return metric_table(points)
 
 
+def focus_service_name(service: str) -> str:
+    """The CUR/FOCUS name of a Cost Explorer SERVICE value (unknown names pass through)."""
+    return CE_SERVICE_NAMES.get(service.strip(), service)
+
+
 def cost_rows(page: dict[str, Any]) -> list[dict[str, Any]]:
     """One FOCUS row per (day, service, region) group of a GetCostAndUsage page."""
     rows = []
@@ -117,7 +135,7 @@ def cost_rows(page: dict[str, Any]) -> list[dict[str, Any]]:
             rows.append({
                 "BilledCost": float(billed.get("Amount", 0)), "EffectiveCost": float(effective.get("Amount", 0)),
                 "ChargePeriodStart": period["TimePeriod"]["Start"], "ChargePeriodEnd": period["TimePeriod"]["End"],
-                "ServiceName": service, "ResourceId": None, "RegionId": region or None, "ProviderName": "AWS",
+                "ServiceName": focus_service_name(service), "ResourceId": None, "RegionId": region or None, "ProviderName": "AWS",
                 "BillingCurrency": billed.get("Unit", "USD"), "ChargeCategory": "Usage",
             })
     return rows
@@ -134,4 +152,5 @@ def metric_points(page: dict[str, Any], owners: dict[str, tuple[str, str]]) -> l
     return out
 
 
-__all__ = ["EC2_METRICS", "AwsConnector", "cost_rows", "instance_id", "metric_points"]
+__all__ = ["CE_SERVICE_NAMES", "EC2_METRICS", "AwsConnector", "cost_rows", "focus_service_name", "instance_id",
+           "metric_points"]

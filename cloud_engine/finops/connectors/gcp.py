@@ -45,7 +45,7 @@ import duckdb
 import pyarrow as pa
 
 from cloud_engine.errors import IngestError
-from cloud_engine.finops._files import describe, file_format
+from cloud_engine.finops._files import describe, file_format, ident
 from cloud_engine.finops.connectors.base import (
     RetryPolicy,
     focus_table,
@@ -335,6 +335,40 @@ def _expr(columns: dict[str, tuple[str, str]], names: tuple[str, ...]) -> str:
     return "NULL"
 
 
+_LABEL_ENTRIES = """from_json({json}, '[{{"key": "VARCHAR", "value": "VARCHAR"}}]')"""
+
+
+def _labels_map(entries: str) -> str:
+    """A JSON object text from a list of {key, value} structs (entries without a key are dropped)."""
+    return ("CAST(to_json(map_from_entries(list_transform(list_filter("
+            f"{entries}, lambda l: l.key IS NOT NULL), lambda l: {{'k': l.key, 'v': l.value}}))) AS VARCHAR)")
+
+
+def _labels_expr(columns: dict[str, tuple[str, str]]) -> str:
+    """SQL for Tags (a JSON object text, or NULL) from the export's `labels`, whatever type DuckDB inferred.
+
+    BigQuery writes labels as a list of {key, value}. DuckDB infers that as a struct list
+    only when a sampled row has a label: when none does, the column is JSON[] (or "NULL"),
+    and a CSV export holds text. Each shape is converted here, and anything else becomes
+    NULL, so Tags is always text or NULL and never a raw list the Arrow table cannot hold.
+    """
+    if "labels" not in columns:
+        return "NULL"
+    actual, duck_type = columns["labels"]
+    q, kind = ident(actual), duck_type.upper()
+    if kind.startswith("STRUCT") and kind.endswith("[]"):
+        return _labels_map(q)
+    if kind.startswith(("STRUCT", "MAP")):  # already an object of label -> value
+        return f"CAST(to_json({q}) AS VARCHAR)"
+    if kind == "JSON[]":
+        return _labels_map(_LABEL_ENTRIES.format(json=f"CAST({q} AS JSON)"))
+    if kind in ("VARCHAR", "JSON"):  # json_type fails on invalid JSON, so it runs only inside json_valid's branch
+        text = f"NULLIF(TRIM(CAST({q} AS VARCHAR)), '')"
+        return (f"CASE WHEN json_valid({text}) THEN CASE json_type({text}) WHEN 'OBJECT' THEN {text} "
+                f"WHEN 'ARRAY' THEN {_labels_map(_LABEL_ENTRIES.format(json=f'CAST({text} AS JSON)'))} END END")
+    return "NULL"
+
+
 def read_billing_export(path: Path, start: date, end: date) -> list[dict[str, Any]]:
     """Rows of a BigQuery billing export file (JSONL or CSV) in [start, end), as FOCUS dicts."""
     lower = path.name.lower()
@@ -355,11 +389,7 @@ def read_billing_export(path: Path, start: date, end: date) -> list[dict[str, An
         credits = "0"
         if "credits" in columns and columns["credits"][1].upper().startswith("STRUCT"):
             credits = "COALESCE(list_sum(list_transform(credits, lambda c: c.amount)), 0)"
-        labels = "NULL"
-        if "labels" in columns and columns["labels"][1].upper().startswith("STRUCT"):
-            labels = "CAST(to_json(map_from_entries(list_transform(labels, lambda l: {'k': l.key, 'v': l.value}))) AS VARCHAR)"
-        elif "labels" in columns:
-            labels = '"labels"'
+        labels = _labels_expr(columns)
         sql = (
             "SELECT " + ", ".join(f"CAST({expr} AS VARCHAR) AS {name}" for name, expr in select.items())  # noqa: S608
             + f", {credits} AS credits_total, {labels} AS tags FROM {source} "
@@ -386,7 +416,7 @@ def read_billing_export(path: Path, start: date, end: date) -> list[dict[str, An
             "ChargeCategory": CHARGE_CATEGORY.get(str(r["CostType"] or "regular").lower(), "Usage"),
             "SubAccountId": r["SubAccountId"], "SubAccountName": r["SubAccountName"], "SkuId": r["SkuId"],
             "ConsumedQuantity": float(r["ConsumedQuantity"]) if r["ConsumedQuantity"] not in (None, "") else None,
-            "ConsumedUnit": r["ConsumedUnit"], "Tags": r["tags"],
+            "ConsumedUnit": r["ConsumedUnit"], "Tags": r["tags"] if isinstance(r["tags"], str) else None,
         })
     return out
 

@@ -74,7 +74,7 @@ async def test_cost_explorer_pages_map_to_focus(service: FinOpsService, aws_sett
     assert (costs.rows_read, costs.rows_added, costs.source_kind) == (2, 2, "aws_api")
     summary = await service.cost_summary(by="service", guild_id=GUILD)
     assert {(g.key, g.billed_cost, g.effective_cost) for g in summary.groups} == {
-        ("Amazon Elastic Compute Cloud - Compute", 10.5, 9.25), ("Amazon Simple Storage Service", 1.25, 1.25)}
+        ("Amazon Elastic Compute Cloud", 10.5, 9.25), ("Amazon Simple Storage Service", 1.25, 1.25)}
     regions = await service.cost_summary(by="region", guild_id=GUILD)
     assert {g.key for g in regions.groups} == {"us-east-1", "us-west-2"}
 
