@@ -148,16 +148,23 @@ async def report(interaction: discord.Interaction, error: BaseException, *, acti
 def with_request_id(text: str, rid: str) -> str:
     """`text` cut to leave room for the request id line, so that line always survives `reply`'s limit."""
     tail = f"\n-# request `{rid}`"
-    if len(text) + len(tail) <= MESSAGE:
-        return text + tail
-    cut = truncate(text, MESSAGE - len(tail) - len("\n```"))
+    room = MESSAGE - len(tail)
+    cut = truncate(text, room)
     # A cut inside `code` or a ``` block would swallow the request id line into it: close it.
-    fences = cut.count("```")
-    if fences % 2:
-        return cut + "\n```" + tail
-    if len(re.findall(r"(?<!\\)`", cut.replace("```", ""))) % 2:
-        return cut + "`" + tail
+    for closer in ("\n```", "`"):
+        if _open_code(cut) == closer:
+            cut = truncate(text, room - len(closer))
+            cut += closer if _open_code(cut) == closer else ""
     return cut + tail
+
+
+def _open_code(text: str) -> str | None:
+    """The text that closes the code span `text` ends inside ("\n```" or "`"), or None."""
+    if text.count("```") % 2:
+        return "\n```"
+    if len(re.findall(r"(?<!\\)`", text.replace("```", ""))) % 2:
+        return "`"
+    return None
 
 
 async def _audit_refusal(interaction: discord.Interaction, action: str, reason: str) -> None:
