@@ -27,6 +27,7 @@ __all__ = ["GIT_IGNORE", "MANAGED_SUFFIXES", "CommitInfo", "GitError", "ProjectW
 # `.hcl` holds the real provider configuration kept beside a sandbox mirror (Terraform ignores it).
 MANAGED_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
 RUNS_DIR = ".runs"
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 GIT_IGNORE = f"""\
 # Managed by Cloud Engine: only the configuration is versioned.
 .terraform/
@@ -78,9 +79,11 @@ class ProjectWorkspace:
         `git add -A` then versioned the state, the saved plan (variables in clear text) and
         the logs. So each run checks every step: .gitignore is rewritten when missing or not
         ours, and the first commit is made while HEAD does not resolve. A complete
-        repository costs one file read and one `git rev-parse`.
+        repository costs a few file reads in one worker thread, no git process: this runs
+        before every plan.
         """
-        await asyncio.to_thread(self.root.mkdir, parents=True, exist_ok=True)
+        if await asyncio.to_thread(self._complete):
+            return
         if not await asyncio.to_thread((self.root / ".git" / "HEAD").exists):
             await self._git("init", "-q", "--initial-branch=main", str(self.root), repository=False)
         await asyncio.to_thread(self._ensure_gitignore)
@@ -96,6 +99,34 @@ class ProjectWorkspace:
         await self._git("read-tree", "--empty")
         await self._git("add", "--", ".gitignore")
         await self._git("commit", "-q", "--no-verify", "-m", "Initialise project workspace")
+
+    def _complete(self) -> bool:
+        """Whether the repository is fully set up, from its files (blocking; False when unsure).
+
+        The .gitignore is repaired on the way. HEAD counts as resolving when its branch has
+        a loose or packed ref; anything else goes the slow way, through `git rev-parse`.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        git = self.root / ".git"
+        try:
+            head = (git / "HEAD").read_text(encoding="utf-8").strip()
+        except OSError:
+            return False
+        self._ensure_gitignore()
+        if not head.startswith("ref: "):
+            return bool(_SHA.fullmatch(head))
+        ref = head.removeprefix("ref: ")
+        try:
+            if _SHA.fullmatch((git / ref).read_text(encoding="utf-8").strip()):
+                return True
+        except OSError:
+            pass
+        try:
+            packed = (git / "packed-refs").read_text(encoding="utf-8")
+        except OSError:
+            return False
+        return any(line.endswith(" " + ref) and _SHA.fullmatch(line.split(" ", 1)[0])
+                   for line in packed.splitlines())
 
     def _ensure_gitignore(self) -> None:
         path = self.root / ".gitignore"
