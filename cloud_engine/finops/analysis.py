@@ -101,28 +101,44 @@ def cost_summary(conn: duckdb.DuckDBPyConnection, guild_id: int, by: str = "serv
     """Billed and effective cost of one scope grouped by one dimension, largest first (by day: in date order).
 
     Only one currency is summed: `currency`, or the one most lines are billed in; a note
-    names the others and their totals. Without a date range the covered period comes from
-    `scope_extent`, so the summary costs one GROUP BY over the scope's rows and nothing more.
+    names the others and their totals. Without a date range the covered period and the
+    currencies come from `scope_extent`, so a one-currency summary costs one plain GROUP BY
+    over the scope's rows and nothing more; a mixed one groups by currency too.
     """
     if by not in GROUP_EXPRESSIONS:
         raise InvalidInput(field="by", rule=f"must be one of {', '.join(GROUP_EXPRESSIONS)}")
     lo, hi = _range(start, end)
     params: list[object] = [tag_key] if by == "tag" else []
     order = "key" if by == "day" else "effective DESC, key"
-    rows = conn.execute(
-        f"SELECT {GROUP_EXPRESSIONS[by]} AS key, billing_currency, sum(billed_cost) AS billed, "  # noqa: S608
-        "sum(effective_cost) AS effective, count(*) FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? "
-        f"AND charge_period_start < ? GROUP BY 1, 2 ORDER BY {order}",
-        [*params, guild_id, lo, hi],
-    ).fetchall()
-    lines: dict[str | None, int] = defaultdict(int)
-    effective: dict[str | None, float] = defaultdict(float)
-    for _key, cur, _billed, eff, n in rows:
-        lines[cur] += n
-        effective[cur] += eff
-    chosen = _primary(lines, currency)
-    mine = [(k, b, e) for k, cur, b, e, _n in rows if cur == chosen]
-    first, last, _ = _extent(conn, guild_id, start, end) if rows else (None, None, [])
+    first, last, currencies = _extent(conn, guild_id, start, end)
+    if len(currencies) <= 1 and currency in (None, *currencies):
+        # One currency (the usual case, known without a scan): one plain GROUP BY.
+        rows = conn.execute(
+            f"SELECT {GROUP_EXPRESSIONS[by]} AS key, sum(billed_cost) AS billed, sum(effective_cost) AS effective "  # noqa: S608
+            "FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? AND charge_period_start < ? "
+            f"GROUP BY 1 ORDER BY {order}",
+            [*params, guild_id, lo, hi],
+        ).fetchall()
+        chosen = currencies[0] if currencies else None
+        mine = [(k, b, e) for k, b, e in rows]
+        notes: tuple[str, ...] = ()
+    else:
+        rows = conn.execute(
+            f"SELECT {GROUP_EXPRESSIONS[by]} AS key, billing_currency, sum(billed_cost) AS billed, "  # noqa: S608
+            "sum(effective_cost) AS effective, count(*) FROM cost_lines WHERE guild_id = ? AND charge_period_start >= ? "
+            f"AND charge_period_start < ? GROUP BY 1, 2 ORDER BY {order}",
+            [*params, guild_id, lo, hi],
+        ).fetchall()
+        lines: dict[str | None, int] = defaultdict(int)
+        effective: dict[str | None, float] = defaultdict(float)
+        for _key, cur, _billed, eff, n in rows:
+            lines[cur] += n
+            effective[cur] += eff
+        chosen = _primary(lines, currency)
+        mine = [(k, b, e) for k, cur, b, e, _n in rows if cur == chosen]
+        notes = _left_out(effective, chosen, "this summary")
+    if not rows:
+        first = last = None
     total_eff = sum(r[2] for r in mine)
     return CostSummary(
         by=by if by != "tag" else f"tag:{tag_key}", start=first.date() if first else None,
@@ -130,7 +146,7 @@ def cost_summary(conn: duckdb.DuckDBPyConnection, guild_id: int, by: str = "serv
         total_billed_cost=round(sum(r[1] for r in mine), 2), total_effective_cost=round(total_eff, 2),
         groups=tuple(CostGroup(key=str(k), billed_cost=round(b, 2), effective_cost=round(e, 2),
                                share=round(e / total_eff, 4) if total_eff else 0.0) for k, b, e in mine),
-        notes=_left_out(effective, chosen, "this summary"),
+        notes=notes,
     )
 
 
