@@ -243,9 +243,16 @@ class TerraformDeployer:
                 await _close(runner)
 
     async def cancel(self, session_id: int) -> bool:
-        """Interrupt the session's running Terraform phase (SIGINT, then SIGTERM, then SIGKILL)."""
+        """Interrupt the session's run; False when it runs nothing.
+
+        The running Terraform phase gets SIGINT, then SIGTERM, then SIGKILL; a cancel that
+        lands between phases (checks, a fresh read of the plan) stops the next one instead.
+        """
         runner = self._runners.get(session_id)
-        return runner.cancel() if runner is not None else False
+        if runner is None:
+            return False
+        runner.cancel()
+        return True
 
     async def stop_orphans(self) -> set[int]:
         """At start-up: stop Terraform processes a dead bot left running; the ids of their projects.

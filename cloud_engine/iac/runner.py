@@ -182,6 +182,7 @@ class TerraformRunner:
         self.masker.add(v for k, v in caller_env.items() if _SECRET_ENV_NAME.search(k))
         self.env = terraform_env() | caller_env
         self._streams: set[LineStream] = set()
+        self.cancelled = False  # set by cancel(): no further phase starts
 
     @classmethod
     def from_settings(
@@ -221,8 +222,10 @@ class TerraformRunner:
         """`terraform <args>` as an async iterable of masked lines, also fed to the sinks.
 
         Use `async with runner.stream(...) as lines: async for line in lines:` so the child
-        is reaped even if the loop stops early. `cancel()` stops it.
+        is reaped even if the loop stops early. `cancel()` stops it, and any phase after it.
         """
+        if self.cancelled:  # a cancel that came between phases: the next one never starts
+            raise TerraformError(phase=phase, detail="cancelled")
         self._streams = {s for s in self._streams if s.returncode is None}
         line_stream = LineStream(
             [self.binary.path, *args],
@@ -268,8 +271,11 @@ class TerraformRunner:
         """Stop the running phase: SIGINT now, SIGTERM and SIGKILL after the grace period each.
 
         The phase then raises TerraformError(detail="cancelled") in its own task, after the
-        process group is gone. Returns False if nothing was running.
+        process group is gone. Later phases of this runner are refused the same way, so a
+        cancel that lands between two phases (no child running) still stops the run.
+        Returns False if nothing was running at the time.
         """
+        self.cancelled = True
         return any([s.cancel() for s in list(self._streams)])
 
     @property

@@ -259,3 +259,32 @@ async def test_restart_stops_terraform_a_dead_bot_left_running(engine, project, 
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
+
+
+async def test_a_cancel_between_phases_stops_the_apply_before_terraform_starts(engine, project, monkeypatch) -> None:
+    """No child runs while the saved plan is checked; a cancel then must still stop the apply."""
+    from cloud_engine.iac.runner import TerraformRunner
+
+    session = await engine.start_session(project.id, USER)
+    await engine.add_resource(session.id, USER, VM)
+    await engine.plan(session.id, USER)
+    await engine.approve(session.id, ADMIN)
+    checking, release = asyncio.Event(), asyncio.Event()
+    real_check = TerraformRunner.check_fresh
+
+    async def slow_check(self, *args, **kwargs):
+        checking.set()
+        await release.wait()
+        return await real_check(self, *args, **kwargs)
+
+    monkeypatch.setattr(TerraformRunner, "check_fresh", slow_check)
+    task = engine.start_apply(session.id, USER)
+    await checking.wait()
+    cancelling = asyncio.create_task(engine.cancel(session.id, USER, reason="wrong project"))
+    await asyncio.sleep(0.05)
+    release.set()
+    await cancelling
+    ended = await task
+    assert ended.state == State.FAILED and "cancelled" in (ended.error or "") and "wrong project" in ended.error
+    assert await engine.project_resources(project.id) == []
+    assert await _lock_holder(engine, project.id) is None
