@@ -162,20 +162,27 @@ class FinOpsService:
 
     async def ingest_connector(self, connector: CostConnectorLike, start: date, end: date, *, guild_id: int,
                                resource_ids: list[str] | None = None) -> tuple[IngestReport, IngestReport | None]:
-        """Pull costs (and metrics for `resource_ids`) from a provider connector into one scope."""
-        table = await connector.fetch_costs(start, end)
-        costs = await self._logged(guild_id, "costs", connector.source_kind, connector.source_name,
-                                   lambda: self.ledger.run(lambda conn: ingest_focus_table(
-                                       conn, table, guild_id=guild_id, source_kind=connector.source_kind,
-                                       source_name=connector.source_name, fetched_at=_now())))
+        """Pull costs (and metrics for `resource_ids`) from a provider connector into one scope.
+
+        The fetch is part of the logged run: a provider that refuses or fails shows up in
+        the ingestion log like a bad file does.
+        """
+        kind, name = connector.source_kind, connector.source_name
+
+        async def costs_run() -> IngestReport:
+            table = await connector.fetch_costs(start, end)
+            return await self.ledger.run(lambda conn: ingest_focus_table(
+                conn, table, guild_id=guild_id, source_kind=kind, source_name=name, fetched_at=_now()))
+
+        async def metrics_run() -> IngestReport:
+            points = await connector.fetch_metrics(resource_ids or [], start, end)
+            return await self.ledger.run(lambda conn: ingest_metrics_table(
+                conn, points, guild_id=guild_id, source_kind=kind, source_name=name, fetched_at=_now()))
+
+        costs = await self._logged(guild_id, "costs", kind, name, costs_run)
         if not resource_ids:
             return costs, None
-        points = await connector.fetch_metrics(resource_ids, start, end)
-        metrics = await self._logged(guild_id, "metrics", connector.source_kind, connector.source_name,
-                                     lambda: self.ledger.run(lambda conn: ingest_metrics_table(
-                                         conn, points, guild_id=guild_id, source_kind=connector.source_kind,
-                                         source_name=connector.source_name, fetched_at=_now())))
-        return costs, metrics
+        return costs, await self._logged(guild_id, "metrics", kind, name, metrics_run)
 
     async def recent_runs(self, *, guild_id: int, limit: int = 20) -> list[dict[str, object]]:
         """The scope's latest imports, failed ones included, newest first."""

@@ -237,3 +237,16 @@ async def test_metrics_missing_column_is_still_named(service: FinOpsService) -> 
     with pytest.raises(IngestError, match="missing required column.*unit"):
         await service.ingest_metrics_bytes(b"Resource_ID,Metric,Timestamp,Value\ni-1,cpu,2026-11-01T00:00:00Z,5\n",
                                            "m.csv", guild_id=GUILD)
+
+
+async def test_a_connector_that_fails_to_fetch_is_in_the_ingestion_log(service: FinOpsService) -> None:
+    class Refusing:
+        source_kind, source_name = "gcp", "billing export"
+
+        async def fetch_costs(self, start: date, end: date) -> object:
+            raise IngestError(detail="the billing export table was not found")
+
+    with pytest.raises(IngestError):
+        await service.ingest_connector(Refusing(), date(2026, 11, 1), date(2026, 11, 3), guild_id=GUILD)  # type: ignore[arg-type]
+    [run] = await service.recent_runs(guild_id=GUILD)
+    assert run["source_name"] == "billing export" and "not found" in str(run["error"])
