@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -147,6 +148,8 @@ class CloudOrchestrator:
         now = self.clock()
         if duration is not None:
             expires_at = now + duration
+        if expires_at is not None and (not isinstance(expires_at, datetime) or expires_at.tzinfo is None):
+            raise InvalidInput(field="expires_at", rule="a date and time with a time zone")
         if expires_at is not None and expires_at <= now:
             raise InvalidInput(field="expires_at", rule="must be in the future")
         async with self.db.transaction() as conn:
@@ -237,12 +240,13 @@ class CloudOrchestrator:
         if region not in self.catalog.regions(provider):
             raise InvalidInput(field="region", rule=f"{region!r} is not a {provider} region; valid: "
                                                     f"{', '.join(self.catalog.regions(provider))}")
-        if not 0 <= float(budget_monthly) <= 10_000_000:
+        budget_monthly = _number(budget_monthly, "budget_monthly")
+        if not 0 <= budget_monthly <= 10_000_000:
             raise InvalidInput(field="budget_monthly", rule="a number from 0 to 10,000,000")
         target = "sandbox" if provider == "sandbox" else (target or self.settings.terraform_target)
         if target not in ("sandbox", "cloud"):
             raise InvalidInput(field="target", rule="sandbox or cloud")
-        thresholds = sorted({int(t) for t in alert_thresholds})
+        thresholds = sorted({int(_number(t, "alert_thresholds")) for t in alert_thresholds})
         if any(not 1 <= t <= 1000 for t in thresholds):
             raise InvalidInput(field="alert_thresholds", rule="percentages from 1 to 1000")
         backend = _validate_backend(backend)
@@ -467,7 +471,8 @@ class CloudOrchestrator:
                 updates={"reservations": dumps(reservations), "cost_monthly": result.cost_monthly,
                          "violations": dumps([v.model_dump() for v in violations]),
                          "needs_approval": int(result.needs_approval)})
-            await self._record_budget_alerts(conn, project, result.project_monthly_after, session_id, now)
+            if not blocking:  # a refused attempt spends no alert: the month's real crossing must still be told
+                await self._record_budget_alerts(conn, project, result.project_monthly_after, session_id, now)
         self._publish(final)
         return result.model_copy(update={"ok": not blocking, "violations": blocking + [
             v for v in result.violations if v.action != "deny"], "reservations": reservations,
@@ -495,9 +500,16 @@ class CloudOrchestrator:
                 lines.append(self.costs.estimate(project.provider, project.region, spec))
         policy_rows = await self.list_policies(project.guild_id)
         costs = {line.resource: line.monthly for line in lines}
-        violations += policies.evaluate(policy_rows, PolicyContext(resources=upserts, role=role, costs=costs))
-        session_cost = round(sum(costs.values()), 2)
         changed = {r.spec.key for r in session.resources}
+        # Per-resource policies judge what this session changes; count and cost policies judge the
+        # project as it would be after it, or splitting resources over sessions would evade them.
+        kept = [r for k, r in applied.items() if k not in changed]
+        after = PolicyContext(resources=[*(r.spec for r in kept), *upserts], role=role,
+                              costs={**{f"{r.kind}/{r.name}": r.cost_monthly for r in kept}, **costs})
+        violations += [v for v in policies.evaluate(policy_rows, PolicyContext(resources=upserts, role=role, costs=costs))
+                       if v.resource is not None]
+        violations += [v for v in policies.evaluate(policy_rows, after) if v.resource is None]
+        session_cost = round(sum(costs.values()), 2)
         project_after = round(sum(r.cost_monthly for k, r in applied.items() if k not in changed) + session_cost, 2)
         if project.budget_monthly > 0 and project_after > project.budget_monthly:
             violations.append(Violation(policy="project-budget", type="cost", action="deny", resource=None, priority=0,
@@ -511,6 +523,24 @@ class CloudOrchestrator:
             cost_monthly=session_cost, cost_lines=lines, project_monthly_after=project_after,
             budget_monthly=project.budget_monthly, reservations={k: v for k, v in needs.items() if v > 0},
             state=State.VALIDATING)
+
+    async def _budget_overrun(self, session: Session, project: Project) -> str | None:
+        """The budget, checked again once the plan holds the project lock; why it is exceeded, or None.
+
+        Why again: validation saw the project as it was then. Another session may have
+        applied since (it held the lock until its apply ended), so two sessions that each fit
+        the budget alone could otherwise both be applied.
+        """
+        if project.budget_monthly <= 0:
+            return None
+        changed = {r.spec.key for r in session.resources}
+        applied = await self.project_resources(project.id)
+        after = round(sum(r.cost_monthly for r in applied if (r.kind, r.name) not in changed) + session.cost_monthly, 2)
+        if after <= project.budget_monthly:
+            return None
+        return (f"project {project.name} would now cost ${after:,.2f}/month, over its budget of "
+                f"${project.budget_monthly:,.2f} (changes applied since this session was validated); "
+                "edit the session and validate again")
 
     async def _record_budget_alerts(self, conn: aiosqlite.Connection, project: Project, projected: float,
                                     session_id: int, now: datetime) -> list[int]:
@@ -564,6 +594,9 @@ class CloudOrchestrator:
             await conn.execute("UPDATE deployment_sessions SET last_activity_at = ? WHERE id = ?", (iso(now), session_id))
             await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="plan_started",
                               target_type="session", target_id=session_id)
+        if overrun := await self._budget_overrun(session, project):
+            await self._finish(session_id, Event.PLAN_FAILED, user_id, error=overrun)
+            return await self.get_session(session_id)
         desired = await self.desired_resources(session)
         guild_policies = await self.list_policies(project.guild_id)
         allow = frozenset(s.name for s in desired if s.kind == "firewall" and policies.world_admin_allowed(guild_policies, s))
@@ -978,6 +1011,17 @@ def _plan_summary(artifact: PlanArtifact) -> dict[str, Any]:
     return {"add": counts["create"], "change": counts["update"], "replace": counts["replace"], "destroy": counts["delete"],
             "text": text, "terraform": artifact.result.summary(), "target": artifact.target, "changes": artifact.logical,
             "log_path": artifact.log_path}
+
+
+def _number(value: Any, field: str) -> float:
+    """A finite number from API input (int, float or numeric text), else InvalidInput naming `field`."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(field=field, rule="a number") from None
+    if not math.isfinite(number):
+        raise InvalidInput(field=field, rule="a finite number")
+    return number
 
 
 def _reason(exc: BaseException) -> str:

@@ -319,3 +319,64 @@ def _commit_as(apply: Any, sha: str) -> Any:
         artifact = await apply(*args, **kwargs)
         return artifact.model_copy(update={"commit_sha": sha})
     return wrapped
+
+
+async def test_count_and_cost_policies_judge_the_whole_project_not_one_session(scripted, project) -> None:
+    """Deploying three VMs one per session must meet the same 'at most two' policy as three at once."""
+    engine, _ = scripted
+    await engine.add_policy(GUILD, ADMIN, PolicySpec(name="max-two-vms", type="quota", pattern="vm/*",
+                                                     params={"max_count": 2}))
+    await _applied(engine, project, vm("a"))
+    await _applied(engine, project, vm("b"))
+    third = await engine.start_session(project.id, USER)
+    await engine.add_resource(third.id, USER, vm("c"))
+    result = await engine.validate(third.id, USER)
+    assert not result.ok and [v.policy for v in result.violations] == ["max-two-vms"]
+    edit = await engine.start_session(project.id, USER)  # changing one of the two is still fine
+    await engine.add_resource(edit.id, USER, vm("a", machine_type="e2-medium"))
+    assert (await engine.validate(edit.id, USER)).ok
+
+
+async def test_the_budget_is_checked_again_when_the_plan_starts(scripted, project) -> None:
+    """Two sessions that each fit the budget alone cannot both be applied."""
+    engine, _ = scripted
+    budgeted = await engine.create_project(GUILD, USER, name="budgeted", provider="gcp", region="us-central1",
+                                           budget_monthly=40)
+    first = await engine.start_session(budgeted.id, USER)
+    second = await engine.start_session(budgeted.id, USER)
+    for session, name in ((first, "a"), (second, "b")):
+        await engine.add_resource(session.id, USER, vm(name, machine_type="e2-medium"))
+        result = await engine.validate(session.id, USER)
+        assert result.ok and 20 < result.cost_monthly <= 40, result.cost_monthly  # one fits, two do not
+    await engine.plan(first.id, USER)
+    await engine.approve(first.id, ADMIN)
+    assert (await engine.apply(first.id, USER)).state == State.APPLIED
+    refused = await engine.plan(second.id, USER)
+    assert refused.state == State.FAILED and "over its budget" in (refused.error or "")
+    assert await lock_holder(engine, budgeted.id) is None
+
+
+async def test_a_refused_attempt_spends_no_budget_alert(scripted, project) -> None:
+    engine, _ = scripted
+    budgeted = await engine.create_project(GUILD, USER, name="alerts", provider="gcp", region="us-central1",
+                                           budget_monthly=10)
+    session = await engine.start_session(budgeted.id, USER)
+    await engine.add_resource(session.id, USER, vm("big", machine_type="e2-standard-4"))
+    assert not (await engine.validate(session.id, USER)).ok
+    assert await engine.budget_alerts(budgeted.id) == []
+
+
+@pytest.mark.parametrize("field", ["budget_monthly", "alert_thresholds"])
+async def test_non_numeric_project_settings_are_refused_by_name(scripted, field: str) -> None:
+    engine, _ = scripted
+    value: Any = "lots" if field == "budget_monthly" else ["half"]
+    with pytest.raises(InvalidInput, match=field):
+        await engine.create_project(GUILD, USER, name="odd", provider="gcp", region="us-central1", **{field: value})
+
+
+async def test_a_grant_expiry_without_a_time_zone_is_refused(scripted) -> None:
+    from datetime import datetime
+
+    engine, _ = scripted
+    with pytest.raises(InvalidInput, match="expires_at"):
+        await engine.grant(GUILD, ADMIN, OTHER, "CloudUser", expires_at=datetime(2030, 1, 1))  # noqa: DTZ001
