@@ -153,13 +153,18 @@ class CloudOrchestrator:
         if expires_at is not None and expires_at <= now:
             raise InvalidInput(field="expires_at", rule="must be in the future")
         async with self.db.transaction() as conn:
+            # A time-limited grant keeps the role the member holds without an expiry (their
+            # standing role), which counts again when it ends; a grant without expiry replaces it.
+            standing = await _standing_role(conn, guild_id, user_id) if expires_at is not None else None
             await conn.execute(
-                "INSERT INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET role = excluded.role,"
-                " expires_at = excluded.expires_at, granted_by = excluded.granted_by, granted_at = excluded.granted_at",
-                (guild_id, user_id, role_.value, iso(expires_at) if expires_at else None, by_user_id, iso(now)))
+                "INSERT INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at, standing_role)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET role = excluded.role,"
+                " expires_at = excluded.expires_at, granted_by = excluded.granted_by, granted_at = excluded.granted_at,"
+                " standing_role = excluded.standing_role",
+                (guild_id, user_id, role_.value, iso(expires_at) if expires_at else None, by_user_id, iso(now), standing))
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="grant", target_type="user",
-                              target_id=user_id, detail={"role": role_.value, "expires_at": iso(expires_at) if expires_at else None})
+                              target_id=user_id, detail={"role": role_.value, "standing_role": standing,
+                                                         "expires_at": iso(expires_at) if expires_at else None})
         return {"user_id": user_id, "role": role_.value, "expires_at": expires_at}
 
     async def revoke(self, guild_id: int, by_user_id: int, user_id: int) -> bool:
@@ -1011,6 +1016,16 @@ def _plan_summary(artifact: PlanArtifact) -> dict[str, Any]:
     return {"add": counts["create"], "change": counts["update"], "replace": counts["replace"], "destroy": counts["delete"],
             "text": text, "terraform": artifact.result.summary(), "target": artifact.target, "changes": artifact.logical,
             "log_path": artifact.log_path}
+
+
+async def _standing_role(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> str | None:
+    """The role `user_id` holds without an expiry (kept through just-in-time grants), if any."""
+    async with conn.execute("SELECT role, expires_at, standing_role FROM user_permissions"
+                            " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return row["role"] if row["expires_at"] is None else row["standing_role"]
 
 
 def _number(value: Any, field: str) -> float:

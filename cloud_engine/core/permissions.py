@@ -34,17 +34,21 @@ SIZE_RANK = {"small": 0, "medium": 1, "large": 2}
 
 async def role_of(db: Database, guild_id: int, user_id: int, now: datetime,
                   admin_ids: frozenset[int] = frozenset()) -> Role:
-    """The user's effective role now: expired grants count as no grant."""
+    """The user's effective role now: the higher of a grant still valid and their standing role.
+
+    An expired just-in-time grant counts as none; the role held before it (without an
+    expiry) is kept as `standing_role` and counts throughout.
+    """
     if user_id in admin_ids:
         return Role.ADMIN
-    row = await db.fetchone("SELECT role, expires_at FROM user_permissions WHERE guild_id = ? AND user_id = ?",
-                            (guild_id, user_id))
+    row = await db.fetchone("SELECT role, expires_at, standing_role FROM user_permissions"
+                            " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
     if row is None:
         return Role.NONE
     expires = parse_dt(row["expires_at"])
-    if expires is not None and expires <= now:
-        return Role.NONE
-    return Role(row["role"])
+    granted = Role(row["role"]) if expires is None or expires > now else Role.NONE
+    standing = Role(row["standing_role"]) if row["standing_role"] else Role.NONE
+    return granted if granted >= standing else standing
 
 
 def require(role: Role, action: str) -> None:

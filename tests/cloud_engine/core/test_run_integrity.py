@@ -380,3 +380,21 @@ async def test_a_grant_expiry_without_a_time_zone_is_refused(scripted) -> None:
     engine, _ = scripted
     with pytest.raises(InvalidInput, match="expires_at"):
         await engine.grant(GUILD, ADMIN, OTHER, "CloudUser", expires_at=datetime(2030, 1, 1))  # noqa: DTZ001
+
+
+async def test_just_in_time_access_returns_to_the_standing_role(scripted, clock) -> None:
+    """A CloudUser given CloudAdmin for an hour is a CloudUser again after it, not locked out."""
+    from datetime import timedelta
+
+    from cloud_engine.core import Role
+
+    engine, _ = scripted
+    await engine.grant(GUILD, ADMIN, USER, "CloudAdmin", duration=timedelta(hours=1))
+    assert await engine.role(GUILD, USER) == Role.ADMIN
+    await engine.grant(GUILD, ADMIN, USER, "CloudAdmin", duration=timedelta(hours=2))  # extended, still a JIT
+    clock.advance(hours=3)
+    assert await engine.role(GUILD, USER) == Role.USER
+    await engine.grant(GUILD, ADMIN, USER, "CloudViewer")  # a grant without expiry replaces the standing role
+    await engine.grant(GUILD, ADMIN, USER, "CloudAdmin", duration=timedelta(minutes=5))
+    clock.advance(minutes=10)
+    assert await engine.role(GUILD, USER) == Role.VIEWER
