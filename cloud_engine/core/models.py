@@ -88,16 +88,7 @@ class FirewallRule(_Strict):
     @field_validator("ports")
     @classmethod
     def _ports(cls, value: list[int | str]) -> list[int | str]:
-        out: list[int | str] = []
-        for port in value:
-            text = str(port).strip()
-            lo, _, hi = text.partition("-")
-            if not lo.isdigit() or (hi and not hi.isdigit()):
-                raise ValueError(f"port {text!r} must be a number or a range like 8000-8080")
-            if not 1 <= int(lo) <= 65535 or (hi and not int(lo) <= int(hi) <= 65535):
-                raise ValueError(f"port {text!r} must be within 1-65535")
-            out.append(int(lo) if not hi else f"{int(lo)}-{int(hi)}")
-        return out
+        return [validation.port(p) for p in value]
 
     @field_validator("sources")
     @classmethod
@@ -105,18 +96,21 @@ class FirewallRule(_Strict):
         return [validation.cidr(v) for v in value]
 
     def opens_world(self) -> bool:
-        return self.direction == "ingress" and self.action == "allow" and any(
-            ipaddress.ip_network(s).prefixlen == 0 for s in self.sources
-        )
+        """An allowed ingress whose sources admit at least a /8 (IPv4) or /32 (IPv6) of public space.
+
+        Not just prefix length 0: `0.0.0.0/1 + 128.0.0.0/1` is the world too (see
+        `validation.world_open`). The render-time guard in iac/providers/_common.py uses this.
+        """
+        return self.direction == "ingress" and self.action == "allow" and validation.world_open(self.sources)
 
     def covers_port(self, port: int) -> bool:
+        return self.covers_range(port, port)
+
+    def covers_range(self, lo: int, hi: int) -> bool:
+        """True when this rule admits any port in lo..hi (inclusive)."""
         if self.protocol in ("all",) or not self.ports:
             return self.protocol in ("all", "tcp")
-        for p in self.ports:
-            lo, _, hi = str(p).partition("-")
-            if int(lo) <= port <= int(hi or lo):
-                return True
-        return False
+        return any(p_lo <= hi and lo <= p_hi for p_lo, p_hi in map(validation.port_range, self.ports))
 
 
 # Which optional fields each kind accepts; anything else set on a spec is an error.
@@ -199,7 +193,11 @@ class ResourceSpec(_Strict):
         if self.kind == "network" and self.subnets:
             parent = ipaddress.ip_network(self.cidr)
             seen: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+            names: set[str] = set()
             for sub in self.subnets:
+                if sub.name in names:
+                    raise ValueError(f"two subnets are named {sub.name}; subnet names must be unique")
+                names.add(sub.name)
                 net = ipaddress.ip_network(sub.cidr)
                 if net.version != parent.version or not net.subnet_of(parent):  # type: ignore[arg-type]
                     raise ValueError(f"subnet {sub.name} {sub.cidr} is not inside {self.cidr}")

@@ -11,12 +11,14 @@ policy decides: a priority-10 "warn for vm/*/dev-*" is an exception to a priorit
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
+from cloud_engine.core import validation
 from cloud_engine.core.models import ResourceSpec, Role, Violation
 
 PolicyType = Literal["permission", "quota", "region", "cost", "security"]
@@ -45,17 +47,45 @@ class PolicySpec(BaseModel):
     @model_validator(mode="after")
     def _check_params(self) -> PolicySpec:
         p = self.params
-        if self.type == "region" and not (isinstance(p.get("allowed"), list) or isinstance(p.get("denied"), list)):
-            raise ValueError("a region policy needs params.allowed or params.denied (list of regions)")
-        if self.type == "cost" and not isinstance(p.get("max_monthly_usd"), int | float):
-            raise ValueError("a cost policy needs params.max_monthly_usd (number)")
-        if self.type == "quota" and not isinstance(p.get("max_count"), int):
-            raise ValueError("a quota policy needs params.max_count (integer)")
+        if self.type == "region":
+            if not (isinstance(p.get("allowed"), list) or isinstance(p.get("denied"), list)):
+                raise ValueError("a region policy needs params.allowed or params.denied (list of regions)")
+            for key in ("allowed", "denied"):
+                if key in p:
+                    p[key] = _regions(key, p[key])
+        if self.type == "cost" and not validation.non_negative_number(p.get("max_monthly_usd")):
+            raise ValueError("a cost policy needs params.max_monthly_usd (a finite number >= 0)")
+        if self.type == "quota" and not (isinstance(p.get("max_count"), int) and not isinstance(p["max_count"], bool)
+                                         and p["max_count"] >= 0):
+            raise ValueError("a quota policy needs params.max_count (integer >= 0)")
         if self.type == "permission" and p.get("min_role") not in {r.value for r in Role if r is not Role.NONE}:
             raise ValueError("a permission policy needs params.min_role (CloudViewer, CloudUser or CloudAdmin)")
         if self.type == "security" and p.get("check") not in SECURITY_CHECKS:
             raise ValueError(f"a security policy needs params.check, one of {', '.join(SECURITY_CHECKS)}")
+        if self.type == "security" and p.get("check") == "world_ingress" and p.get("ports") is not None:
+            ports = p["ports"]
+            if not isinstance(ports, list) or not ports:
+                raise ValueError("params.ports of a world_ingress policy must be a non-empty list of ports or "
+                                 "ranges like [22, \"8000-8080\"]")
+            try:
+                p["ports"] = [validation.port(x) for x in ports]
+            except ValueError as exc:
+                raise ValueError(f"params.ports: {exc}") from None
         return self
+
+
+REGION_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")
+
+
+def _regions(key: str, value: object) -> list[str]:
+    """A region list from params: strings, stripped and lower-cased (catalogue regions are lower case)."""
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise ValueError(f"params.{key} must be a list of region names")
+    out = [r.strip().lower() for r in value]
+    bad = [r for r in out if not REGION_RE.fullmatch(r)]
+    if bad:
+        raise ValueError(f"params.{key}: {', '.join(map(repr, bad))} is not a region name like us-east1 or eu-west-1")
+    return out
 
 
 class Policy(PolicySpec):
@@ -86,10 +116,10 @@ class PolicyContext:
 def _fires(policy: Policy, spec: ResourceSpec, ctx: PolicyContext) -> str | None:
     p = policy.params
     if policy.type == "region":
-        region = spec.region or ""
-        if "allowed" in p and region not in p["allowed"]:
+        region = (spec.region or "").lower()
+        if "allowed" in p and region not in {r.lower() for r in p["allowed"]}:
             return f"region {region} is not in the allowed regions {', '.join(p['allowed'])}"
-        if region in p.get("denied", []):
+        if region in {r.lower() for r in p.get("denied", [])}:
             return f"region {region} is denied"
     elif policy.type == "permission":
         needed = Role(p["min_role"])
@@ -103,9 +133,11 @@ def _fires(policy: Policy, spec: ResourceSpec, ctx: PolicyContext) -> str | None
 def _security(check: str, p: dict[str, Any], spec: ResourceSpec) -> str | None:
     if check == "world_ingress" and spec.kind == "firewall":
         ports = p.get("ports")
+        ranges = [validation.port_range(x) for x in ports or ()]
         for rule in spec.rules or []:
-            if rule.opens_world() and (not ports or any(rule.covers_port(int(x)) for x in ports)):
-                return f"firewall {spec.name} allows ingress from 0.0.0.0/0{' on ' + str(ports) if ports else ''}"
+            if rule.opens_world() and (not ranges or any(rule.covers_range(lo, hi) for lo, hi in ranges)):
+                on = f" on {', '.join(map(str, ports))}" if ports else ""
+                return f"firewall {spec.name} allows ingress from the whole internet{on}"
     if check == "unencrypted" and not spec.encrypted and spec.kind in ("vm", "database", "bucket"):
         return f"{spec.kind} {spec.name} has encryption turned off"
     if check == "public_bucket" and spec.kind == "bucket" and spec.public_access:
@@ -131,7 +163,7 @@ def builtin_guards(policies: Sequence[Policy], spec: ResourceSpec) -> list[Viola
             if rule.opens_world() and any(rule.covers_port(port) for port in ADMIN_PORTS):
                 out.append(Violation(policy="builtin:no-world-admin-ingress", type="security", action="deny",
                                      resource=f"firewall/{spec.name}", priority=0,
-                                     message=f"firewall {spec.name} opens SSH/RDP to 0.0.0.0/0; use an IAP/bastion "
+                                     message=f"firewall {spec.name} opens SSH/RDP to the whole internet; use an IAP/bastion "
                                              "range or ask an admin for an allow_world_admin policy"))
                 break
     return out

@@ -38,7 +38,10 @@ WorldAdminAllowance = bool | Collection[str]
 
 
 def check_world_admin(resources: Sequence[ResourceSpec], *, allow: WorldAdminAllowance) -> None:
-    """Refuse ingress from 0.0.0.0/0 (or ::/0) to SSH or RDP unless a security policy allowed it.
+    """Refuse ingress from the whole internet to SSH or RDP unless a security policy allowed it.
+
+    "The whole internet" is `FirewallRule.opens_world` (`validation.world_open`): public sources
+    admitting at least a /8 (IPv4) or /32 (IPv6), so 0.0.0.0/1 + 128.0.0.0/1 counts as 0.0.0.0/0.
 
     `allow` is True (every firewall), False (none), or the names of the firewalls a policy
     exempted, so one exemption never opens another resource.
@@ -70,11 +73,7 @@ def check_unique(resources: Sequence[ResourceSpec]) -> None:
 
 def port_ranges(ports: Sequence[int | str]) -> list[tuple[int, int]]:
     """Ports as (from, to) pairs; the model has already validated their form."""
-    out = []
-    for port in ports:
-        lo, _, hi = str(port).partition("-")
-        out.append((int(lo), int(hi or lo)))
-    return out
+    return [validation.port_range(port) for port in ports]
 
 
 def engine_version(spec: ResourceSpec) -> str:

@@ -45,7 +45,7 @@ def test_bad_tags(tags: dict[str, str]) -> None:
 
 def test_parse_tags_from_modal_text() -> None:
     assert parse_tags("env=dev, team=payments") == {"env": "dev", "team": "payments"}
-    with pytest.raises(ValueError, match="key=value"):
+    with pytest.raises(InvalidInput, match="key=value"):
         parse_tags("env")
 
 

@@ -115,7 +115,10 @@ def test_world_open_non_admin_port_is_fine() -> None:
 
 
 def test_labels_include_ownership_and_override_user_tags() -> None:
-    spec = ResourceSpec(kind="bucket", name="b1", tags={"team": "data", "managed_by": "someone"})
+    # a user tag named like an ownership label is refused at validation (tests/cloud_engine/core/
+    # test_input_hardening.py); a spec that skipped validation still cannot spoof ownership
+    spec = ResourceSpec(kind="bucket", name="b1", tags={"team": "data"})
+    spec = spec.model_copy(update={"tags": {"team": "data", "managed_by": "someone"}})
     body = resources_of(render("gcp", [spec], project_name="p1")["main.tf"], "google_storage_bucket")["b1"]
     assert body["labels"] == {"team": '"data"', "managed_by": '"cloud-engine"', "project": '"p1"'}
 
