@@ -84,3 +84,10 @@ class AdvisorError(EngineError):
 
 class IngestError(EngineError):
     template = "Import rejected: {detail}"
+
+
+class Busy(EngineError):
+    """Another writer held the database past its busy timeout; the same action can simply be retried."""
+
+    template = "The database is busy; try again in a moment."
+    retryable: ClassVar[bool] = True

@@ -3,15 +3,38 @@
 The same spec is valid or not depending on the project's provider (an `e2-small` exists on
 GCP only), so these checks run when a resource is added to a session, and every error
 lists the valid choices.
+
+The provider's naming rules (GCP labels, bucket names, cluster and database identifiers)
+live here too, once: the renderers in iac/providers call the same functions, so a name the
+cloud would refuse is refused when the resource is added, not when the plan runs.
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Mapping
 
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.data.catalog import Catalog
 from cloud_engine.errors import InvalidInput
 
 DEFAULT_K8S_TYPE = {"gcp": "e2-standard-2", "aws": "t3.large", "azure": "Standard_D2s_v5"}
+GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
+# GCP kinds whose renderer sets labels (iac/providers/gcp: vm, database, bucket, k8s_cluster call gcp_labels).
+GCP_LABELLED_KINDS = frozenset({"vm", "database", "bucket", "k8s_cluster"})
+GKE_CLUSTER_NAME_MAX = 40
+AZURE_STORAGE_ACCOUNT_LENGTH = (3, 24)  # letters and digits; longer names are cut to 24
+# S3 refuses these prefixes and suffixes (reserved for access points, aliases and directory buckets).
+S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
+S3_RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", "--x-s3", "--table-s3")
+# AWS accepts only these characters in security group and rule descriptions, at most 255 of them.
+AWS_SG_DESCRIPTION_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789. _-:/()#,@[]+=&;{}!$*"
+)
+AWS_SG_DESCRIPTION_MAX = 255
+AWS_SG_DEFAULT_DESCRIPTION = "Managed by Cloud Engine"
+AZURE_RULE_DESCRIPTION_MAX = 140
 
 
 def _choose(field: str, value: str, valid: list[str]) -> None:
@@ -20,9 +43,10 @@ def _choose(field: str, value: str, valid: list[str]) -> None:
 
 
 def normalize(catalog: Catalog, provider: str, project_region: str, spec: ResourceSpec) -> ResourceSpec:
-    """Fill catalogue defaults (region, image, tier) and check catalogue-backed values."""
+    """Fill catalogue defaults (region, image, tier) and check catalogue-backed values and provider names."""
     cat = catalog.for_provider(provider)
     shape = "gcp" if provider == "sandbox" else provider
+    check_provider_names(shape, spec)
     updates: dict[str, object] = {}
     region = spec.region or project_region
     _choose("region", region, list(cat.regions))
@@ -44,6 +68,106 @@ def normalize(catalog: Catalog, provider: str, project_region: str, spec: Resour
         _choose("engine", spec.engine or "postgres", list(cat.database_engines))
         updates["tier"] = tier
     return spec.model_copy(update=updates)
+
+
+def check_provider_names(shape: str, spec: ResourceSpec) -> None:
+    """Refuse names and tags the provider (`shape`: gcp, aws or azure) would refuse for this kind."""
+    if shape == "gcp":
+        if spec.kind in GCP_LABELLED_KINDS:
+            gcp_labels(spec.name, spec.tags)
+        if spec.kind == "bucket":
+            gcs_bucket_name(spec.name)
+        elif spec.kind == "k8s_cluster":
+            gke_cluster_name(spec.name)
+    elif shape == "aws":
+        if spec.kind == "bucket":
+            s3_bucket_name(spec.name)
+        elif spec.kind == "database":
+            rds_identifier(spec.name)
+        elif spec.kind == "firewall":
+            aws_security_group_description(spec.name, spec.description)
+    elif shape == "azure":
+        if spec.kind == "bucket":
+            azure_storage_account_name(spec.name)
+        elif spec.kind == "firewall":
+            azure_rule_description(spec.name, spec.description)
+
+
+def gcp_labels(resource: str, labels: Mapping[str, str]) -> Mapping[str, str]:
+    """GCP labels: keys start with a lower-case letter, keys and values only [a-z0-9_-], each at most 63."""
+    for key, value in labels.items():
+        if not GCP_LABEL_KEY.fullmatch(key):
+            raise InvalidInput(field=f"{resource}.tags", rule=f"GCP label keys must match {GCP_LABEL_KEY.pattern} "
+                                                              f"(a lower-case letter first; at most 63); {key!r} does not")
+        if not GCP_LABEL_VALUE.fullmatch(value):
+            raise InvalidInput(
+                field=f"{resource}.tags.{key}",
+                rule="GCP label values may only contain lower-case letters, digits, '_' and '-' (at most 63)",
+            )
+    return labels
+
+
+def gcs_bucket_name(name: str) -> str:
+    """A Cloud Storage bucket name: no "goog" prefix and no "google" anywhere (spec names are lower-case, <= 63)."""
+    if name.startswith("goog") or "google" in name:
+        raise InvalidInput(field=f"{name}.name", rule="GCS bucket names may not start with 'goog' or contain 'google'")
+    return name
+
+
+def s3_bucket_name(name: str) -> str:
+    """An S3 bucket name: no reserved prefix (xn--, sthree-) or suffix (-s3alias, --ol-s3).
+
+    Spec names are already lower-case letters, digits and hyphens, a letter first, at most 63.
+    """
+    if name.startswith(S3_RESERVED_PREFIXES) or name.endswith(S3_RESERVED_SUFFIXES):
+        raise InvalidInput(field=f"{name}.name",
+                           rule=f"S3 bucket names may not start with {', '.join(S3_RESERVED_PREFIXES)} or end with "
+                                f"{', '.join(S3_RESERVED_SUFFIXES)}")
+    return name
+
+
+def gke_cluster_name(name: str) -> str:
+    """A GKE cluster name: at most 40 characters (the spec name rules cover the rest)."""
+    if len(name) > GKE_CLUSTER_NAME_MAX:
+        raise InvalidInput(field=f"{name}.name", rule=f"GKE cluster names have at most {GKE_CLUSTER_NAME_MAX} characters")
+    return name
+
+
+def rds_identifier(name: str) -> str:
+    """An RDS instance identifier: a letter first, no two hyphens in a row, no hyphen at the end."""
+    if not name[:1].isalpha() or "--" in name or name.endswith("-"):
+        raise InvalidInput(field=f"{name}.name", rule="RDS identifiers start with a letter and have no two hyphens "
+                                                      "in a row and no hyphen at the end")
+    return name
+
+
+def azure_storage_account_name(name: str) -> str:
+    """The storage account name a bucket renders to: the name without hyphens, cut to 24; at least 3 remain."""
+    lo, hi = AZURE_STORAGE_ACCOUNT_LENGTH
+    account = name.replace("-", "")[:hi]
+    if len(account) < lo:
+        raise InvalidInput(field=f"{name}.name", rule=f"an Azure storage account name (the bucket name without "
+                                                      f"hyphens) needs at least {lo} letters or digits")
+    return account
+
+
+def aws_security_group_description(resource: str, description: str) -> str:
+    """The description a security group renders with (a default when empty), in the characters AWS accepts."""
+    text = description or AWS_SG_DEFAULT_DESCRIPTION
+    if len(text) > AWS_SG_DESCRIPTION_MAX or not set(text) <= AWS_SG_DESCRIPTION_CHARS:
+        raise InvalidInput(
+            field=f"{resource}.description",
+            rule="AWS security group descriptions allow only ASCII letters, digits and . _-:/()#,@[]+=&;{}!$*",
+        )
+    return text
+
+
+def azure_rule_description(resource: str, description: str) -> str:
+    """A firewall description as Azure security rules carry it: at most 140 characters."""
+    if len(description) > AZURE_RULE_DESCRIPTION_MAX:
+        raise InvalidInput(field=f"{resource}.description",
+                           rule=f"Azure security rule descriptions hold at most {AZURE_RULE_DESCRIPTION_MAX} characters")
+    return description
 
 
 def size_class(catalog: Catalog, provider: str, spec: ResourceSpec) -> str | None:

@@ -9,13 +9,15 @@ validator. Checks that need a provider's catalogue (machine types, regions) run 
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from cloud_engine.core import validation
+from cloud_engine.errors import InvalidInput
 
 ResourceKind = Literal["vm", "database", "network", "bucket", "firewall", "k8s_cluster"]
 RESOURCE_KINDS: tuple[str, ...] = ("vm", "database", "network", "bucket", "firewall", "k8s_cluster")
@@ -66,6 +68,30 @@ _ROLE_LEVEL = {Role.NONE: 0, Role.VIEWER: 1, Role.USER: 2, Role.ADMIN: 3}
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def from_user(model: type[M], data: Mapping[str, Any]) -> M:
+    """Build `model` from what a user typed; a bad field raises InvalidInput naming it and its rule.
+
+    Why not pydantic's ValidationError: it is not an EngineError, so the CLI and the bot
+    would each have to know it, and its text repeats the input (which may be a pasted
+    secret). Engine code building models from its own values keeps the plain constructor.
+    """
+    try:
+        return model.model_validate(dict(data))
+    except ValidationError as exc:
+        raise invalid_input(exc) from None
+
+
+def invalid_input(error: ValidationError) -> InvalidInput:
+    """The first problem of a ValidationError as InvalidInput: the field's dotted path and the rule, not the input."""
+    first = error.errors(include_input=False, include_url=False)[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or "resource"
+    rule = str(first.get("msg", "is not valid")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return InvalidInput(field=field, rule=rule)
 
 
 class Subnet(_Strict):
@@ -205,6 +231,11 @@ class ResourceSpec(_Strict):
                     raise ValueError(f"subnet {sub.name} {sub.cidr} overlaps another subnet")
                 seen.append(net)
         return self
+
+    @classmethod
+    def from_user(cls, data: Mapping[str, Any]) -> ResourceSpec:
+        """A spec from user input (a form, the CLI, an API call); see `from_user`."""
+        return from_user(cls, data)
 
     @property
     def key(self) -> tuple[str, str]:

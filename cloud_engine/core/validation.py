@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Iterable
 
 from cloud_engine.errors import InvalidInput
+from cloud_engine.secret_text import credential_kind
 
 CLOUD_NAME_RE = re.compile(r"^[a-z][a-z0-9-]{0,62}$")
 TAG_KEY_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
@@ -32,6 +33,10 @@ IPV4_PREFIX_BOUNDS = (8, 29)
 # How much public address space an ingress rule may admit before it counts as "the world":
 # a /8 for IPv4, a /32 for IPv6, summed over the rule's collapsed public sources.
 WORLD_THRESHOLD = {4: 2**24, 6: 2**96}
+_Net = ipaddress.IPv4Network | ipaddress.IPv6Network
+# IPv6 addresses that stand for IPv4 ones (::ffff:a.b.c.d): a source here reaches IPv4 hosts.
+_IPV4_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_ALL_IPV4, _ALL_IPV6 = ipaddress.IPv4Network("0.0.0.0/0"), ipaddress.IPv6Network("::/0")
 
 
 def cloud_name(value: str) -> str:
@@ -43,11 +48,28 @@ def cloud_name(value: str) -> str:
     return value
 
 
+def no_credential(value: str) -> str:
+    """Refuse text that holds a known secret or a credential-shaped string, naming only its kind.
+
+    Why: tags, descriptions and purposes are shown in Discord, written to the audit log,
+    committed to git and rendered into HCL; a key pasted there by mistake would be kept in
+    all of them. The message never repeats the secret.
+    """
+    kind = credential_kind(value)
+    if kind is not None:
+        raise ValueError(f"contains a credential ({kind}); remove it")
+    return value
+
+
 def tags(value: dict[str, str]) -> dict[str, str]:
-    """Tags/labels: at most 20; keys like cloud labels, values from a conservative charset."""
+    """Tags/labels: at most 20; keys like cloud labels, values from a conservative charset, no credentials."""
     if len(value) > MAX_TAGS:
         raise ValueError(f"at most {MAX_TAGS} tags")
     for key, val in value.items():
+        if isinstance(key, str) and (kind := credential_kind(key)) is not None:
+            raise ValueError(f"a tag key contains a credential ({kind}); remove it")
+        if isinstance(val, str) and (kind := credential_kind(val)) is not None:
+            raise ValueError(f"tag {key!r} contains a credential ({kind}); remove it")
         if key in RESERVED_TAG_KEYS:
             raise ValueError(f"tag key {key!r} is reserved: Cloud Engine sets {', '.join(sorted(RESERVED_TAG_KEYS))} "
                              "itself; use another key")
@@ -71,7 +93,7 @@ def description(value: str) -> str:
         if unicodedata.category(ch) in FORBIDDEN_TEXT_CATEGORIES:
             raise ValueError(f"must not contain control characters, newlines or invisible formatting characters "
                              f"(found U+{ord(ch):04X})")
-    return value
+    return no_credential(value)
 
 
 def cidr(value: str, *, private_only: bool = False) -> str:
@@ -91,20 +113,44 @@ def cidr(value: str, *, private_only: bool = False) -> str:
 
 
 def world_open(sources: Iterable[str]) -> bool:
-    """True when these CIDR sources admit at least a /8 (IPv4) or /32 (IPv6) of public address space.
+    """True when these CIDR sources admit a whole address family, or a /8 (IPv4) or /32 (IPv6) of public space.
 
     Per IP version, the public (non-private) sources are collapsed and their sizes summed, so
     splitting 0.0.0.0/0 into 0.0.0.0/1 + 128.0.0.0/1 (or many smaller pieces) still counts.
+    IPv6 sources are first read for the IPv4 space they reach through IPv4-mapped addresses
+    (`::ffff:0:0/96` is every IPv4 address, and Python calls it private), and any set of
+    sources, private or not, that covers every address of a family is the world.
     """
-    public: dict[int, list[ipaddress.IPv4Network | ipaddress.IPv6Network]] = {4: [], 6: []}
+    nets: dict[int, list[_Net]] = {4: [], 6: []}
     for source in sources:
         net = ipaddress.ip_network(source, strict=False)
-        if not net.is_private:
-            public[net.version].append(net)
-    return any(
-        sum(n.num_addresses for n in ipaddress.collapse_addresses(nets)) >= WORLD_THRESHOLD[version]  # type: ignore[misc]
-        for version, nets in public.items() if nets
-    )
+        nets[net.version].append(net)
+        if isinstance(net, ipaddress.IPv6Network) and (mapped := _mapped_ipv4(net)) is not None:
+            nets[4].append(mapped)
+    return any(_covers_family(version, found) or _public_size(found) >= WORLD_THRESHOLD[version]
+               for version, found in nets.items() if found)
+
+
+def _mapped_ipv4(net: ipaddress.IPv6Network) -> ipaddress.IPv4Network | None:
+    """The IPv4 network an IPv6 source reaches through IPv4-mapped addresses, or None."""
+    if not net.overlaps(_IPV4_MAPPED):
+        return None
+    if net.prefixlen <= _IPV4_MAPPED.prefixlen:
+        return _ALL_IPV4
+    low = int(net.network_address) & 0xFFFFFFFF
+    return ipaddress.IPv4Network((low, net.prefixlen - _IPV4_MAPPED.prefixlen))
+
+
+def _covers_family(version: int, nets: list[_Net]) -> bool:
+    """Whether the networks together hold every address of their family (collapsed into /0)."""
+    return list(ipaddress.collapse_addresses(nets)) == [_ALL_IPV4 if version == 4 else _ALL_IPV6]  # type: ignore[type-var]
+
+
+def _public_size(nets: list[_Net]) -> int:
+    """How many public (non-private) addresses the networks hold, overlaps counted once."""
+    public = [n for n in nets if not n.is_private]
+    collapsed: list[_Net] = list(ipaddress.collapse_addresses(public)) if public else []  # type: ignore[type-var]
+    return sum(n.num_addresses for n in collapsed)
 
 
 def port(value: object) -> int | str:

@@ -21,18 +21,32 @@ from typing import Any, TypeVar
 import duckdb
 
 from cloud_engine.finops.ledger_schema import ensure_schema
+from cloud_engine.private_files import private_dir, tighten
 
 T = TypeVar("T")
 
 
 def _connect(path: str) -> duckdb.DuckDBPyConnection:
     if path != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        private_dir(Path(path).parent)
     conn = duckdb.connect(path)
     # Timestamps are stored as naive UTC; offsets in source files are converted on the way in.
     conn.execute("SET TimeZone = 'UTC'")
     ensure_schema(conn)
+    _tighten_files(path)
     return conn
+
+
+def _tighten_files(path: str) -> None:
+    """Make the ledger file and its write-ahead log the bot user's only (blocking).
+
+    DuckDB creates both with the process umask and has no setting for their mode, and it
+    deletes and re-creates the WAL at checkpoints, so this runs after every call that may
+    have written. The folder is 0700 already, so nobody else could reach them meanwhile.
+    """
+    if path != ":memory:":
+        for file in (Path(path), Path(f"{path}.wal")):
+            tighten(file)
 
 
 class Ledger:
@@ -59,7 +73,7 @@ class Ledger:
         earlier would let a second caller use the same DuckDB connection concurrently.
         """
         async with self._lock:
-            work = asyncio.ensure_future(asyncio.to_thread(fn, self._conn, *args))
+            work = asyncio.ensure_future(asyncio.to_thread(self._call, fn, *args))
             try:
                 return await asyncio.shield(work)
             except asyncio.CancelledError:
@@ -71,6 +85,13 @@ class Ledger:
                 if not work.cancelled():
                     work.exception()  # the caller is gone; mark a failure of the work as seen
                 raise
+
+    def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(conn, *args)` in the worker thread, then the files it may have created made private."""
+        try:
+            return fn(self._conn, *args)
+        finally:
+            _tighten_files(self.path)
 
     async def close(self) -> None:
         async with self._lock:

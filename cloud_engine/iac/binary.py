@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cloud_engine.errors import ConfigurationError
+from cloud_engine.private_files import private_dir
 
 NULL_PROVIDER_VERSION = "2.1.2"
 # Variables a Terraform child inherits from the bot's environment. Everything else (the
@@ -111,7 +112,8 @@ def plugin_dir(cache_root: Path) -> Path:
 
     Blocking (the first call copies a ~20 MB binary): async code calls `aplugin_dir`.
     Safe to run in several threads at once: each copy goes to its own temporary file,
-    renamed into place whole, so no caller sees a half-written provider.
+    renamed into place whole, so no caller sees a half-written provider. The folders and the
+    copy are the bot user's only (0700), like everything else under the runs directory.
     """
     binary = null_provider_binary()
     if binary is None:
@@ -119,13 +121,13 @@ def plugin_dir(cache_root: Path) -> Path:
     root = (cache_root / "plugins").resolve()  # terraform runs in the project root, so never relative
     dest = root / _PLUGIN_REL / binary.name
     if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(dest.parent)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{binary.name}.", suffix=".tmp", dir=dest.parent)
         os.close(fd)
         tmp = Path(tmp_name)
         try:
             shutil.copy2(binary, tmp)
-            tmp.chmod(0o755)
+            tmp.chmod(0o700)
             tmp.replace(dest)
         except BaseException:
             tmp.unlink(missing_ok=True)

@@ -8,9 +8,19 @@ provider; the runner masks every value whose name marks it secret.
 
 from __future__ import annotations
 
+from cloud_engine.secret_text import register_known_secrets
 from cloud_engine.settings import Settings
 
-__all__ = ["provider_env"]
+__all__ = ["provider_env", "register_configured_secrets"]
+
+
+def register_configured_secrets(settings: Settings) -> None:
+    """Make every secret the bot is configured with known to `secret_text`, once at start-up.
+
+    From then on user text holding one is refused (tags, descriptions, purposes), and it is
+    masked, JSON-escaped forms included, in audit details, commit messages and session errors.
+    """
+    register_known_secrets(settings.secret_values())
 
 
 def provider_env(settings: Settings, provider: str) -> dict[str, str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 from cloud_engine.errors import TerraformError
 from cloud_engine.iac.background import background_argv
 from cloud_engine.iac.binary import find_terraform, terraform_env
+from cloud_engine.private_files import CHILD_UMASK, write_private_text
 
 __all__ = ["FMT_TIMEOUT_S", "terraform_fmt"]
 
@@ -45,6 +46,7 @@ async def terraform_fmt(files: Mapping[str, str], *, terraform_bin: str | None =
         proc = await asyncio.create_subprocess_exec(
             *(background_argv(argv) if background else argv),
             stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+            umask=CHILD_UMASK,
         )
         try:
             _, stderr = await asyncio.wait_for(proc.communicate(), FMT_TIMEOUT_S)
@@ -70,7 +72,7 @@ def _fmt_name(name: str) -> str:
 
 def _write_all(folder: Path, files: Mapping[str, str]) -> None:
     for name, text in files.items():
-        (folder / _fmt_name(name)).write_text(text, encoding="utf-8")
+        write_private_text(folder / _fmt_name(name), text)  # generated files can hold secrets in variables
 
 
 def _read_all(folder: Path, names: list[str]) -> dict[str, str]:

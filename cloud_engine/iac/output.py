@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
 from cloud_engine.errors import TerraformError
-from cloud_engine.logging_setup import MASK, mask_secrets, secret_free_cut, secret_literals
+from cloud_engine.logging_setup import MASK, secret_free_cut, secret_literals
+from cloud_engine.private_files import CHILD_UMASK, PRIVATE_FILE_MODE, private_dir
+from cloud_engine.secret_text import escaped_spans, known_secrets, mask_secrets
 
 __all__ = [
     "FileSink",
@@ -42,6 +44,7 @@ _POLL_S = 0.01
 _MAX_LINE_BYTES = 256 * 1024
 # How far around a cut of an over-long line secrets are looked for (at least the longest literal).
 _CUT_WINDOW = 8 * 1024
+_MAX_ESCAPED_CHAR = 12  # the longest JSON form of one character: a surrogate pair, \ud83d\ude00
 
 
 def strip_ansi(line: str) -> str:
@@ -119,8 +122,8 @@ class FileSink:
 
     def _write_batch(self, batch: list[str]) -> None:
         if self._file is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            private_dir(self.path.parent)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
             self._file = os.fdopen(fd, "a", encoding="utf-8")
         self._file.write("".join(f"{line}\n" for line in batch))
         self._file.flush()
@@ -140,7 +143,8 @@ class Masker:
 
     The extra literals are what only the caller knows: provider credentials passed in the
     child's environment and values of sensitive Terraform variables. `add` may be called
-    while a phase runs (e.g. after a plan reveals sensitive values).
+    while a phase runs (e.g. after a plan reveals sensitive values). Terraform prints JSON,
+    so each secret is also hidden in its JSON-escaped forms (`\\/`, `\\u002f`, `\\"`, ...).
     """
 
     def __init__(self, extra: Iterable[str] = ()) -> None:
@@ -163,12 +167,18 @@ class Masker:
 
     def safe_cut(self, text: str, index: int) -> int:
         """The largest position <= `index` where cutting `text` splits no secret this masker hides."""
-        return secret_free_cut(text, index, extra=self._extra)
+        literals = self._extra | known_secrets()
+        while True:
+            index = secret_free_cut(text, index, extra=literals)
+            starts = [start for start, end in escaped_spans(text, literals) if start < index < end]
+            if not starts:
+                return index
+            index = min(starts)
 
     @property
     def cut_window(self) -> int:
-        """Bytes to see on each side of a cut to be sure no secret straddles it."""
-        return max(_CUT_WINDOW, *(len(v.encode()) for v in self._extra), 0)
+        """Bytes to see on each side of a cut to be sure no secret straddles it (escaped forms included)."""
+        return max(_CUT_WINDOW, *(_MAX_ESCAPED_CHAR * len(v) for v in self._extra | known_secrets()), 0)
 
     def line_masker(self) -> LineMasker:
         """A stateful per-stream masker that also hides multi-line private keys."""
@@ -404,7 +414,7 @@ class LineStream:
     async def _spawn(self) -> asyncio.subprocess.Process:
         stdout_file: IO[bytes] | None = None
         if self.stdout_path is not None:
-            fd = os.open(self.stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(self.stdout_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
             stdout_file = os.fdopen(fd, "wb")
         try:
             return await asyncio.create_subprocess_exec(
@@ -415,6 +425,7 @@ class LineStream:
                 stdout=stdout_file if stdout_file is not None else asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE if stdout_file is not None else asyncio.subprocess.STDOUT,
                 start_new_session=True,
+                umask=CHILD_UMASK,  # what the child writes (state, backups, lock file) is the bot user's only
             )
         except OSError as exc:
             raise TerraformError(

@@ -20,7 +20,6 @@ import json
 import os
 import re
 import tempfile
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +33,7 @@ from cloud_engine.iac.output import LineStream, Masker, OutputSink
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.plan_parser import parse_plan_json, sensitive_values
 from cloud_engine.iac.plan_stream import PlanStreamReader
+from cloud_engine.private_files import secure_tree, tighten, write_private_text
 from cloud_engine.settings import Settings
 
 __all__ = [
@@ -291,7 +291,14 @@ class TerraformRunner:
         args = ["init", "-input=false", "-no-color"]
         if self.plugin_dir is not None:
             args.append(f"-plugin-dir={self.plugin_dir}")
-        return await self.run("init", args, sinks=sinks)
+        result = await self.run("init", args, sinks=sinks)
+        await asyncio.to_thread(self._tighten_init_files)
+        return result
+
+    def _tighten_init_files(self) -> None:
+        """Make what init wrote private: Terraform writes its lock file 0644 whatever the umask."""
+        tighten(self.workdir / ".terraform.lock.hcl")
+        secure_tree(self.workdir / ".terraform")
 
     async def validate(self, *, sinks: Sequence[OutputSink] = ()) -> ValidateResult:
         """`terraform validate -json` (needs init); diagnostics are masked."""
@@ -354,7 +361,7 @@ class TerraformRunner:
             state_lineage=lineage,
             plan_sha256=await _file_sha256(path),
         )
-        await asyncio.to_thread(_write_atomic, _fingerprint_path(path), fingerprint.model_dump_json())
+        await asyncio.to_thread(write_private_text, _fingerprint_path(path), fingerprint.model_dump_json())
         return PlanOutcome(
             path=path,
             result=plan_result,
@@ -540,12 +547,6 @@ def _read_local_state(root: Path) -> dict[str, Any]:
 
 def _fingerprint_path(plan_path: Path) -> Path:
     return plan_path.with_name(plan_path.name + ".fingerprint.json")
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _error_detail(lines: Sequence[str], code: int) -> str:

@@ -21,6 +21,8 @@ from datetime import datetime
 from pathlib import Path
 
 from cloud_engine.errors import EngineError, InvalidInput, NotFound
+from cloud_engine.private_files import CHILD_UMASK, private_dir, secure_tree, write_private_text
+from cloud_engine.secret_text import mask_secrets
 
 __all__ = ["GIT_IGNORE", "MANAGED_SUFFIXES", "CommitInfo", "GitError", "ProjectWorkspace"]
 
@@ -106,7 +108,7 @@ class ProjectWorkspace:
         The .gitignore is repaired on the way. HEAD counts as resolving when its branch has
         a loose or packed ref; anything else goes the slow way, through `git rev-parse`.
         """
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
         git = self.root / ".git"
         try:
             head = (git / "HEAD").read_text(encoding="utf-8").strip()
@@ -135,7 +137,7 @@ class ProjectWorkspace:
                 return
         except (FileNotFoundError, UnicodeDecodeError):
             pass
-        _write_atomic(path, GIT_IGNORE)
+        write_private_text(path, GIT_IGNORE)
 
     async def _has_head(self) -> bool:
         try:
@@ -148,9 +150,7 @@ class ProjectWorkspace:
         """The git-ignored folder for one session's plan files and logs (created)."""
         if not _SESSION_ID.match(session_id):
             raise InvalidInput(field="session id", rule="letters, digits, '-' and '_' only")
-        path = self.root / RUNS_DIR / session_id
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        return private_dir(self.root / RUNS_DIR / session_id)
 
     # -- configuration files ----------------------------------------------------------
 
@@ -176,7 +176,7 @@ class ProjectWorkspace:
             path = self.root / name
             if path.is_file() and path.read_text(encoding="utf-8") == text:
                 continue
-            _write_atomic(path, text)
+            write_private_text(path, text)
             changed.append(name)
         return sorted(changed)
 
@@ -202,11 +202,16 @@ class ProjectWorkspace:
         whose message names its session, user and summary, so an apply that left the
         configuration as it was (e.g. one that only re-created drifted resources) is still
         in the history, and its history row points at its own commit, not an older one.
+
+        The message is masked (it names a purpose and errors users typed), and the root is
+        then made private again: Terraform writes some files with fixed modes (its lock file
+        is always 0644) and older roots predate private files.
         """
         if not message.strip():
             raise InvalidInput(field="commit message", rule="must not be empty")
         await self._git("add", "-A", "--", ".")
-        await self._git("commit", "-q", "--no-verify", "--allow-empty", "-m", message)
+        await self._git("commit", "-q", "--no-verify", "--allow-empty", "-m", mask_secrets(message))
+        await asyncio.to_thread(secure_tree, self.root)
         return await self.head()
 
     async def head(self) -> str:
@@ -259,6 +264,7 @@ class ProjectWorkspace:
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
+            umask=CHILD_UMASK,  # objects, index and refs are the bot user's only
         )
         out, err = await proc.communicate()
         if proc.returncode != 0:
@@ -286,8 +292,3 @@ def _check_file_name(name: str) -> None:
             rule=f"a plain file name in the root ending in one of {', '.join(MANAGED_SUFFIXES)}",
         )
 
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)

@@ -8,6 +8,7 @@ from typing import Any
 import aiosqlite
 
 from cloud_engine.logging_setup import request_id_var
+from cloud_engine.secret_text import mask_secrets
 from cloud_engine.store.database import Database
 from cloud_engine.store.rows import dumps, iso, loads
 
@@ -17,13 +18,30 @@ async def write_audit(
     target_type: str | None = None, target_id: str | int | None = None, from_state: str | None = None,
     to_state: str | None = None, detail: dict[str, Any] | None = None,
 ) -> None:
-    """Insert an audit row on `conn`, inside the caller's transaction so both commit together."""
+    """Insert an audit row on `conn`, inside the caller's transaction so both commit together.
+
+    Every string in `detail` is masked first: details carry reasons, errors and texts users
+    typed, and the audit log keeps them for good.
+    """
     await conn.execute(
         "INSERT INTO audit_log (ts, guild_id, actor_id, action, target_type, target_id, from_state, to_state, detail,"
         " request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (iso(at), guild_id, actor_id, action, target_type, None if target_id is None else str(target_id),
-         from_state, to_state, dumps(detail or {}), request_id_var.get()),
+         from_state, to_state, dumps(masked(detail or {})), request_id_var.get()),
     )
+
+
+def masked(value: Any) -> Any:
+    """`value` with known secrets hidden in every string it holds, at any depth (keys are the engine's own)."""
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [masked(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return mask_secrets(str(value))  # what `dumps` would write for it (an exception, a path), masked
 
 
 async def recent_audit(db: Database, guild_id: int, *, limit: int = 20, actor_id: int | None = None,

@@ -5,6 +5,9 @@ sharing one connection between tasks would let two tasks' statements interleave 
 one transaction. `transaction()` serialises writers in-process (BEGIN IMMEDIATE also
 guards against other processes); reads outside a transaction take the same lock so they
 never observe another task's half-written transaction.
+
+Another process holding the write lock past `busy_timeout` surfaces as `Busy` (an
+EngineError the user can retry), never as the driver's "database is locked".
 """
 
 from __future__ import annotations
@@ -12,21 +15,48 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import aiosqlite
 
+from cloud_engine.errors import Busy
+from cloud_engine.private_files import create_private_file, private_dir, tighten
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _in_tx: contextvars.ContextVar[Database | None] = contextvars.ContextVar("in_tx", default=None)
+_SIDE_FILES = ("-wal", "-shm", "-journal")
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 def _dict_factory(cursor: Any, row: Sequence[Any]) -> dict[str, Any]:
     return {col[0]: row[i] for i, col in enumerate(cursor.description)}
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether `error` is SQLite giving up on a lock another connection holds (busy or locked)."""
+    if not isinstance(error, sqlite3.OperationalError):
+        return False
+    code = getattr(error, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in _BUSY_CODES  # extended codes (SQLITE_BUSY_SNAPSHOT, ...) keep the primary in the low byte
+    return str(error).startswith(("database is locked", "database table is locked", "database is busy"))
+
+
+@contextmanager
+def _busy_as_engine_error() -> Iterator[None]:
+    """Turn SQLite's lock timeout into `Busy`; every other error passes through unchanged."""
+    try:
+        yield
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise Busy() from exc
+        raise
 
 
 class Database:
@@ -42,7 +72,7 @@ class Database:
         """Open (creating if needed) the database, enable WAL and foreign keys, and migrate."""
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            await asyncio.to_thread(_prepare_private_file, Path(path))
         conn = await aiosqlite.connect(path, isolation_level=None)
         conn.row_factory = _dict_factory
         await conn.execute("PRAGMA foreign_keys = ON")
@@ -95,16 +125,26 @@ class Database:
             return
         async with self._lock:
             token = _in_tx.set(self)
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-            except BaseException:
-                await self.conn.execute("ROLLBACK")
-                raise
-            else:
-                await self.conn.execute("COMMIT")
+                with _busy_as_engine_error():
+                    await self.conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        yield self.conn
+                    except BaseException:
+                        await self._rollback()
+                        raise
+                    try:
+                        await self.conn.execute("COMMIT")
+                    except BaseException:
+                        await self._rollback()
+                        raise
             finally:
                 _in_tx.reset(token)
+
+    async def _rollback(self) -> None:
+        """End the open transaction, if SQLite has not already ended it (some errors roll back themselves)."""
+        if self.conn.in_transaction:
+            await self.conn.execute("ROLLBACK")
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[None]:
@@ -112,7 +152,8 @@ class Database:
             yield
             return
         async with self._lock:
-            yield
+            with _busy_as_engine_error():
+                yield
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
         async with self._reading(), self.conn.execute(sql, params) as cur:
@@ -130,3 +171,18 @@ class Database:
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
+
+
+def _prepare_private_file(path: Path) -> None:
+    """Create the database's folder (0700) and the empty file (0600) before SQLite opens it.
+
+    SQLite creates a new database with the process umask, and gives its -wal and -shm
+    files the database file's own mode, so pre-creating the file private makes all three
+    private whatever the umask. An existing file, and any -wal, -shm or -journal file a
+    crashed process left, is tightened the same way.
+    """
+    if path.parent.resolve() != Path.cwd().resolve():  # the working folder itself is not the engine's to restrict
+        private_dir(path.parent)
+    create_private_file(path)
+    for suffix in _SIDE_FILES:  # left behind by a process that did not close the database
+        tighten(path.with_name(path.name + suffix))

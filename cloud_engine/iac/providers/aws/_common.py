@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
+from cloud_engine.core.catalog_checks import aws_security_group_description
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.errors import InvalidInput
 from cloud_engine.iac.hcl import Raw, is_identifier
 from cloud_engine.iac.providers._base import RenderContext
-
-# AWS accepts only these characters in security group and rule descriptions.
-_SG_DESCRIPTION_CHARS = frozenset(
-    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789. _-:/()#,@[]+=&;{}!$*"
-)
 
 
 def alias(region: str) -> str:
@@ -33,10 +29,4 @@ def aws_tags(spec: ResourceSpec, ctx: RenderContext, name: str | None = None) ->
 
 def sg_description(spec: ResourceSpec) -> str:
     """A security group description AWS will accept; other text is refused here, not at apply."""
-    text = spec.description or "Managed by Cloud Engine"
-    if len(text) > 255 or not set(text) <= _SG_DESCRIPTION_CHARS:
-        raise InvalidInput(
-            field=f"{spec.name}.description",
-            rule="AWS security group descriptions allow only ASCII letters, digits and . _-:/()#,@[]+=&;{}!$*",
-        )
-    return text
+    return aws_security_group_description(spec.name, spec.description)

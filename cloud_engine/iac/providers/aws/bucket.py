@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cloud_engine.core.catalog_checks import s3_bucket_name
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
@@ -26,7 +27,7 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     blocks = [
         Block("resource", (TYPE, name), {
             "provider": provider,
-            "bucket": spec.name,
+            "bucket": s3_bucket_name(spec.name),
             "force_destroy": False,
             "object_lock_enabled": True if spec.retention_days else None,
             "tags": aws_tags(spec, ctx),

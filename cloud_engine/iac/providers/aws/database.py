@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cloud_engine.core.catalog_checks import rds_identifier
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block, Raw
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
@@ -31,7 +32,7 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         subnet_group = ref("aws_db_subnet_group", group, "name")
     blocks.append(Block("resource", (TYPE, name), {
         "provider": provider,
-        "identifier": spec.name,
+        "identifier": rds_identifier(spec.name),
         "engine": spec.engine,
         "engine_version": engine_version(spec),
         "instance_class": spec.tier or DEFAULT_TIER,

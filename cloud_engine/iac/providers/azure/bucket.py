@@ -6,9 +6,10 @@ the spec name without hyphens, cut to 24; the container keeps the spec name.
 
 from __future__ import annotations
 
+from cloud_engine.core.catalog_checks import azure_storage_account_name
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block
-from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered, require
+from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, tf_name
 from cloud_engine.iac.providers.azure._common import placement
 
@@ -19,9 +20,8 @@ FORCE_NEW = frozenset({"name", "region", "encrypted"})
 
 
 def account_name(spec: ResourceSpec) -> str:
-    name = spec.name.replace("-", "")[:24]
-    require(len(name) >= 3, f"{spec.name}.name", "an Azure storage account name needs at least 3 letters or digits")
-    return name
+    """The storage account's name (rule in `catalog_checks.azure_storage_account_name`, also checked at add time)."""
+    return azure_storage_account_name(spec.name)
 
 
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:

@@ -3,24 +3,22 @@ associated with every subnet of the network it names."""
 
 from __future__ import annotations
 
+from cloud_engine.core.catalog_checks import azure_rule_description
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block, Value
-from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered, require
+from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, tf_name
 from cloud_engine.iac.providers.azure._common import RESOURCE_GROUP, placement
 
 TYPE = "azurerm_network_security_group"
 PROTOCOLS = {"tcp": "Tcp", "udp": "Udp", "icmp": "Icmp", "all": "*"}
 FIRST_PRIORITY, PRIORITY_STEP = 100, 10
-MAX_RULE_DESCRIPTION = 140
 FORCE_NEW = frozenset({"name", "region"})
 
 
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     name = tf_name(spec.name)
-    if spec.description:
-        require(len(spec.description) <= MAX_RULE_DESCRIPTION, f"{spec.name}.description",
-                f"Azure security rule descriptions hold at most {MAX_RULE_DESCRIPTION} characters")
+    azure_rule_description(spec.name, spec.description)
     blocks = [Block("resource", (TYPE, name), {**placement(spec, ctx), "tags": ctx.labels(spec)})]
     for i, rule in enumerate(spec.rules or ()):
         ingress = rule.direction == "ingress"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cloud_engine.core.catalog_checks import gcs_bucket_name
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
@@ -15,7 +16,7 @@ FORCE_NEW = frozenset({"name", "region"})
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     name = tf_name(spec.name)
     bucket = Block("resource", (TYPE, name), {
-        "name": spec.name,
+        "name": gcs_bucket_name(spec.name),
         "location": ctx.region_of(spec).upper(),
         "storage_class": spec.storage_class,
         "uniform_bucket_level_access": True,

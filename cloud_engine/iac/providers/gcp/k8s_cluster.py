@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cloud_engine.core.catalog_checks import gke_cluster_name
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
@@ -21,7 +22,7 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     region = ctx.region_of(spec)
     labels = gcp_labels(spec, ctx)
     cluster = Block("resource", (TYPE, name), {
-        "name": spec.name,
+        "name": gke_cluster_name(spec.name),
         "location": region,
         "description": spec.description or None,
         "min_master_version": spec.kubernetes_version,
