@@ -42,6 +42,20 @@ class ApplyArtifact(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+class ReconcileArtifact(BaseModel):
+    """What Terraform's state says an apply that did not end cleanly really did.
+
+    `statuses` has one entry per resource the session changed: "made", "not_made" or
+    "partial" (a replace cut between its delete and its create, or a resource whose
+    addresses were changed only in part).
+    """
+
+    statuses: dict[str, str] = Field(default_factory=dict, description='"kind/name" → made | not_made | partial')
+    commit_sha: str | None = None
+    state_json: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+
+
 class Deployer(Protocol):
     async def plan(self, project: Project, desired: Sequence[ResourceSpec], *, session_id: int,
                    sinks: Sequence[OutputSink] = (), allow_world_admin: frozenset[str] = frozenset()) -> PlanArtifact: ...
@@ -50,6 +64,10 @@ class Deployer(Protocol):
                     sinks: Sequence[OutputSink] = ()) -> ApplyArtifact: ...
 
     async def cancel(self, session_id: int) -> bool: ...
+
+    async def reconcile(self, project: Project, before: Sequence[ResourceSpec], after: Sequence[ResourceSpec], *,
+                        changed: Sequence[tuple[str, str]], session_id: int,
+                        commit_message: str) -> ReconcileArtifact: ...
 
 
 if TYPE_CHECKING:

@@ -10,8 +10,8 @@ any transaction; its outcome is recorded by a second transition.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import math
 import re
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 import aiosqlite
 
 from cloud_engine.core import catalog_checks, permissions, policies, quotas, validation
+from cloud_engine.core.access import SYSTEM_USER, AccessService
 from cloud_engine.core.cost import CostEstimator
-from cloud_engine.core.deployer import Deployer, PlanArtifact
+from cloud_engine.core.deployer import Deployer, PlanArtifact, ReconcileArtifact
 from cloud_engine.core.events import EventBus, SessionEvent
+from cloud_engine.core.governance import GovernanceService
 from cloud_engine.core.locks import acquire_project_lock, release_project_lock
 from cloud_engine.core.models import (
     FINAL_STATES,
@@ -37,7 +39,9 @@ from cloud_engine.core.models import (
     Violation,
 )
 from cloud_engine.core.policies import Policy, PolicyContext, PolicySpec
+from cloud_engine.core.projects import ProjectService, project_from_row
 from cloud_engine.core.ratelimit import RateLimiter
+from cloud_engine.core.reports import Reports
 from cloud_engine.core.state_machine import Event, next_state
 from cloud_engine.data.catalog import Catalog, load_catalog
 from cloud_engine.errors import (
@@ -47,20 +51,21 @@ from cloud_engine.errors import (
     NotFound,
     PermissionDenied,
     PolicyViolation,
+    ProjectLocked,
     QuotaExceeded,
 )
 from cloud_engine.settings import Settings
-from cloud_engine.store.audit import recent_audit, write_audit
+from cloud_engine.store.audit import write_audit
 from cloud_engine.store.database import Database
-from cloud_engine.store.rows import dumps, iso, loads, parse_dt
+from cloud_engine.store.rows import check_id, dumps, iso, loads, parse_dt
 
 if TYPE_CHECKING:
     from cloud_engine.iac.output import OutputSink
 
 log = logging.getLogger(__name__)
 _COMMIT_PREFIX = re.compile(r"[0-9a-f]{7,40}")
-SYSTEM_USER = 0
-_PROVIDERS = ("gcp", "aws", "azure", "sandbox")
+_HEARTBEAT_S = 2.0  # how often a running apply says it is alive and reads cancel requests
+_HEARTBEAT_STALE_S = 15.0  # no heartbeat for this long: no process runs the apply any more
 
 
 def _utcnow() -> datetime:
@@ -80,8 +85,11 @@ class CloudOrchestrator:
         self.clock = clock
         self.rate_limiter = RateLimiter(self.settings.user_actions_per_minute, clock=clock)
         self._deployer = deployer
+        self.access = AccessService(db, clock)
+        self.governance = GovernanceService(db, self.access, self.catalog, clock)
+        self.reports = Reports(db, self.access, clock)
+        self.projects = ProjectService(db, self.settings, self.catalog, self.access, clock)
         self._tasks: dict[int, asyncio.Task[Session]] = {}
-        self.admin_ids: frozenset[int] = frozenset()
         self._stop_reasons: dict[int, str] = {}  # why a running apply was interrupted, for its FAILED reason
         self._applying: set[int] = set()  # sessions whose apply runs in this process
 
@@ -95,223 +103,94 @@ class CloudOrchestrator:
             self._deployer = TerraformDeployer(self.settings)
         return self._deployer
 
-    # ------------------------------------------------------------------ access
+    # ------------------------------------------------------------------ access, governance, reports
+    # Delegated to their own services (access.py, governance.py, reports.py); these names
+    # are the documented API (docs/api.md) and stay here.
+    @property
+    def admin_ids(self) -> frozenset[int]:
+        return self.access.admin_ids
+
+    @admin_ids.setter
+    def admin_ids(self, ids: frozenset[int]) -> None:
+        self.access.admin_ids = ids
+
     async def role(self, guild_id: int, user_id: int) -> Role:
-        return await permissions.role_of(self.db, guild_id, user_id, self.clock(), self.admin_ids)
+        return await self.access.role(guild_id, user_id)
 
     async def _require(self, guild_id: int, user_id: int, action: str) -> Role:
-        role = await self.role(guild_id, user_id)
-        permissions.require(role, action)
-        return role
-
-    async def _require_admin_or_bootstrap(self, guild_id: int, by_user_id: int) -> None:
-        """Admin actions need CloudAdmin; a guild that never had one is claimed by its first grant (audited).
-
-        "Never", not "none active now": otherwise, once the last time-limited admin grant
-        expired or was revoked, any member could make themselves CloudAdmin. Discord
-        administrators still become CloudAdmin through `sync_discord_admin`.
-        """
-        if await self.role(guild_id, by_user_id) >= Role.ADMIN:
-            return
-        now = self.clock()
-        if await permissions.guild_ever_had_admin(self.db, guild_id):
-            permissions.require(await self.role(guild_id, by_user_id), "admin")
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT OR REPLACE INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at)"
-                " VALUES (?, ?, 'CloudAdmin', NULL, ?, ?)", (guild_id, by_user_id, SYSTEM_USER, iso(now)))
-            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="bootstrap_admin",
-                              target_type="user", target_id=by_user_id, detail={"reason": "guild had no CloudAdmin"})
+        return await self.access.require(guild_id, user_id, action)
 
     async def sync_discord_admin(self, guild_id: int, user_id: int) -> None:
-        """Record that Discord says this member administers the guild: they become CloudAdmin (audited once)."""
-        if await self.role(guild_id, user_id) >= Role.ADMIN:
-            return
-        now = self.clock()
-        async with self.db.transaction() as conn:
-            await conn.execute(
-                "INSERT OR REPLACE INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at)"
-                " VALUES (?, ?, 'CloudAdmin', NULL, ?, ?)", (guild_id, user_id, SYSTEM_USER, iso(now)))
-            await write_audit(conn, at=now, guild_id=guild_id, actor_id=SYSTEM_USER, action="grant",
-                              target_type="user", target_id=user_id, detail={"role": "CloudAdmin", "source": "discord_admin"})
+        await self.access.sync_discord_admin(guild_id, user_id)
 
     async def grant(self, guild_id: int, by_user_id: int, user_id: int, role: str, *,
                     expires_at: datetime | None = None, duration: timedelta | None = None) -> dict[str, Any]:
-        """Give `user_id` a role, optionally until `expires_at` (or for `duration`): just-in-time access."""
-        try:
-            role_ = Role(role)
-        except ValueError:
-            raise InvalidInput(field="role", rule="one of CloudViewer, CloudUser, CloudAdmin") from None
-        if role_ is Role.NONE:
-            raise InvalidInput(field="role", rule="one of CloudViewer, CloudUser, CloudAdmin")
-        await self._require_admin_or_bootstrap(guild_id, by_user_id)
-        now = self.clock()
-        if duration is not None:
-            expires_at = now + duration
-        if expires_at is not None and (not isinstance(expires_at, datetime) or expires_at.tzinfo is None):
-            raise InvalidInput(field="expires_at", rule="a date and time with a time zone")
-        if expires_at is not None and expires_at <= now:
-            raise InvalidInput(field="expires_at", rule="must be in the future")
-        async with self.db.transaction() as conn:
-            # A time-limited grant keeps the role the member holds without an expiry (their
-            # standing role), which counts again when it ends; a grant without expiry replaces it.
-            standing = await _standing_role(conn, guild_id, user_id) if expires_at is not None else None
-            await conn.execute(
-                "INSERT INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at, standing_role)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET role = excluded.role,"
-                " expires_at = excluded.expires_at, granted_by = excluded.granted_by, granted_at = excluded.granted_at,"
-                " standing_role = excluded.standing_role",
-                (guild_id, user_id, role_.value, iso(expires_at) if expires_at else None, by_user_id, iso(now), standing))
-            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="grant", target_type="user",
-                              target_id=user_id, detail={"role": role_.value, "standing_role": standing,
-                                                         "expires_at": iso(expires_at) if expires_at else None})
-        return {"user_id": user_id, "role": role_.value, "expires_at": expires_at}
+        return await self.access.grant(guild_id, by_user_id, user_id, role, expires_at=expires_at, duration=duration)
 
     async def revoke(self, guild_id: int, by_user_id: int, user_id: int) -> bool:
-        await self._require(guild_id, by_user_id, "admin")
-        now = self.clock()
-        async with self.db.transaction() as conn:
-            async with conn.execute("DELETE FROM user_permissions WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
-                removed = cur.rowcount > 0
-            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="revoke", target_type="user",
-                              target_id=user_id, detail={"removed": removed})
-        return removed
+        return await self.access.revoke(guild_id, by_user_id, user_id)
 
     async def list_grants(self, guild_id: int, by_user_id: int) -> list[dict[str, Any]]:
-        await self._require(guild_id, by_user_id, "admin")
-        return await permissions.list_grants(self.db, guild_id, self.clock())
+        return await self.access.list_grants(guild_id, by_user_id)
 
-    # ------------------------------------------------------------------ quotas and policies
     async def set_quota(self, guild_id: int, by_user_id: int, name: str, limit: int) -> None:
-        if name not in quotas.DEFAULT_QUOTAS:
-            raise InvalidInput(field="quota", rule=f"one of {', '.join(quotas.DEFAULT_QUOTAS)}")
-        if not isinstance(limit, int) or limit < 0 or limit > 100000:
-            raise InvalidInput(field="limit", rule="an integer from 0 to 100000")
-        await self._require_admin_or_bootstrap(guild_id, by_user_id)
-        async with self.db.transaction() as conn:
-            await quotas.set_limit(conn, guild_id, name, limit)
-            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="set_quota",
-                              target_type="quota", target_id=name, detail={"limit": limit})
+        await self.governance.set_quota(guild_id, by_user_id, name, limit)
 
     async def quota_usage(self, guild_id: int) -> list[dict[str, Any]]:
-        async with self.db.transaction() as conn:
-            return await quotas.usage(conn, guild_id)
+        return await self.governance.quota_usage(guild_id)
 
     async def add_policy(self, guild_id: int, by_user_id: int, spec: PolicySpec) -> Policy:
-        await self._require(guild_id, by_user_id, "admin")
-        now = self.clock()
-        async with self.db.transaction() as conn:
-            try:
-                async with conn.execute(
-                    "INSERT INTO policies (guild_id, name, type, pattern, priority, action, params, created_by, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (guild_id, spec.name, spec.type, spec.pattern, spec.priority, spec.action, dumps(spec.params),
-                     by_user_id, iso(now))) as cur:
-                    policy_id = cur.lastrowid
-            except aiosqlite.IntegrityError:
-                raise InvalidInput(field="name", rule=f"a policy named {spec.name} already exists") from None
-            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="add_policy",
-                              target_type="policy", target_id=policy_id, detail=spec.model_dump())
-        return Policy(id=policy_id, **spec.model_dump())
+        return await self.governance.add_policy(guild_id, by_user_id, spec)
 
     async def list_policies(self, guild_id: int) -> list[Policy]:
-        rows = await self.db.fetchall("SELECT * FROM policies WHERE guild_id = ? ORDER BY priority, id", (guild_id,))
-        return [Policy(id=r["id"], name=r["name"], type=r["type"], pattern=r["pattern"], priority=r["priority"],
-                       action=r["action"], params=loads(r["params"], {}), enabled=bool(r["enabled"])) for r in rows]
+        return await self.governance.list_policies(guild_id)
 
     async def remove_policy(self, guild_id: int, by_user_id: int, name: str) -> bool:
-        await self._require(guild_id, by_user_id, "admin")
-        async with self.db.transaction() as conn:
-            async with conn.execute("DELETE FROM policies WHERE guild_id = ? AND name = ?", (guild_id, name)) as cur:
-                removed = cur.rowcount > 0
-            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="remove_policy",
-                              target_type="policy", target_id=name, detail={"removed": removed})
-        return removed
+        return await self.governance.remove_policy(guild_id, by_user_id, name)
 
-    # ------------------------------------------------------------------ projects
+    async def budget_alerts(self, project_id: int) -> list[dict[str, Any]]:
+        return await self.governance.budget_alerts(project_id)
+
+    async def stats(self, guild_id: int) -> dict[str, Any]:
+        return await self.reports.stats(guild_id)
+
+    async def audit(self, guild_id: int, by_user_id: int, *, limit: int = 20, actor_id: int | None = None,
+                    action: str | None = None) -> list[dict[str, Any]]:
+        return await self.reports.audit(guild_id, by_user_id, limit=limit, actor_id=actor_id, action=action)
+
+    async def record_refusal(self, guild_id: int, user_id: int, action: str, reason: str,
+                             session_id: int | None = None) -> None:
+        await self.reports.record_refusal(guild_id, user_id, action, reason, session_id)
+
+    # ------------------------------------------------------------------ projects (projects.py)
     async def create_project(self, guild_id: int, user_id: int, *, name: str, provider: str, region: str,
                              budget_monthly: float = 0.0, target: str | None = None,
                              approver_must_differ: bool | None = None, alert_thresholds: Sequence[int] = (50, 80, 100),
                              backend: dict[str, Any] | None = None) -> Project:
         """Create a project: one Terraform root whose resources outlive sessions."""
-        from cloud_engine.core.validation import cloud_name
-
-        try:
-            cloud_name(name)
-        except ValueError as exc:
-            raise InvalidInput(field="name", rule=str(exc)) from None
-        if provider not in _PROVIDERS:
-            raise InvalidInput(field="provider", rule=f"one of {', '.join(_PROVIDERS)}")
-        if region not in self.catalog.regions(provider):
-            raise InvalidInput(field="region", rule=f"{region!r} is not a {provider} region; valid: "
-                                                    f"{', '.join(self.catalog.regions(provider))}")
-        budget_monthly = _number(budget_monthly, "budget_monthly")
-        if not 0 <= budget_monthly <= 10_000_000:
-            raise InvalidInput(field="budget_monthly", rule="a number from 0 to 10,000,000")
-        target = "sandbox" if provider == "sandbox" else (target or self.settings.terraform_target)
-        if target not in ("sandbox", "cloud"):
-            raise InvalidInput(field="target", rule="sandbox or cloud")
-        thresholds = sorted({int(_number(t, "alert_thresholds")) for t in alert_thresholds})
-        if any(not 1 <= t <= 1000 for t in thresholds):
-            raise InvalidInput(field="alert_thresholds", rule="percentages from 1 to 1000")
-        backend = _validate_backend(backend)
-        await self._require(guild_id, user_id, "create_project")
-        differ = self.settings.approver_must_differ_default if approver_must_differ is None else approver_must_differ
-        now = self.clock()
-        async with self.db.transaction() as conn:
-            try:
-                async with conn.execute(
-                    "INSERT INTO projects (guild_id, name, provider, region, target, budget_monthly, alert_thresholds,"
-                    " approver_must_differ, backend, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (guild_id, name, provider, region, target, float(budget_monthly), dumps(thresholds), int(differ),
-                     dumps(backend), user_id, iso(now))) as cur:
-                    project_id = cur.lastrowid
-            except aiosqlite.IntegrityError:
-                raise InvalidInput(field="name", rule=f"a project named {name} already exists in this server") from None
-            await write_audit(conn, at=now, guild_id=guild_id, actor_id=user_id, action="create_project",
-                              target_type="project", target_id=project_id,
-                              detail={"name": name, "provider": provider, "region": region, "target": target})
-        return await self.get_project(project_id)
+        return await self.projects.create_project(
+            guild_id, user_id, name=name, provider=provider, region=region, budget_monthly=budget_monthly,
+            target=target, approver_must_differ=approver_must_differ, alert_thresholds=alert_thresholds,
+            backend=backend)
 
     async def get_project(self, project_id: int) -> Project:
-        row = await self.db.fetchone("SELECT * FROM projects WHERE id = ?", (project_id,))
-        if row is None:
-            raise NotFound(what="project", key=project_id)
-        return _project(row)
+        return await self.projects.get_project(project_id)
 
     async def find_project(self, guild_id: int, name: str) -> Project:
-        row = await self.db.fetchone("SELECT * FROM projects WHERE guild_id = ? AND name = ? AND archived_at IS NULL",
-                                     (guild_id, name))
-        if row is None:
-            raise NotFound(what="project", key=name)
-        return _project(row)
+        return await self.projects.find_project(guild_id, name)
 
     async def list_projects(self, guild_id: int, *, include_archived: bool = False) -> list[Project]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM projects WHERE guild_id = ? AND (? OR archived_at IS NULL) ORDER BY name",
-            (guild_id, int(include_archived)))
-        return [_project(r) for r in rows]
+        return await self.projects.list_projects(guild_id, include_archived=include_archived)
 
     async def archive_project(self, project_id: int, user_id: int) -> Project:
-        project = await self.get_project(project_id)
-        await self._require(project.guild_id, user_id, "archive_project")
-        active = await self.db.fetchone(
-            "SELECT COUNT(*) AS n FROM deployment_sessions WHERE project_id = ? AND state NOT IN (?, ?, ?, ?)",
-            (project_id, *[s.value for s in FINAL_STATES]))
-        if active and active["n"]:
-            raise InvalidInput(field="project", rule=f"{project.name} has {active['n']} open session(s); cancel them first")
-        now = self.clock()
-        async with self.db.transaction() as conn:
-            await conn.execute("UPDATE projects SET archived_at = ? WHERE id = ?", (iso(now), project_id))
-            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="archive_project",
-                              target_type="project", target_id=project_id)
-        return await self.get_project(project_id)
+        return await self.projects.archive_project(project_id, user_id)
 
     async def project_resources(self, project_id: int) -> list[SessionResource]:
         """The project's applied resources (its desired configuration after the last apply)."""
-        rows = await self.db.fetchall("SELECT * FROM project_resources WHERE project_id = ? ORDER BY kind, name", (project_id,))
-        return [SessionResource(kind=r["kind"], name=r["name"], action="upsert", spec=ResourceSpec(**loads(r["spec"])),
-                                cost_monthly=r["cost_monthly"]) for r in rows]
+        return await self.projects.project_resources(project_id)
+
+    async def history(self, project_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
+        return await self.projects.history(project_id, limit=limit)
 
     # ------------------------------------------------------------------ sessions
     async def start_session(self, project_id: int, user_id: int, *, purpose: str = "deploy") -> Session:
@@ -337,7 +216,7 @@ class CloudOrchestrator:
         return await self.get_session(session_id)
 
     async def get_session(self, session_id: int) -> Session:
-        row = await self.db.fetchone("SELECT * FROM deployment_sessions WHERE id = ?", (session_id,))
+        row = await self.db.fetchone("SELECT * FROM deployment_sessions WHERE id = ?", (check_id(session_id, "session"),))
         if row is None:
             raise NotFound(what="session", key=session_id)
         res = await self.db.fetchall("SELECT * FROM session_resources WHERE session_id = ? ORDER BY id", (session_id,))
@@ -399,11 +278,11 @@ class CloudOrchestrator:
     async def _change_resources(self, session: Session, project: Project, user_id: int, action: str,
                                 spec: ResourceSpec | None, change: str, cost: float,
                                 drop: tuple[str, str] | None = None) -> None:
-        if len(session.resources) >= 50 and spec is not None and spec.key not in {(r.kind, r.name) for r in session.resources}:
-            raise InvalidInput(field="resources", rule="a session holds at most 50 resource changes")
         now = self.clock()
         event = None
         async with self.db.transaction() as conn:
+            if spec is not None:  # counted inside the writing transaction, so racing adds cannot pass the cap
+                await _check_session_cap(conn, session.id, spec.key)
             current = await _state_of(conn, session.id)
             if current == State.PLAN_READY:
                 # The plan is void: its quota reservations and the project lock go with it, and
@@ -477,7 +356,7 @@ class CloudOrchestrator:
                          "violations": dumps([v.model_dump() for v in violations]),
                          "needs_approval": int(result.needs_approval)})
             if not blocking:  # a refused attempt spends no alert: the month's real crossing must still be told
-                await self._record_budget_alerts(conn, project, result.project_monthly_after, session_id, now)
+                await self.governance.record_budget_alerts(conn, project, result.project_monthly_after, session_id, now)
         self._publish(final)
         return result.model_copy(update={"ok": not blocking, "violations": blocking + [
             v for v in result.violations if v.action != "deny"], "reservations": reservations,
@@ -488,19 +367,15 @@ class CloudOrchestrator:
         applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
         violations: list[Violation] = []
         lines: list[CostLine] = []
-        needs: dict[str, int] = {}
         upserts = [r.spec for r in session.resources if r.action == "upsert"]
+        needs = _quota_needs(self.catalog, project.provider, session.resources,
+                             {key: r.spec for key, r in applied.items()})
         for res in session.resources:
             spec = res.spec
             size = catalog_checks.size_class(self.catalog, project.provider, spec)
             for reason in permissions.resource_limits(role, spec.kind, size, deleting=res.action == "delete"):
                 violations.append(Violation(policy="builtin:role-limits", type="permission", action="deny",
                                             resource=f"{spec.kind}/{spec.name}", message=reason, priority=0))
-            before = applied.get(spec.key)
-            old = catalog_checks.quota_usage(self.catalog, project.provider, before.spec) if before else {}
-            new = catalog_checks.quota_usage(self.catalog, project.provider, spec) if res.action == "upsert" else {}
-            for name in set(old) | set(new):
-                needs[name] = needs.get(name, 0) + new.get(name, 0) - old.get(name, 0)
             if res.action == "upsert":
                 lines.append(self.costs.estimate(project.provider, project.region, spec))
         policy_rows = await self.list_policies(project.guild_id)
@@ -547,27 +422,6 @@ class CloudOrchestrator:
                 f"${project.budget_monthly:,.2f} (changes applied since this session was validated); "
                 "edit the session and validate again")
 
-    async def _record_budget_alerts(self, conn: aiosqlite.Connection, project: Project, projected: float,
-                                    session_id: int, now: datetime) -> list[int]:
-        """Record each alert threshold the projected monthly cost crosses, once per project and month."""
-        if project.budget_monthly <= 0:
-            return []
-        pct = projected / project.budget_monthly * 100
-        crossed = [t for t in project.alert_thresholds if pct >= t]
-        for threshold in crossed:
-            async with conn.execute(
-                "INSERT OR IGNORE INTO budget_alerts (project_id, period, threshold_pct, projected_monthly, budget_monthly,"
-                " session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (project.id, now.strftime("%Y-%m"), threshold, projected, project.budget_monthly, session_id, iso(now))) as cur:
-                if cur.rowcount:
-                    await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=SYSTEM_USER, action="budget_alert",
-                                      target_type="project", target_id=project.id,
-                                      detail={"threshold_pct": threshold, "projected_monthly": projected})
-        return crossed
-
-    async def budget_alerts(self, project_id: int) -> list[dict[str, Any]]:
-        return await self.db.fetchall("SELECT * FROM budget_alerts WHERE project_id = ? ORDER BY id", (project_id,))
-
     # ------------------------------------------------------------------ plan / approve / apply
     async def desired_resources(self, session: Session) -> list[ResourceSpec]:
         """The project's whole desired configuration if this session were applied."""
@@ -591,14 +445,20 @@ class CloudOrchestrator:
         if session.state != State.PLANNING:
             raise IllegalTransition(state=session.state.value, event="plan")
         now = self.clock()
-        async with self.db.transaction() as conn:
-            if (current := await _state_of(conn, session_id)) != State.PLANNING:  # e.g. cancelled since the read above
-                raise IllegalTransition(state=current.value, event="plan")
-            await acquire_project_lock(conn, project_id=project.id, project_name=project.name, session_id=session_id,
-                                       user_id=user_id, now=now)
-            await conn.execute("UPDATE deployment_sessions SET last_activity_at = ? WHERE id = ?", (iso(now), session_id))
-            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="plan_started",
-                              target_type="session", target_id=session_id)
+        try:
+            async with self.db.transaction() as conn:
+                if (current := await _state_of(conn, session_id)) != State.PLANNING:  # e.g. cancelled since the read
+                    raise IllegalTransition(state=current.value, event="plan")
+                await acquire_project_lock(conn, project_id=project.id, project_name=project.name,
+                                           session_id=session_id, user_id=user_id, now=now)
+                await self._reserve_for_plan(conn, session, project)
+                await conn.execute("UPDATE deployment_sessions SET last_activity_at = ?, run_heartbeat_at = ?"
+                                   " WHERE id = ?", (iso(now), iso(now), session_id))
+                await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="plan_started",
+                                  target_type="session", target_id=session_id)
+        except (ProjectLocked, QuotaExceeded) as exc:
+            await self._refuse_plan(session_id, project, user_id, exc)
+            raise
         if overrun := await self._budget_overrun(session, project):
             await self._finish(session_id, Event.PLAN_FAILED, user_id, error=overrun)
             return await self.get_session(session_id)
@@ -614,9 +474,45 @@ class CloudOrchestrator:
                 raise
             return await self.get_session(session_id)
         summary = _plan_summary(artifact)
-        await self._finish(session_id, Event.PLAN_SUCCEEDED, user_id, updates={
-            "plan_summary": dumps(summary), "plan_fingerprint": artifact.fingerprint, "plan_created_at": iso(self.clock())})
+        updates: dict[str, Any] = {"plan_summary": dumps(summary), "plan_fingerprint": artifact.fingerprint,
+                                   "plan_created_at": iso(self.clock())}
+        if unasked := _unrequested_destruction(session, artifact):
+            # Approval is of the plan Terraform will run, not of the request: whatever it would
+            # destroy that nobody asked to change needs someone who may destroy to approve it.
+            updates["needs_approval"] = 1
+            updates["violations"] = dumps([*session.violations, *(v.model_dump() for v in unasked)])
+        await self._finish(session_id, Event.PLAN_SUCCEEDED, user_id, updates=updates)
         return await self.get_session(session_id)
+
+    async def _reserve_for_plan(self, conn: aiosqlite.Connection, session: Session, project: Project) -> None:
+        """Reserve what the session needs against the project as it is now, inside the plan's transaction.
+
+        Why again: validation measured each edit against the project as it was then. If
+        another session since deleted a resource this one edits, the edit now creates it,
+        and the unit it needs may already be taken; validation's reservation held none.
+        """
+        async with conn.execute("SELECT kind, name, spec FROM project_resources WHERE project_id = ?",
+                                (project.id,)) as cur:
+            applied = {(r["kind"], r["name"]): ResourceSpec(**loads(r["spec"])) for r in await cur.fetchall()}
+        needs = _quota_needs(self.catalog, project.provider, session.resources, applied)
+        held = _session(await _row(conn, session.id), []).reservations
+        extra = {name: n - held.get(name, 0) for name, n in needs.items() if n > held.get(name, 0)}
+        if extra:
+            taken = await quotas.reserve(conn, project.guild_id, extra)
+            merged = {name: held.get(name, 0) + taken.get(name, 0) for name in held.keys() | taken.keys()}
+            await conn.execute("UPDATE deployment_sessions SET reservations = ? WHERE id = ?",
+                               (dumps(merged), session.id))
+
+    async def _refuse_plan(self, session_id: int, project: Project, user_id: int, exc: EngineError) -> None:
+        """A plan that could not start: the session returns to DRAFT and gives back its reservations."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            held = _session(await _row(conn, session_id), []).reservations
+            event = await self._transition(conn, session_id, Event.PLAN_REFUSED, user_id, now,
+                                           updates={"reservations": "{}", "error": str(exc)[:1500]},
+                                           detail={"reason": str(exc)})
+            await quotas.release(conn, project.guild_id, held)
+        self._publish(event)
 
     async def approve(self, session_id: int, approver_id: int) -> Session:
         session = await self.get_session(session_id)
@@ -647,28 +543,108 @@ class CloudOrchestrator:
         self._applying.add(session_id)  # before the state says APPLYING, so `cancel` never takes it for stale
         try:
             async with self.db.transaction() as conn:
-                event = await self._transition(conn, session_id, Event.APPLY, user_id, now)
+                event = await self._transition(conn, session_id, Event.APPLY, user_id, now,
+                                               updates={"run_heartbeat_at": iso(self.clock_real()),
+                                                        "cancel_request": None})
             self._publish(event)
             started = now
             message = (f"session {session_id} by user {user_id}: "
                        f"{(session.plan_summary or {}).get('text', 'apply')} ({session.purpose})")
+            ended = asyncio.Event()
+            watcher = asyncio.get_running_loop().create_task(self._watch_run(session_id, ended),
+                                                             name=f"watch-{session_id}")
             try:
                 artifact = await self.deployer.apply(project, session_id=session_id,
                                                      fingerprint=session.plan_fingerprint or "",
                                                      commit_message=message, sinks=sinks)
             except (Exception, asyncio.CancelledError) as exc:
+                await _stop_watching(watcher, ended)
                 stop = self._stop_reasons.pop(session_id, None)
                 error = _reason(exc) + (f" ({stop})" if stop else "")
-                await self._finish(session_id, Event.APPLY_FAILED, user_id, error=error, started=started)
+                # Shielded: a cancelled task must still record what Terraform did before it stopped.
+                await asyncio.shield(self._settle(session_id, user_id, error=error, started=started, message=message))
                 if isinstance(exc, asyncio.CancelledError):
                     raise
                 return await self.get_session(session_id)
+            await _stop_watching(watcher, ended)
             await self._finish(session_id, Event.APPLY_SUCCEEDED, user_id, started=started, commit=artifact.commit_sha,
                                state_json=artifact.state_json, warning="; ".join(artifact.warnings) or None)
         finally:
             self._applying.discard(session_id)
             self._stop_reasons.pop(session_id, None)
         return await self.get_session(session_id)
+
+    async def _watch_run(self, session_id: int, ended: asyncio.Event) -> None:
+        """While an apply runs here: say so in the database, and act on cancels asked from any process.
+
+        Why through the database: the CLI, a second bot or an admin tool share the database,
+        not this process's memory. They write `cancel_request`; this loop reads it every
+        heartbeat and interrupts Terraform as a local cancel would. It stops when `ended` is
+        set, never by cancellation, so it is never cut off inside a database transaction.
+        """
+        while not ended.is_set():
+            try:
+                row = await self.db.fetchone("SELECT cancel_request FROM deployment_sessions WHERE id = ?", (session_id,))
+                if row and row["cancel_request"] and session_id not in self._stop_reasons:
+                    self._stop_reasons[session_id] = row["cancel_request"]
+                    await self.deployer.cancel(session_id)
+                await self.db.execute("UPDATE deployment_sessions SET run_heartbeat_at = ? WHERE id = ?",
+                                      (iso(self.clock_real()), session_id))
+            except EngineError as exc:  # a busy database: try again at the next beat
+                log.warning("run heartbeat skipped", extra={"session_id": session_id, "error": str(exc)})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(ended.wait(), _HEARTBEAT_S)
+
+    @staticmethod
+    def clock_real() -> datetime:
+        """Wall-clock time for heartbeats: they are compared across processes, never with a test clock."""
+        return _utcnow()
+
+    async def _settle(self, session_id: int, user_id: int, *, error: str, started: datetime | None,
+                      message: str) -> None:
+        """End an apply that did not finish cleanly with what Terraform's state says it did.
+
+        Every change Terraform made is recorded (with this session as its creator) and
+        quotas are recounted from the records, so the next plan neither destroys what exists
+        nor lets the quota be taken twice. All made: APPLIED, with the interruption as a
+        warning. Otherwise FAILED with "N of M changes were made, now recorded".
+        """
+        reconcile = getattr(self.deployer, "reconcile", None)
+        if reconcile is None:  # a deployer that cannot read state: nothing is known to have changed
+            await self._finish(session_id, Event.APPLY_FAILED, user_id, error=error, started=started)
+            return
+        session = await self.get_session(session_id)
+        project = await self.get_project(session.project_id)
+        before = [r.spec for r in await self.project_resources(project.id)]
+        after = await self.desired_resources(session)
+        changed = [r.spec.key for r in session.resources]
+        try:
+            outcome: ReconcileArtifact = await reconcile(
+                project, before, after, changed=changed, session_id=session_id,
+                commit_message=f"{message} (ended early: {error}; reconciled with the state)")
+        except Exception as exc:
+            log.error("could not read the state after an interrupted apply", exc_info=exc,
+                      extra={"session_id": session_id})
+            await self._finish(session_id, Event.APPLY_FAILED, user_id, started=started,
+                               error=f"{error}; the state could not be read to see what was made ({_reason(exc)}):"
+                                     " check the project before its next apply")
+            return
+        statuses = outcome.statuses
+        made = sum(1 for s in statuses.values() if s == "made")
+        partial = sorted(k for k, s in statuses.items() if s == "partial")
+        notes = "; ".join(outcome.warnings)
+        if made == len(changed):
+            warning = f"{error}, but every change had already been made" + (f"; {notes}" if notes else "")
+            await self._finish(session_id, Event.APPLY_SUCCEEDED, user_id, started=started, commit=outcome.commit_sha,
+                               state_json=outcome.state_json, warning=warning, statuses=statuses)
+            return
+        # Nothing made: the error alone is the whole truth (and nothing was recorded).
+        detail = f"{error}; {made} of {len(changed)} changes were made, now recorded" if made or partial else error
+        if partial:
+            detail += f" ({', '.join(partial)} only in part: the next plan completes or reverts them)"
+        await self._finish(session_id, Event.APPLY_FAILED, user_id, started=started, commit=outcome.commit_sha,
+                           state_json=outcome.state_json, error=detail + (f"; {notes}" if notes else ""),
+                           statuses=statuses)
 
     def start_plan(self, session_id: int, user_id: int, *, sinks: Sequence[OutputSink] = ()) -> asyncio.Task[Session]:
         """Run `plan` as a task that outlives the interaction that asked for it."""
@@ -698,8 +674,12 @@ class CloudOrchestrator:
 
     async def _finish(self, session_id: int, event_name: Event, user_id: int, *, error: str | None = None,
                       updates: dict[str, Any] | None = None, started: datetime | None = None, commit: str | None = None,
-                      state_json: str | None = None, warning: str | None = None) -> None:
+                      state_json: str | None = None, warning: str | None = None,
+                      statuses: dict[str, str] | None = None) -> None:
         """Record the outcome of a plan or apply; a session cancelled meanwhile keeps its CANCELLED state.
+
+        `statuses` ("kind/name" → made, not_made, partial) says which changes an apply that
+        ended early really made; without it a success made them all and a failure none.
 
         `warning` is for a run that succeeded with something left undone: it is kept in the
         session's `error` column (shown as a warning beside the APPLIED state) and audited.
@@ -708,19 +688,23 @@ class CloudOrchestrator:
         try:
             async with self.db.transaction() as conn:
                 session = _session(await _row(conn, session_id), [])
-                project = _project(await _project_row(conn, session.project_id))
-                fields = dict(updates or {})
+                project = project_from_row(await _project_row(conn, session.project_id))
+                fields = {**(updates or {}), "cancel_request": None, "run_heartbeat_at": None}
                 if error is not None or warning is not None:
                     fields["error"] = (error or warning or "")[:1500]
                 detail = {"error": error} if error else {"warning": warning} if warning else {}
                 event = await self._transition(conn, session_id, event_name, user_id, now, updates=fields,
                                                detail=detail)
-                if event_name in (Event.PLAN_FAILED, Event.APPLY_FAILED):
+                # Which changes to record: all after a success, none after a plain failure, or what
+                # the state says an apply that ended early made (recording frees reservations and lock).
+                made = statuses if statuses is not None else {} if event_name == Event.APPLY_FAILED else None
+                recording = event_name in (Event.APPLY_SUCCEEDED, Event.APPLY_FAILED) and made != {}
+                if event_name in (Event.PLAN_FAILED, Event.APPLY_FAILED) and not recording:
                     await quotas.release(conn, project.guild_id, session.reservations)
                     await release_project_lock(conn, project_id=project.id, session_id=session_id)
                 if event_name in (Event.APPLY_SUCCEEDED, Event.APPLY_FAILED):
-                    resources = await self._record_apply(conn, session, project, event_name, commit, state_json, now) \
-                        if event_name == Event.APPLY_SUCCEEDED else []
+                    resources = await self._record_apply(conn, session, project, made, commit, state_json, now) \
+                        if recording else []
                     await conn.execute(
                         "INSERT INTO deployment_history (session_id, project_id, user_id, outcome, summary, commit_sha,"
                         " cost_monthly, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -736,22 +720,22 @@ class CloudOrchestrator:
             return
         self._publish(event)
 
-    async def _record_apply(self, conn: aiosqlite.Connection, session: Session, project: Project, event_name: Event,
-                            commit: str | None, state_json: str | None, now: datetime) -> list[dict[str, Any]]:
-        """After a successful apply: project resources updated, quotas consumed, lock freed, state snapshot kept."""
+    async def _record_apply(self, conn: aiosqlite.Connection, session: Session, project: Project,
+                            statuses: dict[str, str] | None, commit: str | None, state_json: str | None,
+                            now: datetime) -> list[dict[str, Any]]:
+        """After an apply: the changes it made recorded, quotas recounted, lock freed, state snapshot kept.
+
+        `statuses` None means every change was made. A change made only in part is recorded
+        as asked when it creates or edits (the resource exists in some form, so the engine
+        must own it) and kept as it was when it deletes (something of it still exists).
+        """
         async with conn.execute("SELECT * FROM session_resources WHERE session_id = ?", (session.id,)) as cur:
             changes = list(await cur.fetchall())
-        async with conn.execute("SELECT * FROM project_resources WHERE project_id = ?", (project.id,)) as cur:
-            before = {(r["kind"], r["name"]): ResourceSpec(**loads(r["spec"])) for r in await cur.fetchall()}
-        used_delta: dict[str, int] = {}
         for ch in changes:
-            old = before.get((ch["kind"], ch["name"]))
-            new = ResourceSpec(**loads(ch["spec"])) if ch["action"] == "upsert" else None
-            for spec, sign in ((old, -1), (new, 1)):
-                if spec is not None:
-                    for name, amount in catalog_checks.quota_usage(self.catalog, project.provider, spec).items():
-                        used_delta[name] = used_delta.get(name, 0) + sign * amount
-            if new is None:
+            status = "made" if statuses is None else statuses.get(f"{ch['kind']}/{ch['name']}", "not_made")
+            if status == "not_made" or (status == "partial" and ch["action"] != "upsert"):
+                continue
+            if ch["action"] != "upsert":
                 await conn.execute("DELETE FROM project_resources WHERE project_id = ? AND kind = ? AND name = ?",
                                    (project.id, ch["kind"], ch["name"]))
             else:
@@ -760,7 +744,8 @@ class CloudOrchestrator:
                     " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, kind, name) DO UPDATE SET spec = excluded.spec,"
                     " cost_monthly = excluded.cost_monthly, session_id = excluded.session_id, updated_at = excluded.updated_at",
                     (project.id, ch["kind"], ch["name"], ch["spec"], ch["cost_monthly"], session.id, iso(now)))
-        await quotas.consume(conn, project.guild_id, session.reservations, used_delta)
+        await quotas.release(conn, project.guild_id, session.reservations)
+        await self.governance.recount_quotas(conn, project.guild_id)
         await release_project_lock(conn, project_id=project.id, session_id=session.id)
         if state_json is not None:
             await conn.execute("INSERT INTO state_snapshots (project_id, session_id, commit_sha, state_json, created_at)"
@@ -774,10 +759,8 @@ class CloudOrchestrator:
         """Cancel a session; a running apply is interrupted and ends FAILED with the reason."""
         session, project, _ = await self._editable(session_id, user_id)
         if session.state == State.APPLYING:
-            if session_id not in self._applying:  # no apply runs in this process: the state is stale
-                await self._finish(session_id, Event.APPLY_FAILED, user_id,
-                                   error=f"no apply was running; marked failed ({reason}, by user {user_id})")
-                return await self.get_session(session_id)
+            if session_id not in self._applying:
+                return await self._cancel_elsewhere(session, project, user_id, reason)
             self._stop_reasons[session_id] = f"{reason}, by user {user_id}"
             if not await self.deployer.cancel(session_id):
                 self._stop_reasons.pop(session_id, None)
@@ -794,6 +777,49 @@ class CloudOrchestrator:
         if session.state == State.PLANNING and self.running(session_id):
             await self.deployer.cancel(session_id)
         return await self.get_session(session_id)
+
+    async def _cancel_elsewhere(self, session: Session, project: Project, user_id: int, reason: str) -> Session:
+        """Cancel an apply this process does not run: ask through the database, then say what happened.
+
+        The process running it reads `cancel_request` at its next heartbeat and interrupts
+        Terraform. With no live heartbeat nobody runs it any more (a crash the start-up
+        recovery did not see): any Terraform it left is stopped and the session settled
+        from the state here. If it is still running when the wait ends, that is said
+        plainly instead of pretending it stopped.
+        """
+        stop = f"{reason}, by user {user_id}"
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            row = await _row(conn, session.id)
+            await conn.execute("UPDATE deployment_sessions SET cancel_request = ? WHERE id = ? AND state = ?",
+                               (stop, session.id, State.APPLYING.value))
+            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="cancel_requested",
+                              target_type="session", target_id=session.id, detail={"reason": reason})
+        beat = parse_dt(row["run_heartbeat_at"])
+        if beat is None or (self.clock_real() - beat).total_seconds() > _HEARTBEAT_STALE_S:
+            await self._stop_orphans({project.id})
+            message = f"{(session.plan_summary or {}).get('text', 'apply')} ({session.purpose})"
+            await self._settle(session.id, user_id, error=f"no apply was running; marked failed ({stop})", started=None,
+                               message=f"session {session.id} by user {session.user_id}: {message}")
+            return await self.get_session(session.id)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.terraform_cancel_grace_s * 3 + _HEARTBEAT_S
+        while loop.time() < deadline:
+            current = await self.get_session(session.id)
+            if current.state != State.APPLYING:
+                return current
+            await asyncio.sleep(0.2)
+        raise IllegalTransition(state=State.APPLYING.value,
+                                event="be confirmed stopped yet: the cancel reached the process running it, "
+                                      "which has not stopped; look again in a moment")
+
+    async def _stop_orphans(self, project_ids: set[int] | None = None) -> set[int]:
+        """Stop Terraform processes no live bot runs (all, or those of `project_ids`); their projects' ids."""
+        stop_orphans = getattr(self.deployer, "stop_orphans", None)
+        if stop_orphans is None:
+            return set()
+        stopped: set[int] = await stop_orphans(project_ids)
+        return stopped
 
     async def admin_cancel(self, session_id: int, admin_id: int, *, reason: str = "cancelled by an admin") -> Session:
         session = await self.get_session(session_id)
@@ -843,10 +869,9 @@ class CloudOrchestrator:
         `stop_orphans`, where it has one): freeing the lock while it still changed the
         project would let a new plan race it.
         """
-        stop_orphans = getattr(self.deployer, "stop_orphans", None)
-        stopped: set[int] = await stop_orphans() if stop_orphans is not None else set()
+        stopped = await self._stop_orphans()
         rows = await self.db.fetchall(
-            "SELECT s.id, s.state, s.user_id, s.project_id FROM deployment_sessions s"
+            "SELECT s.id, s.state, s.user_id, s.project_id, s.purpose, s.plan_summary FROM deployment_sessions s"
             " LEFT JOIN project_locks l ON l.session_id = s.id"
             " WHERE s.state IN (?, ?) OR (s.state = ? AND l.session_id IS NOT NULL)",
             (State.APPLYING.value, State.VALIDATING.value, State.PLANNING.value))
@@ -862,7 +887,12 @@ class CloudOrchestrator:
             else:
                 note = " (its Terraform process was still running and was stopped)" \
                     if row["project_id"] in stopped else ""
-                await self._finish(row["id"], event, SYSTEM_USER, error=f"interrupted by restart{note}")
+                if event == Event.APPLY_FAILED:  # Terraform may have changed anything: the state decides
+                    text = (loads(row["plan_summary"], {}) or {}).get("text", "apply")
+                    await self._settle(row["id"], SYSTEM_USER, error=f"interrupted by restart{note}", started=None,
+                                       message=f"session {row['id']} by user {row['user_id']}: {text} ({row['purpose']})")
+                else:
+                    await self._finish(row["id"], event, SYSTEM_USER, error=f"interrupted by restart{note}")
             out.append(await self.get_session(row["id"]))
         async with self.db.transaction() as conn:
             await conn.execute(
@@ -871,19 +901,15 @@ class CloudOrchestrator:
         return out
 
     # ------------------------------------------------------------------ history, rollback, stats
-    async def history(self, project_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall("SELECT * FROM deployment_history WHERE project_id = ? ORDER BY id DESC LIMIT ?",
-                                      (project_id, limit))
-        for row in rows:
-            row["summary"] = loads(row["summary"], {})
-        return rows
-
     async def rollback(self, project_id: int, user_id: int, commit_sha: str) -> Session:
         """Open a session that returns the project to the configuration applied at `commit_sha`.
 
         It is a normal session: it is validated, planned, approved and applied like any other.
         """
         project = await self.get_project(project_id)  # NotFound for an unknown project
+        # Who may roll back is decided before anything about the project's history is looked up,
+        # so an outsider learns neither its commits nor where it stands.
+        await self._require(project.guild_id, user_id, "deploy")
         prefix = commit_sha.strip().lower()
         if not _COMMIT_PREFIX.fullmatch(prefix):
             raise InvalidInput(field="commit", rule="7 to 40 hexadecimal characters of an applied commit")
@@ -913,34 +939,6 @@ class CloudOrchestrator:
             await self.cancel(session.id, user_id, reason="the rollback could not be prepared")
             raise
         return await self.get_session(session.id)
-
-    async def stats(self, guild_id: int) -> dict[str, Any]:
-        by_state = await self.db.fetchall(
-            "SELECT state, COUNT(*) AS n FROM deployment_sessions WHERE guild_id = ? GROUP BY state ORDER BY state", (guild_id,))
-        by_user = await self.db.fetchall(
-            "SELECT user_id, COUNT(*) AS sessions, SUM(state = 'APPLIED') AS applied FROM deployment_sessions"
-            " WHERE guild_id = ? GROUP BY user_id ORDER BY sessions DESC LIMIT 10", (guild_id,))
-        cost = await self.db.fetchone(
-            "SELECT COALESCE(SUM(r.cost_monthly), 0) AS monthly, COUNT(*) AS resources FROM project_resources r"
-            " JOIN projects p ON p.id = r.project_id WHERE p.guild_id = ? AND p.archived_at IS NULL", (guild_id,))
-        projects = await self.db.fetchone("SELECT COUNT(*) AS n FROM projects WHERE guild_id = ? AND archived_at IS NULL",
-                                          (guild_id,))
-        return {"by_state": {r["state"]: r["n"] for r in by_state}, "by_user": by_user,
-                "monthly_cost": round(cost["monthly"], 2) if cost else 0.0, "resources": cost["resources"] if cost else 0,
-                "projects": projects["n"] if projects else 0}
-
-    async def audit(self, guild_id: int, by_user_id: int, *, limit: int = 20, actor_id: int | None = None,
-                    action: str | None = None) -> list[dict[str, Any]]:
-        await self._require(guild_id, by_user_id, "admin")
-        return await recent_audit(self.db, guild_id, limit=min(max(limit, 1), 200), actor_id=actor_id, action=action)
-
-    async def record_refusal(self, guild_id: int, user_id: int, action: str, reason: str,
-                             session_id: int | None = None) -> None:
-        """Audit a refused attempt (e.g. a viewer pressing Apply) so admins can see it."""
-        async with self.db.transaction() as conn:
-            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=user_id, action="refused",
-                              target_type="session" if session_id else None, target_id=session_id,
-                              detail={"attempted": action, "reason": reason})
 
     # ------------------------------------------------------------------ the one transition function
     async def _transition(self, conn: aiosqlite.Connection, session_id: int, event_name: Event, actor_id: int,
@@ -989,13 +987,20 @@ async def _project_row(conn: aiosqlite.Connection, project_id: int) -> dict[str,
     return row
 
 
+MAX_SESSION_CHANGES = 50
+
+
+async def _check_session_cap(conn: aiosqlite.Connection, session_id: int, key: tuple[str, str]) -> None:
+    """InvalidInput when adding `key` would take the session past MAX_SESSION_CHANGES (an edit of one it holds is fine)."""
+    async with conn.execute("SELECT COUNT(*) AS n, SUM(kind = ? AND name = ?) AS same FROM session_resources"
+                            " WHERE session_id = ?", (*key, session_id)) as cur:
+        row = await cur.fetchone()
+    if row["n"] >= MAX_SESSION_CHANGES and not row["same"]:
+        raise InvalidInput(field="resources", rule=f"a session holds at most {MAX_SESSION_CHANGES} resource changes")
+
+
 async def _state_of(conn: aiosqlite.Connection, session_id: int) -> State:
     return State((await _row(conn, session_id))["state"])
-
-
-def _project(row: dict[str, Any]) -> Project:
-    return Project(**{**row, "alert_thresholds": loads(row["alert_thresholds"], []), "backend": loads(row["backend"], {}),
-                      "approver_must_differ": bool(row["approver_must_differ"])})
 
 
 def _session(row: dict[str, Any], resources: list[dict[str, Any]]) -> Session:
@@ -1005,6 +1010,48 @@ def _session(row: dict[str, Any], resources: list[dict[str, Any]]) -> Session:
            "plan_created_at": parse_dt(row["plan_created_at"])},
         resources=[SessionResource(kind=r["kind"], name=r["name"], action=r["action"], spec=ResourceSpec(**loads(r["spec"])),
                                    cost_monthly=r["cost_monthly"]) for r in resources])
+
+
+def _quota_needs(catalog: Catalog, provider: str, changes: Sequence[SessionResource],
+                 applied: dict[tuple[str, str], ResourceSpec]) -> dict[str, int]:
+    """Net quota units the session's changes add to the project as recorded in `applied`."""
+    needs: dict[str, int] = {}
+    for res in changes:
+        before = applied.get(res.spec.key)
+        old = catalog_checks.quota_usage(catalog, provider, before) if before else {}
+        new = catalog_checks.quota_usage(catalog, provider, res.spec) if res.action == "upsert" else {}
+        for name in set(old) | set(new):
+            needs[name] = needs.get(name, 0) + new.get(name, 0) - old.get(name, 0)
+    return {name: n for name, n in needs.items() if n > 0}
+
+
+def _unrequested_destruction(session: Session, artifact: PlanArtifact) -> list[Violation]:
+    """Each resource the plan destroys or replaces that the session did not ask to change.
+
+    Why: records and state can disagree (a resource created out of band, or by a run the
+    engine could not follow). Validation judged the request; this judges what Terraform
+    will actually do, so such a plan never reaches apply on an ordinary user's approval.
+    """
+    asked = {f"{r.kind}/{r.name}" for r in session.resources}
+    asked_names = {r.name for r in session.resources}
+    out = []
+    for change in artifact.logical:
+        action = change.get("action")
+        kind, name = str(change.get("kind")), str(change.get("name"))
+        if action not in ("delete", "replace"):
+            continue
+        if artifact.target == "sandbox":
+            if f"{kind}/{name}" in asked:
+                continue
+        elif change.get("resource") in asked or (change.get("resource") is None
+                                                 and name.split("__")[0] in asked_names):
+            continue  # a real provider's address: its user resource, or (deleted) its name's first part
+        verb = "destroy" if action == "delete" else "replace (destroy and re-create)"
+        out.append(Violation(policy="builtin:plan-destroys-unrequested", type="permission",
+                             action="require_approval", resource=f"{kind}/{name}", priority=0,
+                             message=f"the plan would {verb} {kind}/{name}, which this session did not ask to "
+                                     "change; only a CloudAdmin may approve it"))
+    return out
 
 
 def _plan_summary(artifact: PlanArtifact) -> dict[str, Any]:
@@ -1018,25 +1065,10 @@ def _plan_summary(artifact: PlanArtifact) -> dict[str, Any]:
             "log_path": artifact.log_path}
 
 
-async def _standing_role(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> str | None:
-    """The role `user_id` holds without an expiry (kept through just-in-time grants), if any."""
-    async with conn.execute("SELECT role, expires_at, standing_role FROM user_permissions"
-                            " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
-        row = await cur.fetchone()
-    if row is None:
-        return None
-    return row["role"] if row["expires_at"] is None else row["standing_role"]
-
-
-def _number(value: Any, field: str) -> float:
-    """A finite number from API input (int, float or numeric text), else InvalidInput naming `field`."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise InvalidInput(field=field, rule="a number") from None
-    if not math.isfinite(number):
-        raise InvalidInput(field=field, rule="a finite number")
-    return number
+async def _stop_watching(watcher: asyncio.Task[None], ended: asyncio.Event) -> None:
+    """End a run's watcher and wait for it (shielded: a cancelled apply still stops it cleanly)."""
+    ended.set()
+    await asyncio.shield(asyncio.gather(watcher, return_exceptions=True))
 
 
 def _reason(exc: BaseException) -> str:
@@ -1049,19 +1081,3 @@ def _reason(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _validate_backend(backend: dict[str, Any] | None) -> dict[str, Any]:
-    """Remote state backends: gcs, s3, azurerm with their required keys; local is the default."""
-    backend = dict(backend or {"type": "local"})
-    required = {"local": set(), "gcs": {"bucket"}, "s3": {"bucket", "key", "region"},
-                "azurerm": {"resource_group_name", "storage_account_name", "container_name", "key"}}
-
-    kind = backend.get("type")
-    if kind not in required:
-        raise InvalidInput(field="backend.type", rule=f"one of {', '.join(required)}")
-    missing = required[kind] - backend.keys()
-    if missing:
-        raise InvalidInput(field="backend", rule=f"{kind} needs {', '.join(sorted(missing))}")
-    for key, value in backend.items():
-        if not isinstance(value, str) or len(value) > 200 or not all(c.isalnum() or c in "-_./" for c in value):
-            raise InvalidInput(field=f"backend.{key}", rule="letters, digits and -_./ only, at most 200 characters")
-    return backend

@@ -1,4 +1,4 @@
-"""Guild quotas: reserved atomically at validation, consumed on apply, released otherwise.
+"""Guild quotas: reserved atomically at validation, recounted from the records on apply, released otherwise.
 
 Reservation is one conditional UPDATE per quota inside one transaction
 (`used + reserved + n <= limit`), never check-then-act, so concurrent validations can
@@ -71,14 +71,11 @@ async def release(conn: aiosqlite.Connection, guild_id: int, reservations: Mappi
                            (amount, guild_id, name))
 
 
-async def consume(conn: aiosqlite.Connection, guild_id: int, reservations: Mapping[str, int],
-                  used_delta: Mapping[str, int]) -> None:
-    """Turn a reservation into use after an apply; `used_delta` may be negative (deletions)."""
+async def set_used(conn: aiosqlite.Connection, guild_id: int, used: Mapping[str, int]) -> None:
+    """Set each quota's use to what the server's recorded resources hold (see the recount in the orchestrator)."""
     await ensure_rows(conn, guild_id)
-    await release(conn, guild_id, reservations)
-    for name, delta in used_delta.items():
-        await conn.execute("UPDATE quotas SET used = MAX(used + ?, 0) WHERE guild_id = ? AND name = ?",
-                           (delta, guild_id, name))
+    await conn.executemany("UPDATE quotas SET used = ? WHERE guild_id = ? AND name = ?",
+                           [(max(amount, 0), guild_id, name) for name, amount in used.items()])
 
 
 async def set_limit(conn: aiosqlite.Connection, guild_id: int, name: str, limit: int) -> None:

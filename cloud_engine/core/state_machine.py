@@ -19,6 +19,7 @@ class Event(StrEnum):
     VALIDATION_FAILED = "validation_failed"
     PLAN_SUCCEEDED = "plan_succeeded"
     PLAN_FAILED = "plan_failed"
+    PLAN_REFUSED = "plan_refused"
     EDIT = "edit"
     APPROVE = "approve"
     APPLY = "apply"
@@ -38,6 +39,9 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.VALIDATING, Event.VALIDATION_FAILED): State.DRAFT,
     (State.PLANNING, Event.PLAN_SUCCEEDED): State.PLAN_READY,
     (State.PLANNING, Event.PLAN_FAILED): State.FAILED,
+    # The plan could not start (another session holds the project, or an edit's quota no
+    # longer fits): nothing ran, so the session goes back to DRAFT to be edited or retried.
+    (State.PLANNING, Event.PLAN_REFUSED): State.DRAFT,
     (State.PLAN_READY, Event.EDIT): State.DRAFT,
     (State.PLAN_READY, Event.APPROVE): State.APPROVED,
     (State.APPROVED, Event.APPLY): State.APPLYING,

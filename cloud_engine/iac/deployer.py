@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact
+from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact, ReconcileArtifact
 from cloud_engine.core.locks import WorkdirLocks
 from cloud_engine.core.models import Project, ResourceSpec
 from cloud_engine.iac.background import in_background_thread
@@ -33,10 +33,12 @@ from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.orphans import stop_orphans
 from cloud_engine.iac.output import FileSink, OutputSink
 from cloud_engine.iac.plan import PlanResult
-from cloud_engine.iac.render import render
+from cloud_engine.iac.reconcile import Expectation, expectations_from_plan, fold_statuses, state_instances
+from cloud_engine.iac.render import render, resource_keys
 from cloud_engine.iac.runner import PlanFingerprint, TerraformRunner
-from cloud_engine.iac.sandbox import logical_changes
+from cloud_engine.iac.sandbox import logical_changes, mirror_instances
 from cloud_engine.iac.workspace import CommitInfo, ProjectWorkspace
+from cloud_engine.private_files import private_dir, secure_tree, write_private_text
 from cloud_engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -152,7 +154,7 @@ class TerraformDeployer:
                 self._runners.pop(session_id, None)
                 await _close(runner)
         return PlanArtifact(result=outcome.result, fingerprint=outcome.fingerprint.model_dump_json(),
-                            logical=self.impact(project, outcome.result), files=formatted.shown,
+                            logical=self.impact(project, outcome.result, desired), files=formatted.shown,
                             target=project.target, log_path=str(run_dir / "plan.log"))
 
     async def _init_if_needed(self, workspace: ProjectWorkspace, runner: TerraformRunner, files: dict[str, str],
@@ -174,15 +176,24 @@ class TerraformDeployer:
         if await asyncio.to_thread(current) == stamp:
             return
         await runner.init(sinks=sinks)
-        await asyncio.to_thread(stamp_file.write_text, stamp, "utf-8")
+        await asyncio.to_thread(write_private_text, stamp_file, stamp)
 
     @staticmethod
-    def impact(project: Project, result: PlanResult) -> list[dict[str, object]]:
-        """Per user resource: create / update in place / replace / delete, and what forces a replacement."""
+    def impact(project: Project, result: PlanResult,
+               desired: Sequence[ResourceSpec] = ()) -> list[dict[str, object]]:
+        """Per user resource: create / update in place / replace / delete, and what forces a replacement.
+
+        A real provider's changes are per Terraform address; each also names the user
+        resource whose renderer wrote it (`resource`: "kind/name"), so the engine can tell a
+        change the session asked for from one it did not (addresses of resources no longer
+        desired are found by their name's first part).
+        """
         if project.target == "sandbox":
             return [c.model_dump() for c in logical_changes(result) if c.action != "no-op"]
+        keys = resource_keys(project.catalog_provider, desired, project_name=project.name, region=project.region)
         return [{"kind": c.type, "name": c.name, "address": c.address, "action": c.action,
-                 "forced_by": c.replace_paths, "changed": c.changed_attributes}
+                 "forced_by": c.replace_paths, "changed": c.changed_attributes,
+                 "resource": "/".join(keys[c.address]) if c.address in keys else None}
                 for c in result.changes if c.action not in ("no-op", "read")]
 
     async def apply(self, project: Project, *, session_id: int, fingerprint: str, commit_message: str,
@@ -231,6 +242,63 @@ class TerraformDeployer:
                             "the next successful apply commits it")
         return state_json, commit_sha, warnings
 
+    async def reconcile(self, project: Project, before: Sequence[ResourceSpec], after: Sequence[ResourceSpec], *,
+                        changed: Sequence[tuple[str, str]], session_id: int,
+                        commit_message: str) -> ReconcileArtifact:
+        """After an apply that did not end cleanly: which of the session's changes exist now.
+
+        `before` is the configuration the engine recorded, `after` the one the session
+        planned. The state is read through Terraform (any backend). The sandbox mirror's
+        expectations are its triggers, known exactly from both configurations; a real
+        provider's come from the saved plan (kept until an apply succeeds), or, when that
+        is gone, from which addresses exist at all. Anything made is committed, so the
+        root's history says what the cloud holds.
+        """
+        async with self.locks.for_project(project.id):
+            workspace = self.workspace(project)
+            await workspace.ensure()
+            run_dir = workspace.run_dir(str(session_id))
+            runner = await self._runner(project, run_dir, "reconcile")
+            try:
+                state = await runner.state_pull()
+                expected = await self._expectations(project, before, after, runner, run_dir)
+                statuses = fold_statuses(expected, state_instances(state), changed)
+                warnings: list[str] = []
+                commit_sha = None
+                if any(status != "not_made" for status in statuses.values()):
+                    try:
+                        commit_sha = await workspace.commit(commit_message)
+                    except Exception as exc:
+                        log.warning("reconciled, but the commit failed", exc_info=exc)
+                        warnings.append(f"the configuration was not committed ({_reason(exc)})")
+            finally:
+                await _close(runner)
+        return ReconcileArtifact(statuses={f"{k}/{n}": s for (k, n), s in statuses.items()}, commit_sha=commit_sha,
+                                 state_json=json.dumps(state, sort_keys=True) if state else None, warnings=warnings)
+
+    async def _expectations(self, project: Project, before: Sequence[ResourceSpec], after: Sequence[ResourceSpec],
+                            runner: TerraformRunner, run_dir: Path) -> dict[str, Expectation]:
+        if project.target == "sandbox":
+            shape = project.catalog_provider
+            old = mirror_instances(before, region=project.region, shape=shape)
+            new = mirror_instances(after, region=project.region, shape=shape)
+            return {address: Expectation(key=(new.get(address) or old[address])[0],
+                                         before={"triggers": old[address][1]} if address in old else None,
+                                         after={"triggers": new[address][1]} if address in new else None)
+                    for address in old.keys() | new.keys()}
+        provider = project.catalog_provider
+        old_keys = resource_keys(provider, before, project_name=project.name, region=project.region)
+        new_keys = resource_keys(provider, after, project_name=project.name, region=project.region)
+        plan_path = run_dir / PLAN_FILE
+        if await asyncio.to_thread(plan_path.is_file):
+            return expectations_from_plan(await runner.show_plan(plan_path), {**old_keys, **new_keys})
+        # Without the saved plan only presence is known: creations and deletions are told
+        # apart, an update in place counts as made.
+        return {address: Expectation(key=new_keys.get(address) or old_keys[address],
+                                     before={} if address in old_keys else None,
+                                     after={} if address in new_keys else None)
+                for address in old_keys.keys() | new_keys.keys()}
+
     async def saved_plan(self, project: Project, session_id: int) -> PlanResult:
         """Re-read a session's saved plan file (kept until it is applied), e.g. for a review before approval."""
         async with self.locks.for_project(project.id):
@@ -254,13 +322,21 @@ class TerraformDeployer:
         runner.cancel()
         return True
 
-    async def stop_orphans(self) -> set[int]:
-        """At start-up: stop Terraform processes a dead bot left running; the ids of their projects.
+    async def secure_files(self) -> None:
+        """At start-up: the runs directory 0700 and everything in it private (trees from older versions)."""
+        runs = Path(self.settings.terraform_runs_dir)
+        await asyncio.to_thread(private_dir, runs)
+        await asyncio.to_thread(secure_tree, runs)
 
-        Restart recovery calls this before it frees any lock (see orphans.py for why).
+    async def stop_orphans(self, project_ids: set[int] | None = None) -> set[int]:
+        """Stop Terraform processes a dead bot left running (all, or those of `project_ids`); their projects.
+
+        Restart recovery calls this before it frees any lock (see orphans.py for why), and a
+        cancel of an apply nobody runs any more before it reads that project's state.
         """
+        only = {str(p) for p in project_ids} if project_ids is not None else None
         stopped = await stop_orphans(Path(self.settings.terraform_runs_dir),
-                                     grace_s=self.settings.terraform_cancel_grace_s)
+                                     grace_s=self.settings.terraform_cancel_grace_s, only=only)
         return {int(o.project_dir) for o in stopped if o.project_dir.isdigit()}
 
     async def history(self, project: Project, n: int = 10) -> list[CommitInfo]:

@@ -56,11 +56,26 @@ def find_orphans(runs_dir: Path) -> list[Orphan]:
     return found
 
 
-async def stop_orphans(runs_dir: Path, *, grace_s: float = 10.0) -> list[Orphan]:
-    """Stop every orphan under `runs_dir`; returns what was found (all gone when this returns)."""
-    orphans = await asyncio.to_thread(find_orphans, runs_dir)
-    if not orphans:
-        return []
+async def stop_orphans(runs_dir: Path, *, grace_s: float = 10.0, only: set[str] | None = None,
+                       rounds: int = 5) -> list[Orphan]:
+    """Stop every orphan under `runs_dir` (or under the project dirs in `only`); returns what was found.
+
+    Scans again after each round and returns only once a scan finds none (or after
+    `rounds`): a Terraform process can start another (1.0's panicwrap child, a provider
+    plugin) between the scan and the signal, and a survivor would hold the state lock
+    that the next plan then fails to acquire.
+    """
+    found: list[Orphan] = []
+    for _ in range(rounds):
+        orphans = [o for o in await asyncio.to_thread(find_orphans, runs_dir) if only is None or o.project_dir in only]
+        if not orphans:
+            break
+        found += orphans
+        await _stop(orphans, grace_s)
+    return found
+
+
+async def _stop(orphans: list[Orphan], grace_s: float) -> None:
     log.warning("stopping Terraform processes left by a previous run",
                 extra={"pids": [o.pid for o in orphans], "roots": sorted({str(o.root) for o in orphans})})
     # Terraform itself first: on SIGINT it stops its providers and writes what it applied.
@@ -71,7 +86,6 @@ async def stop_orphans(runs_dir: Path, *, grace_s: float = 10.0) -> list[Orphan]
             _signal(orphan.pid, sig)
         if await _all_gone(orphans, grace_s if sig != signal.SIGKILL else 5.0):
             break
-    return orphans
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:

@@ -24,7 +24,7 @@ from cloud_engine.iac.providers._common import (
 )
 from cloud_engine.iac.sandbox import render_sandbox
 
-__all__ = ["BACKEND_KEYS", "backend_config", "render", "render_formatted"]
+__all__ = ["BACKEND_KEYS", "backend_config", "render", "render_formatted", "resource_keys"]
 
 # Accepted backend settings: name → required?; anything else is refused.
 BACKEND_KEYS: dict[str, dict[str, bool]] = {
@@ -77,6 +77,26 @@ def render(
     if backend_block is not None:
         files["backend.tf"] = [backend_block]
     return write_files(files)
+
+
+def resource_keys(provider: str, resources: Sequence[ResourceSpec], *, project_name: str,
+                  region: str | None = None) -> dict[str, tuple[str, str]]:
+    """Terraform address → (kind, name) of the user resource whose renderer wrote that block.
+
+    Why: a real provider's plan and state speak in addresses (`aws_instance.web`,
+    `google_compute_firewall.edge__r0`); reconciling them with the engine's records needs
+    the user resource behind each. Shared blocks (provider plumbing) map to nothing.
+    """
+    specs = tuple(resources)
+    prov = get_provider(provider)
+    ctx = RenderContext(provider=provider, project_name=project_name, region=region or prov.default_region,
+                        resources=specs)
+    out: dict[str, tuple[str, str]] = {}
+    for spec in specs:
+        for block in prov.kind(spec.kind).render(spec, ctx).resources:
+            if block.type == "resource" and len(block.labels) == 2:
+                out[f"{block.labels[0]}.{block.labels[1]}"] = spec.key
+    return out
 
 
 async def render_formatted(

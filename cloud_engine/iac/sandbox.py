@@ -29,7 +29,7 @@ from cloud_engine.iac.providers._common import (
     tf_name,
 )
 
-__all__ = ["NULL_SOURCE", "LogicalChange", "logical_changes", "render_sandbox", "trigger_values"]
+__all__ = ["NULL_SOURCE", "LogicalChange", "logical_changes", "mirror_instances", "render_sandbox", "trigger_values"]
 
 NULL_SOURCE = "hashicorp/null"
 NULL_VERSION = "2.1.2"
@@ -63,18 +63,44 @@ def render_sandbox(
     specs = tuple(resources)
     check_unique(specs)
     check_world_admin(specs, allow=allow_world_admin)
-    prov = get_provider(shape)
-    default_region = region or prov.default_region
+    default_region = region or get_provider(shape).default_region
     blocks = [Block("terraform", (), {"required_version": ">= 1.0.0"}, [
         Block("required_providers", (), {"null": {"source": NULL_SOURCE, "version": NULL_VERSION}}),
     ])]
+    for address, triggers, force_new in _mirrored(specs, default_region, shape):
+        blocks += _pair(address, triggers, force_new)
+    return write_files({"main.tf": blocks})
+
+
+def _mirrored(specs: Sequence[ResourceSpec], default_region: str,
+              shape: str) -> list[tuple[str, dict[str, str], frozenset[str]]]:
+    """(pair address, triggers, force-new keys) for each resource and subnet, in render order."""
+    prov = get_provider(shape)
+    out: list[tuple[str, dict[str, str], frozenset[str]]] = []
     for spec in specs:
         triggers = trigger_values(spec, spec.region or default_region)
-        blocks += _pair(tf_name(spec.kind, spec.name), triggers, prov.kind(spec.kind).force_new)
+        out.append((tf_name(spec.kind, spec.name), triggers, prov.kind(spec.kind).force_new))
         for sub in spec.subnets or ():
             sub_triggers = {"name": sub.name, "cidr": sub.cidr, "region": triggers["region"], "network": spec.name}
-            blocks += _pair(tf_name(spec.kind, spec.name, SUBNET_PART, sub.name), sub_triggers, prov.subnet_force_new)
-    return write_files({"main.tf": blocks})
+            out.append((tf_name(spec.kind, spec.name, SUBNET_PART, sub.name), sub_triggers, prov.subnet_force_new))
+    return out
+
+
+def mirror_instances(specs: Sequence[ResourceSpec], *, region: str | None,
+                     shape: str = "gcp") -> dict[str, tuple[tuple[str, str], dict[str, str]]]:
+    """Address → ((kind, name) of the user resource, triggers) of every null_resource the mirror has.
+
+    Why: reconciling after an interrupted apply compares Terraform's state with what the
+    mirror of a configuration would hold, instance by instance (render and this share `_mirrored`).
+    """
+    default_region = region or get_provider(shape).default_region
+    out: dict[str, tuple[tuple[str, str], dict[str, str]]] = {}
+    for spec in specs:
+        for address, triggers, force_new in _mirrored([spec], default_region, shape):
+            out[f"null_resource.{address}"] = (spec.key, {k: v for k, v in triggers.items() if k in force_new})
+            out[f"null_resource.{address}__{SETTINGS_SUFFIX}"] = (
+                spec.key, {k: v for k, v in triggers.items() if k not in force_new})
+    return out
 
 
 def trigger_values(spec: ResourceSpec, region: str) -> dict[str, str]:

@@ -132,7 +132,9 @@ async def test_two_sessions_on_one_project_serialise(engine, project) -> None:
     with pytest.raises(ProjectLocked) as err:
         await engine.plan(second.id, OTHER)
     assert err.value.holder == first.id and err.value.holder_user == USER
-    assert (await engine.get_session(second.id)).state == State.PLANNING, "a refused plan can be retried"
+    loser = await engine.get_session(second.id)
+    assert loser.state == State.DRAFT and loser.reservations == {}, "the loser goes back to DRAFT, holding nothing"
+    assert "busy" in (loser.error or "") or str(first.id) in (loser.error or "")
     await engine.approve(first.id, ADMIN)
     assert (await engine.apply(first.id, USER)).state == State.APPLIED
     second = await engine.plan(second.id, OTHER)

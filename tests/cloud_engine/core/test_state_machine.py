@@ -17,6 +17,7 @@ EXPECTED = {
     (State.VALIDATING, Event.VALIDATION_FAILED): State.DRAFT,
     (State.PLANNING, Event.PLAN_SUCCEEDED): State.PLAN_READY,
     (State.PLANNING, Event.PLAN_FAILED): State.FAILED,
+    (State.PLANNING, Event.PLAN_REFUSED): State.DRAFT,
     (State.PLAN_READY, Event.EDIT): State.DRAFT,
     (State.PLAN_READY, Event.APPROVE): State.APPROVED,
     (State.APPROVED, Event.APPLY): State.APPLYING,

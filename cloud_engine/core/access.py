@@ -1,0 +1,133 @@
+"""AccessService: who holds which Cloud role in a server, and how roles are granted.
+
+Why its own room: roles, just-in-time grants, the first-admin bootstrap and Discord admin
+sync are one concern that every other service asks about ("may this member do X?") but
+none should implement. The facade (`CloudOrchestrator`) and the workflow call `role` and
+`require`; grants are written here only, each with its audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import aiosqlite
+
+from cloud_engine.core import permissions
+from cloud_engine.core.models import Role
+from cloud_engine.errors import InvalidInput
+from cloud_engine.store.audit import write_audit
+from cloud_engine.store.database import Database
+from cloud_engine.store.rows import iso
+
+__all__ = ["SYSTEM_USER", "AccessService"]
+
+SYSTEM_USER = 0
+
+
+class AccessService:
+    """Roles and grants of members, per Discord server."""
+
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.clock = clock
+        self.admin_ids: frozenset[int] = frozenset()  # bot-owner style overrides, CloudAdmin everywhere
+
+    async def role(self, guild_id: int, user_id: int) -> Role:
+        return await permissions.role_of(self.db, guild_id, user_id, self.clock(), self.admin_ids)
+
+    async def require(self, guild_id: int, user_id: int, action: str) -> Role:
+        """The member's role, or PermissionDenied when it does not allow `action`."""
+        role = await self.role(guild_id, user_id)
+        permissions.require(role, action)
+        return role
+
+    async def require_admin_or_bootstrap(self, guild_id: int, by_user_id: int) -> None:
+        """Admin actions need CloudAdmin; a guild that never had one is claimed by its first grant (audited).
+
+        "Never", not "none active now": otherwise, once the last time-limited admin grant
+        expired or was revoked, any member could make themselves CloudAdmin. Discord
+        administrators still become CloudAdmin through `sync_discord_admin`.
+        """
+        if await self.role(guild_id, by_user_id) >= Role.ADMIN:
+            return
+        now = self.clock()
+        if await permissions.guild_ever_had_admin(self.db, guild_id):
+            permissions.require(await self.role(guild_id, by_user_id), "admin")
+        async with self.db.transaction() as conn:
+            await _make_admin(conn, guild_id, by_user_id, now)
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="bootstrap_admin",
+                              target_type="user", target_id=by_user_id, detail={"reason": "guild had no CloudAdmin"})
+
+    async def sync_discord_admin(self, guild_id: int, user_id: int) -> None:
+        """Record that Discord says this member administers the guild: they become CloudAdmin (audited once)."""
+        if await self.role(guild_id, user_id) >= Role.ADMIN:
+            return
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await _make_admin(conn, guild_id, user_id, now)
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=SYSTEM_USER, action="grant",
+                              target_type="user", target_id=user_id, detail={"role": "CloudAdmin", "source": "discord_admin"})
+
+    async def grant(self, guild_id: int, by_user_id: int, user_id: int, role: str, *,
+                    expires_at: datetime | None = None, duration: timedelta | None = None) -> dict[str, Any]:
+        """Give `user_id` a role, optionally until `expires_at` (or for `duration`): just-in-time access."""
+        try:
+            role_ = Role(role)
+        except ValueError:
+            raise InvalidInput(field="role", rule="one of CloudViewer, CloudUser, CloudAdmin") from None
+        if role_ is Role.NONE:
+            raise InvalidInput(field="role", rule="one of CloudViewer, CloudUser, CloudAdmin")
+        await self.require_admin_or_bootstrap(guild_id, by_user_id)
+        now = self.clock()
+        if duration is not None:
+            expires_at = now + duration
+        if expires_at is not None and (not isinstance(expires_at, datetime) or expires_at.tzinfo is None):
+            raise InvalidInput(field="expires_at", rule="a date and time with a time zone")
+        if expires_at is not None and expires_at <= now:
+            raise InvalidInput(field="expires_at", rule="must be in the future")
+        async with self.db.transaction() as conn:
+            # A time-limited grant keeps the role the member holds without an expiry (their
+            # standing role), which counts again when it ends; a grant without expiry replaces it.
+            standing = await _standing_role(conn, guild_id, user_id) if expires_at is not None else None
+            await conn.execute(
+                "INSERT INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at, standing_role)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET role = excluded.role,"
+                " expires_at = excluded.expires_at, granted_by = excluded.granted_by, granted_at = excluded.granted_at,"
+                " standing_role = excluded.standing_role",
+                (guild_id, user_id, role_.value, iso(expires_at) if expires_at else None, by_user_id, iso(now), standing))
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="grant", target_type="user",
+                              target_id=user_id, detail={"role": role_.value, "standing_role": standing,
+                                                         "expires_at": iso(expires_at) if expires_at else None})
+        return {"user_id": user_id, "role": role_.value, "expires_at": expires_at}
+
+    async def revoke(self, guild_id: int, by_user_id: int, user_id: int) -> bool:
+        await self.require(guild_id, by_user_id, "admin")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            async with conn.execute("DELETE FROM user_permissions WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
+                removed = cur.rowcount > 0
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="revoke", target_type="user",
+                              target_id=user_id, detail={"removed": removed})
+        return removed
+
+    async def list_grants(self, guild_id: int, by_user_id: int) -> list[dict[str, Any]]:
+        await self.require(guild_id, by_user_id, "admin")
+        return await permissions.list_grants(self.db, guild_id, self.clock())
+
+
+async def _make_admin(conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime) -> None:
+    await conn.execute(
+        "INSERT OR REPLACE INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at)"
+        " VALUES (?, ?, 'CloudAdmin', NULL, ?, ?)", (guild_id, user_id, SYSTEM_USER, iso(now)))
+
+
+async def _standing_role(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> str | None:
+    """The role `user_id` holds without an expiry (kept through just-in-time grants), if any."""
+    async with conn.execute("SELECT role, expires_at, standing_role FROM user_permissions"
+                            " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return None
+    return row["role"] if row["expires_at"] is None else row["standing_role"]

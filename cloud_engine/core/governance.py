@@ -1,0 +1,123 @@
+"""GovernanceService: a server's quotas, policies and budget alerts.
+
+Why its own room: these are the rules validation and planning judge against, set by
+admins and read by everyone. Each write carries its audit row in the same transaction.
+Quota *use* is recounted here from the recorded resources after every apply (never a
+running sum), so it always equals what exists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from cloud_engine.core import catalog_checks, quotas
+from cloud_engine.core.access import SYSTEM_USER, AccessService
+from cloud_engine.core.models import Project, ResourceSpec
+from cloud_engine.core.policies import Policy, PolicySpec
+from cloud_engine.data.catalog import Catalog
+from cloud_engine.errors import InvalidInput
+from cloud_engine.store.audit import write_audit
+from cloud_engine.store.database import Database
+from cloud_engine.store.rows import dumps, iso, loads
+
+__all__ = ["GovernanceService"]
+
+
+class GovernanceService:
+    """Quotas, policies and budget alerts of one engine (every method is scoped by guild)."""
+
+    def __init__(self, db: Database, access: AccessService, catalog: Catalog, clock: Callable[[], datetime]) -> None:
+        self.db = db
+        self.access = access
+        self.catalog = catalog
+        self.clock = clock
+
+    # -- quotas ---------------------------------------------------------------------------
+    async def set_quota(self, guild_id: int, by_user_id: int, name: str, limit: int) -> None:
+        if name not in quotas.DEFAULT_QUOTAS:
+            raise InvalidInput(field="quota", rule=f"one of {', '.join(quotas.DEFAULT_QUOTAS)}")
+        if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0 or limit > 100000:
+            raise InvalidInput(field="limit", rule="an integer from 0 to 100000")
+        await self.access.require_admin_or_bootstrap(guild_id, by_user_id)
+        async with self.db.transaction() as conn:
+            await quotas.set_limit(conn, guild_id, name, limit)
+            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="set_quota",
+                              target_type="quota", target_id=name, detail={"limit": limit})
+
+    async def quota_usage(self, guild_id: int) -> list[dict[str, Any]]:
+        async with self.db.transaction() as conn:
+            return await quotas.usage(conn, guild_id)
+
+    async def recount_quotas(self, conn: aiosqlite.Connection, guild_id: int) -> None:
+        """Quota use is what the server's projects hold, counted from the records, never a running sum.
+
+        Why: a running sum drifts the moment one apply is recorded wrongly; a count from the
+        records (which follow Terraform's state) is right after any interruption.
+        """
+        async with conn.execute("SELECT p.provider, r.spec FROM project_resources r JOIN projects p ON p.id = r.project_id"
+                                " WHERE p.guild_id = ?", (guild_id,)) as cur:
+            rows = list(await cur.fetchall())
+        used = dict.fromkeys(quotas.DEFAULT_QUOTAS, 0)
+        for row in rows:
+            for name, amount in catalog_checks.quota_usage(self.catalog, row["provider"],
+                                                           ResourceSpec(**loads(row["spec"]))).items():
+                used[name] = used.get(name, 0) + amount
+        await quotas.set_used(conn, guild_id, used)
+
+    # -- policies -------------------------------------------------------------------------
+    async def add_policy(self, guild_id: int, by_user_id: int, spec: PolicySpec) -> Policy:
+        await self.access.require(guild_id, by_user_id, "admin")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            try:
+                async with conn.execute(
+                    "INSERT INTO policies (guild_id, name, type, pattern, priority, action, params, created_by, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (guild_id, spec.name, spec.type, spec.pattern, spec.priority, spec.action, dumps(spec.params),
+                     by_user_id, iso(now))) as cur:
+                    policy_id = cur.lastrowid
+            except aiosqlite.IntegrityError:
+                raise InvalidInput(field="name", rule=f"a policy named {spec.name} already exists") from None
+            await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="add_policy",
+                              target_type="policy", target_id=policy_id, detail=spec.model_dump())
+        return Policy(id=policy_id, **spec.model_dump())
+
+    async def list_policies(self, guild_id: int) -> list[Policy]:
+        rows = await self.db.fetchall("SELECT * FROM policies WHERE guild_id = ? ORDER BY priority, id", (guild_id,))
+        return [Policy(id=r["id"], name=r["name"], type=r["type"], pattern=r["pattern"], priority=r["priority"],
+                       action=r["action"], params=loads(r["params"], {}), enabled=bool(r["enabled"])) for r in rows]
+
+    async def remove_policy(self, guild_id: int, by_user_id: int, name: str) -> bool:
+        await self.access.require(guild_id, by_user_id, "admin")
+        async with self.db.transaction() as conn:
+            async with conn.execute("DELETE FROM policies WHERE guild_id = ? AND name = ?", (guild_id, name)) as cur:
+                removed = cur.rowcount > 0
+            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="remove_policy",
+                              target_type="policy", target_id=name, detail={"removed": removed})
+        return removed
+
+    # -- budget alerts --------------------------------------------------------------------
+    async def record_budget_alerts(self, conn: aiosqlite.Connection, project: Project, projected: float,
+                                   session_id: int, now: datetime) -> list[int]:
+        """Record each alert threshold the projected monthly cost crosses, once per project and month."""
+        if project.budget_monthly <= 0:
+            return []
+        pct = projected / project.budget_monthly * 100
+        crossed = [t for t in project.alert_thresholds if pct >= t]
+        for threshold in crossed:
+            async with conn.execute(
+                "INSERT OR IGNORE INTO budget_alerts (project_id, period, threshold_pct, projected_monthly, budget_monthly,"
+                " session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (project.id, now.strftime("%Y-%m"), threshold, projected, project.budget_monthly, session_id, iso(now))) as cur:
+                if cur.rowcount:
+                    await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=SYSTEM_USER, action="budget_alert",
+                                      target_type="project", target_id=project.id,
+                                      detail={"threshold_pct": threshold, "projected_monthly": projected})
+        return crossed
+
+    async def budget_alerts(self, project_id: int) -> list[dict[str, Any]]:
+        return await self.db.fetchall("SELECT * FROM budget_alerts WHERE project_id = ? ORDER BY id", (project_id,))
