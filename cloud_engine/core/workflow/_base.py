@@ -1,0 +1,117 @@
+"""The one transition function, and what every part of the workflow shares.
+
+Why: `_transition` is the only writer of `deployment_sessions.state`. It checks the table,
+updates the row with `WHERE state = <expected>`, writes the audit row in the caller's
+transaction; `_publish` sends the event once that transaction has committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from cloud_engine.core.access import AccessService
+from cloud_engine.core.cost import CostEstimator
+from cloud_engine.core.deployer import Deployer
+from cloud_engine.core.events import EventBus, SessionEvent
+from cloud_engine.core.governance import GovernanceService
+from cloud_engine.core.models import Project, Role, Session, SessionResource, State
+from cloud_engine.core.policies import Policy
+from cloud_engine.core.projects import ProjectService
+from cloud_engine.core.state_machine import Event, next_state
+from cloud_engine.data.catalog import Catalog
+from cloud_engine.errors import IllegalTransition
+from cloud_engine.secret_text import mask_secrets
+from cloud_engine.settings import Settings
+from cloud_engine.store.audit import write_audit
+from cloud_engine.store.database import Database
+from cloud_engine.store.rows import iso
+from cloud_engine.store.sessions import session_row
+
+log = logging.getLogger(__name__)
+
+
+class WorkflowBase:
+    """Shared attributes of the workflow's parts (set by CloudOrchestrator.__init__), and `_transition`.
+
+    Each part (editing, validating, planning, applying, ending, rollback) is one concern in
+    one module, composed into `DeploymentWorkflow`; this base declares what they share so
+    each reads on its own.
+    """
+
+    db: Database
+    settings: Settings
+    catalog: Catalog
+    costs: CostEstimator
+    events: EventBus
+    clock: Callable[[], datetime]
+    access: AccessService
+    governance: GovernanceService
+    projects: ProjectService
+    _tasks: dict[int, asyncio.Task[Session]]
+    _stop_reasons: dict[int, str]
+    _applying: set[int]
+    _deployer: Deployer | None
+
+    # -- what every part reads: the deployer, roles, projects, policies (from the services)
+    @property
+    def deployer(self) -> Deployer:
+        """The Terraform deployer, built on first use so core-only callers never touch Terraform."""
+        if self._deployer is None:
+            from cloud_engine.iac.deployer import TerraformDeployer
+
+            self._deployer = TerraformDeployer(self.settings)
+        return self._deployer
+
+    async def role(self, guild_id: int, user_id: int) -> Role:
+        return await self.access.role(guild_id, user_id)
+
+    async def _require(self, guild_id: int, user_id: int, action: str) -> Role:
+        return await self.access.require(guild_id, user_id, action)
+
+    async def list_policies(self, guild_id: int) -> list[Policy]:
+        return await self.governance.list_policies(guild_id)
+
+    async def get_project(self, project_id: int) -> Project:
+        return await self.projects.get_project(project_id)
+
+    async def project_resources(self, project_id: int) -> list[SessionResource]:
+        """The project's applied resources (its desired configuration after the last apply)."""
+        return await self.projects.project_resources(project_id)
+
+    # -- the one transition function
+    async def _transition(self, conn: aiosqlite.Connection, session_id: int, event_name: Event, actor_id: int,
+                          now: datetime, *, updates: dict[str, Any] | None = None,
+                          detail: dict[str, Any] | None = None) -> SessionEvent:
+        """Check the table, write the new state and an audit row in the caller's transaction."""
+        row = await session_row(conn, session_id)
+        current = State(row["state"])
+        target = next_state(current, event_name)
+        fields = {"state": target.value, "updated_at": iso(now), "last_activity_at": iso(now), **(updates or {})}
+        if isinstance(fields.get("error"), str):  # errors quote Terraform and users: no known secret is stored
+            fields["error"] = mask_secrets(fields["error"])
+        assignments = ", ".join(f"{name} = ?" for name in fields)
+        if any(not name.isidentifier() for name in fields):
+            raise ValueError("bad column name")
+        async with conn.execute(
+            f"UPDATE deployment_sessions SET {assignments} WHERE id = ? AND state = ?",  # noqa: S608 - fixed column names
+            (*fields.values(), session_id, current.value)) as cur:
+            if cur.rowcount != 1:
+                raise IllegalTransition(state=current.value, event=event_name.value)
+        await write_audit(conn, at=now, guild_id=row["guild_id"], actor_id=actor_id, action=f"session.{event_name.value}",
+                          target_type="session", target_id=session_id, from_state=current.value, to_state=target.value,
+                          detail=detail)
+        return SessionEvent(session_id, row["project_id"], row["guild_id"], event_name.value, current.value, target.value,
+                            actor_id, now, detail or {})
+
+    def _publish(self, event: SessionEvent) -> None:
+        try:
+            self.events.publish(event)
+        except RuntimeError:
+            log.debug("no running loop to publish on", extra={"session_id": event.session_id})
+

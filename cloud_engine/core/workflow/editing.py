@@ -1,0 +1,146 @@
+"""Sessions and their resource changes: start, read, add, edit, remove.
+
+Why apart: editing is what users do most, and every edit of a planned session voids its plan
+(back to DRAFT, reservations and lock released), a rule that lives in one place here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cloud_engine.core import catalog_checks, permissions, quotas, validation
+from cloud_engine.core.events import SessionEvent
+from cloud_engine.core.locks import release_project_lock
+from cloud_engine.core.models import Project, ResourceSpec, Role, Session, SessionResource, State
+from cloud_engine.core.state_machine import Event
+from cloud_engine.core.workflow._base import WorkflowBase
+from cloud_engine.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from cloud_engine.store.audit import write_audit
+from cloud_engine.store.rows import check_id, dumps, iso
+from cloud_engine.store.sessions import check_session_cap, session_from_row, session_row, state_of
+
+
+class SessionEditing(WorkflowBase):
+    """Sessions and their resource changes: start, read, add, edit, remove."""
+
+    async def start_session(self, project_id: int, user_id: int, *, purpose: str = "deploy") -> Session:
+        try:  # it reaches the audit log, the lobby and the apply's git commit message
+            purpose = validation.description(purpose.strip()) or "deploy"
+        except ValueError as exc:
+            raise InvalidInput(field="purpose", rule=str(exc)) from None
+        project = await self.get_project(project_id)
+        if project.archived_at is not None:
+            raise InvalidInput(field="project", rule=f"{project.name} is archived")
+        await self._require(project.guild_id, user_id, "deploy")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                "INSERT INTO deployment_sessions (project_id, guild_id, user_id, purpose, state, created_at, updated_at,"
+                " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (project_id, project.guild_id, user_id, purpose, State.DRAFT.value, iso(now), iso(now), iso(now))) as cur:
+                session_id = cur.lastrowid
+            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="start_session",
+                              target_type="session", target_id=session_id, to_state=State.DRAFT.value,
+                              detail={"project": project.name, "purpose": purpose})
+        self._publish(SessionEvent(session_id, project_id, project.guild_id, "start", None, State.DRAFT.value, user_id, now))
+        return await self.get_session(session_id)
+
+    async def get_session(self, session_id: int) -> Session:
+        row = await self.db.fetchone("SELECT * FROM deployment_sessions WHERE id = ?", (check_id(session_id, "session"),))
+        if row is None:
+            raise NotFound(what="session", key=session_id)
+        res = await self.db.fetchall("SELECT * FROM session_resources WHERE session_id = ? ORDER BY id", (session_id,))
+        return session_from_row(row, res)
+
+    async def list_sessions(self, guild_id: int, *, user_id: int | None = None, states: Sequence[State] | None = None,
+                            project_id: int | None = None, limit: int = 50) -> list[Session]:
+        wanted = [s.value for s in (states or list(State))]
+        marks = ",".join("?" for _ in wanted)
+        rows = await self.db.fetchall(
+            f"SELECT * FROM deployment_sessions WHERE guild_id = ? AND (? IS NULL OR user_id = ?)"  # noqa: S608 - marks only
+            f" AND (? IS NULL OR project_id = ?) AND state IN ({marks}) ORDER BY id DESC LIMIT ?",
+            (guild_id, user_id, user_id, project_id, project_id, *wanted, limit))
+        return [session_from_row(r, []) for r in rows]
+
+    async def set_lobby_message(self, session_id: int, *, channel_id: int, message_id: int | None = None,
+                                thread_id: int | None = None) -> None:
+        """Remember where the session's lobby lives so restarts and events can find it."""
+        await self.db.execute(
+            "UPDATE deployment_sessions SET channel_id = ?, message_id = COALESCE(?, message_id),"
+            " thread_id = COALESCE(?, thread_id) WHERE id = ?", (channel_id, message_id, thread_id, session_id))
+
+    async def _editable(self, session_id: int, user_id: int) -> tuple[Session, Project, Role]:
+        session = await self.get_session(session_id)
+        project = await self.get_project(session.project_id)
+        role = await self.role(project.guild_id, user_id)
+        permissions.require(role, "deploy")
+        if session.user_id != user_id and not role >= Role.ADMIN:
+            raise PermissionDenied(action="changing someone else's session", required=Role.ADMIN.value, role=role.value)
+        return session, project, role
+
+    async def add_resource(self, session_id: int, user_id: int, spec: ResourceSpec) -> SessionResource:
+        """Add or edit a resource in the session (an existing project resource of that name is updated)."""
+        session, project, role = await self._editable(session_id, user_id)
+        spec = catalog_checks.normalize(self.catalog, project.provider, project.region, spec)
+        reasons = permissions.resource_limits(role, spec.kind, catalog_checks.size_class(self.catalog, project.provider, spec))
+        if reasons:
+            raise PermissionDenied(action=f"{spec.kind} {spec.name}: {'; '.join(reasons)}", required=Role.ADMIN.value,
+                                   role=role.value)
+        cost = self.costs.estimate(project.provider, project.region, spec)
+        await self._change_resources(session, project, user_id, "add_resource", spec, "upsert", cost.monthly)
+        return SessionResource(kind=spec.kind, name=spec.name, action="upsert", spec=spec, cost_monthly=cost.monthly)
+
+    async def remove_resource(self, session_id: int, user_id: int, kind: str, name: str) -> None:
+        """Drop a resource added in this session, or mark an applied project resource for destruction."""
+        session, project, role = await self._editable(session_id, user_id)
+        in_session = any(r.kind == kind and r.name == name and r.action == "upsert" for r in session.resources)
+        applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
+        if (kind, name) in applied and not in_session:
+            permissions.require(role, "destroy")
+            await self._change_resources(session, project, user_id, "destroy_resource", applied[(kind, name)].spec,
+                                         "delete", 0.0)
+        elif in_session:
+            await self._change_resources(session, project, user_id, "remove_resource", None, "delete", 0.0,
+                                         drop=(kind, name))
+        else:
+            raise NotFound(what="resource", key=f"{kind}/{name}")
+
+    async def _change_resources(self, session: Session, project: Project, user_id: int, action: str,
+                                spec: ResourceSpec | None, change: str, cost: float,
+                                drop: tuple[str, str] | None = None) -> None:
+        now = self.clock()
+        event = None
+        async with self.db.transaction() as conn:
+            if spec is not None:  # counted inside the writing transaction, so racing adds cannot pass the cap
+                await check_session_cap(conn, session.id, spec.key)
+            current = await state_of(conn, session.id)
+            if current == State.PLAN_READY:
+                # The plan is void: its quota reservations and the project lock go with it, and
+                # the next validate reserves for the edited resources.
+                held = session_from_row(await session_row(conn, session.id), []).reservations
+                event = await self._transition(conn, session.id, Event.EDIT, user_id, now, detail={"reason": action},
+                                               updates={"reservations": "{}"})
+                await quotas.release(conn, project.guild_id, held)
+                await release_project_lock(conn, project_id=project.id, session_id=session.id)
+            elif current != State.DRAFT:
+                raise IllegalTransition(state=current.value, event="edit resources")
+            if drop is not None:
+                await conn.execute("DELETE FROM session_resources WHERE session_id = ? AND kind = ? AND name = ?",
+                                   (session.id, *drop))
+                detail = {"kind": drop[0], "name": drop[1]}
+            else:
+                assert spec is not None
+                await conn.execute(
+                    "INSERT INTO session_resources (session_id, kind, name, action, spec, cost_monthly, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, kind, name) DO UPDATE SET"
+                    " action = excluded.action, spec = excluded.spec, cost_monthly = excluded.cost_monthly",
+                    (session.id, spec.kind, spec.name, change, dumps(spec.to_json()), cost, iso(now)))
+                detail = {"kind": spec.kind, "name": spec.name, "action": change, "cost_monthly": cost}
+            await conn.execute("UPDATE deployment_sessions SET last_activity_at = ?, updated_at = ?, violations = '[]'"
+                               " WHERE id = ?", (iso(now), iso(now), session.id))
+            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action=action,
+                              target_type="session", target_id=session.id, detail=detail)
+        if event:
+            self._publish(event)
+        self._publish(SessionEvent(session.id, project.id, project.guild_id, action, None, None, user_id, now, detail))
+
