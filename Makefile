@@ -4,11 +4,12 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 
-.PHONY: help setup setup-dev demo test lint bench run migrate clean
+.PHONY: help setup setup-dev demo test lint typecheck bench run migrate clean
 
 help:
 	@echo "make demo   - set up and run the offline end-to-end demo (SQLite, sandbox Terraform, rules advisor)"
 	@echo "make test   - set up and run the whole test suite (lint included)"
+	@echo "make typecheck - set up and run mypy on bot/ and cogs/ (config in pyproject.toml)"
 	@echo "make bench  - set up and print the benchmarks"
 	@echo "make run    - run the Discord bot (needs DISCORD_TOKEN in .env)"
 
@@ -30,6 +31,9 @@ demo: setup
 
 lint: setup-dev
 	$(VENV)/bin/ruff check .
+
+typecheck: setup-dev
+	$(VENV)/bin/mypy bot cogs
 
 test: setup-dev lint
 	$(PY) -m pytest -q

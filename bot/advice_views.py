@@ -9,17 +9,18 @@ themselves out (bot/expiring.py) and the user asks again. The session that "Depl
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import discord
 
 from bot.checks import role_refusal
+from bot.client import cloud_bot, guild_id_of
+from bot.components import ActionButton, ActionSelect, OnPress
 from bot.errors import CloudCheckFailure, report, request_id_of
 from bot.expiring import ExpiringView
 from bot.limits import BUTTON_LABEL, LABEL, SELECT_OPTIONS, VIEW_SECONDS, truncate
 from bot.lobby import open_lobby
 from cloud_engine.ai.schemas import AdviceAnswer
-from cloud_engine.core.models import Role
+from cloud_engine.core.models import Project, Role
 from cloud_engine.logging_setup import request_id_var
 
 __all__ = ["AdviceView", "ProjectPicker", "deploy_answer_to_project"]
@@ -33,10 +34,9 @@ class AdviceView(ExpiringView):
         self.answers = list(answers)
         for i, answer in enumerate(answers):
             label = "Deploy this" if len(answers) == 1 else f"Deploy {answer.written_by}"
-            button: discord.ui.Button[AdviceView] = discord.ui.Button(
-                label=truncate(label, BUTTON_LABEL), style=discord.ButtonStyle.success, emoji="🚀",
-                disabled=not answer.resources, custom_id=f"ce:advice:deploy:{i}")
-            button.callback = self._make_callback(answer)  # type: ignore[method-assign]
+            button: ActionButton[AdviceView] = ActionButton(
+                self._make_callback(answer), label=truncate(label, BUTTON_LABEL), style=discord.ButtonStyle.success,
+                emoji="🚀", disabled=not answer.resources, custom_id=f"ce:advice:deploy:{i}")
             self.add_item(button)
 
     async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
@@ -52,7 +52,7 @@ class AdviceView(ExpiringView):
         await report(interaction, CloudCheckFailure(reason), action="advise:deploy")
         return False
 
-    def _make_callback(self, answer: AdviceAnswer) -> Any:
+    def _make_callback(self, answer: AdviceAnswer) -> OnPress:
         async def callback(interaction: discord.Interaction) -> None:
             try:
                 await self.ask_project(interaction, answer)
@@ -63,9 +63,9 @@ class AdviceView(ExpiringView):
     @staticmethod
     async def ask_project(interaction: discord.Interaction, answer: AdviceAnswer) -> None:
         """Offer the presser's server projects whose cloud matches the answer's."""
-        engine = interaction.client.engine  # type: ignore[attr-defined]
+        engine = cloud_bot(interaction).engine
         clouds = {r.provider for r in answer.resources}
-        projects = [p for p in await engine.list_projects(interaction.guild_id) if {p.catalog_provider} == clouds]
+        projects = [p for p in await engine.list_projects(guild_id_of(interaction)) if {p.catalog_provider} == clouds]
         if not projects:
             await interaction.response.send_message(
                 f"No project in this server deploys to **{', '.join(sorted(clouds)).upper()}**; create one with "
@@ -79,14 +79,13 @@ class AdviceView(ExpiringView):
 class ProjectPicker(ExpiringView):
     """A select of compatible projects; choosing one opens the deployment and posts its lobby."""
 
-    def __init__(self, answer: AdviceAnswer, projects: Sequence[Any], *, timeout: float = VIEW_SECONDS) -> None:
+    def __init__(self, answer: AdviceAnswer, projects: Sequence[Project], *, timeout: float = VIEW_SECONDS) -> None:
         super().__init__(timeout=timeout)
         self.answer = answer
         options = [discord.SelectOption(label=truncate(p.name, LABEL), value=str(p.id),
                                         description=truncate(f"{p.provider} {p.region} · {p.target}", LABEL))
                    for p in projects[:SELECT_OPTIONS]]
-        self.select: discord.ui.Select[ProjectPicker] = discord.ui.Select(placeholder="Project", options=options)
-        self.select.callback = self.chosen  # type: ignore[method-assign]
+        self.select: ActionSelect[ProjectPicker] = ActionSelect(self.chosen, placeholder="Project", options=options)
         self.add_item(self.select)
 
     async def chosen(self, interaction: discord.Interaction) -> None:
@@ -99,7 +98,7 @@ class ProjectPicker(ExpiringView):
 async def deploy_answer_to_project(interaction: discord.Interaction, answer: AdviceAnswer, project_id: int) -> None:
     """advisor.deploy_answer (every engine check applies), then the normal lobby in this channel."""
     await interaction.response.defer(ephemeral=True, thinking=True)
-    bot: Any = interaction.client
+    bot = cloud_bot(interaction)
     advisor = await bot.services.advisor()
     session = await advisor.deploy_answer(answer, bot.engine, project_id, interaction.user.id)
     if (message := await open_lobby(bot.engine, interaction, session)) is None:

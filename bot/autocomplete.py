@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import discord
 from discord import app_commands
 
 from bot.checks import role_refusal
+from bot.client import cloud_bot
 from bot.limits import AUTOCOMPLETE_CHOICES, LABEL, truncate
 from cloud_engine.core.models import Role
 from cloud_engine.errors import EngineError
@@ -27,7 +28,8 @@ __all__ = ["commits", "gated", "projects", "regions", "resources", "sessions"]
 log = logging.getLogger(__name__)
 
 Choices = list[app_commands.Choice[str]]
-C = TypeVar("C", bound=Callable[[discord.Interaction, str], Awaitable[list[Any]]])
+T = TypeVar("T")
+Source = Callable[[discord.Interaction, str], Coroutine[Any, Any, list[T]]]
 
 
 async def _may_see(interaction: discord.Interaction) -> bool:
@@ -35,11 +37,11 @@ async def _may_see(interaction: discord.Interaction) -> bool:
     return await role_refusal(interaction, Role.VIEWER) is None
 
 
-def gated(source: C) -> C:
+def gated(source: Source[T]) -> Source[T]:
     """No choices for callers below CloudViewer; never raise into discord.py."""
 
     @functools.wraps(source)
-    async def wrapper(interaction: discord.Interaction, current: str) -> list[Any]:
+    async def wrapper(interaction: discord.Interaction, current: str) -> list[T]:
         try:
             if not await _may_see(interaction):
                 return []
@@ -48,7 +50,7 @@ def gated(source: C) -> C:
             log.warning("autocomplete %s failed", source.__name__, exc_info=True)
             return []
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def _take(pairs: list[tuple[str, str]], current: str) -> Choices:
@@ -60,14 +62,14 @@ def _take(pairs: list[tuple[str, str]], current: str) -> Choices:
 
 @gated
 async def projects(interaction: discord.Interaction, current: str) -> Choices:
-    found = await interaction.client.engine.list_projects(interaction.guild_id or 0)  # type: ignore[attr-defined]
+    found = await cloud_bot(interaction).engine.list_projects(interaction.guild_id or 0)
     return _take([(f"{p.name} ({p.provider} {p.region})", p.name) for p in found], current)
 
 
 @gated
 async def regions(interaction: discord.Interaction, current: str) -> Choices:
     provider = getattr(interaction.namespace, "provider", None) or "gcp"
-    catalog = interaction.client.engine.catalog  # type: ignore[attr-defined]
+    catalog = cloud_bot(interaction).engine.catalog
     return _take([(r, r) for r in catalog.regions(provider)], current)
 
 
@@ -76,7 +78,7 @@ async def _project_id(interaction: discord.Interaction) -> int | None:
     if not name:
         return None
     try:
-        project = await interaction.client.engine.find_project(interaction.guild_id or 0, name)  # type: ignore[attr-defined]
+        project = await cloud_bot(interaction).engine.find_project(interaction.guild_id or 0, name)
     except EngineError:
         return None
     return project.id
@@ -87,7 +89,7 @@ async def resources(interaction: discord.Interaction, current: str) -> Choices:
     project_id = await _project_id(interaction)
     if project_id is None:
         return []
-    found = await interaction.client.engine.project_resources(project_id)  # type: ignore[attr-defined]
+    found = await cloud_bot(interaction).engine.project_resources(project_id)
     return _take([(f"{r.kind}/{r.name} (${r.cost_monthly:,.2f}/mo)", f"{r.kind}/{r.name}") for r in found], current)
 
 
@@ -96,7 +98,7 @@ async def commits(interaction: discord.Interaction, current: str) -> Choices:
     project_id = await _project_id(interaction)
     if project_id is None:
         return []
-    rows = await interaction.client.engine.history(project_id)  # type: ignore[attr-defined]
+    rows = await cloud_bot(interaction).engine.history(project_id)
     return _take([(f"{r['commit_sha'][:12]} · {str(r['finished_at'])[:16]} · session {r['session_id']}", r["commit_sha"])
                   for r in rows if r.get("outcome") == "APPLIED" and r.get("commit_sha")], current)
 
@@ -104,8 +106,8 @@ async def commits(interaction: discord.Interaction, current: str) -> Choices:
 @gated
 async def sessions(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[int]]:
     """The caller's own recent sessions (integer option: Discord sends what is typed so far as text)."""
-    found = await interaction.client.engine.list_sessions(  # type: ignore[attr-defined]
-        interaction.guild_id or 0, user_id=interaction.user.id, limit=50)
+    found = await cloud_bot(interaction).engine.list_sessions(interaction.guild_id or 0, user_id=interaction.user.id,
+                                                              limit=50)
     typed = str(current).strip()
     return [app_commands.Choice(name=truncate(f"#{s.id} {s.state.value} · {s.purpose}", LABEL), value=s.id)
             for s in found if typed in str(s.id)][:AUTOCOMPLETE_CHOICES]

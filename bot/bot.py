@@ -24,12 +24,13 @@ from bot.background import periodic
 from bot.errors import handle_app_command_error
 from bot.lobby import LobbyButton, LobbyRenderer, check_wiring
 from bot.resource_wizard import DraftStore
+from cloud_engine.core import CloudOrchestrator
 from cloud_engine.core.models import Session
 from cloud_engine.logging_setup import new_request_id, request_id_var
 from cloud_engine.services import Services
 from cloud_engine.settings import Settings
 
-__all__ = ["EXTENSIONS", "CloudEngineBot", "CloudTree", "create_bot"]
+__all__ = ["EXTENSIONS", "CloudBot", "CloudEngineBot", "CloudTree", "create_bot"]
 
 log = logging.getLogger(__name__)
 EXTENSIONS: tuple[str, ...] = (
@@ -50,8 +51,11 @@ class CloudTree(app_commands.CommandTree):
         await handle_app_command_error(interaction, error)
 
 
-class CloudEngineBot(commands.Bot):
-    """Discord front end of the engine; `engine` is the CloudOrchestrator."""
+class CloudBot(commands.Bot):
+    """Discord front end of the engine; every cog and bot/ function receives this, typed.
+
+    `services` is the engine's container (opened in setup_hook unless given) and `engine` its CloudOrchestrator.
+    """
 
     def __init__(self, settings: Settings, services: Services | None = None, *,
                  extensions: Sequence[str] = EXTENSIONS) -> None:
@@ -60,7 +64,7 @@ class CloudEngineBot(commands.Bot):
         super().__init__(command_prefix=commands.when_mentioned, intents=intents, tree_cls=CloudTree,
                          help_command=None, allowed_mentions=discord.AllowedMentions.none())
         self.settings = settings
-        self.services = services
+        self._services = services
         self.extensions_to_load = tuple(extensions)
         self.drafts = DraftStore()
         self.lobbies = LobbyRenderer(self)
@@ -69,14 +73,18 @@ class CloudEngineBot(commands.Bot):
         self._unsubscribe: Callable[[], None] | None = None
 
     @property
-    def engine(self) -> Any:
-        if self.services is None:
+    def services(self) -> Services:
+        if self._services is None:
             raise RuntimeError("services are opened in setup_hook")
+        return self._services
+
+    @property
+    def engine(self) -> CloudOrchestrator:
         return self.services.engine
 
     async def setup_hook(self) -> None:
-        if self.services is None:
-            self.services = await Services.open(self.settings)
+        if self._services is None:
+            self._services = await Services.open(self.settings)
         await self.load_cogs()
         self.start_background()
         await self.announce_interrupted(await self.engine.recover_interrupted())
@@ -145,13 +153,16 @@ class CloudEngineBot(commands.Bot):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         await super().close()
-        if self.services is not None:
-            await self.services.close()
-            self.services = None
+        if self._services is not None:
+            await self._services.close()
+            self._services = None
 
 
-def create_bot(services_or_settings: Services | Settings, **kwargs: Any) -> CloudEngineBot:
+CloudEngineBot = CloudBot  # the class's earlier name, still importable
+
+
+def create_bot(services_or_settings: Services | Settings, **kwargs: Any) -> CloudBot:
     """Build the bot; given Services it uses them (tests), given Settings it opens them in setup_hook."""
     if isinstance(services_or_settings, Services):
-        return CloudEngineBot(services_or_settings.settings, services_or_settings, **kwargs)
-    return CloudEngineBot(services_or_settings, **kwargs)
+        return CloudBot(services_or_settings.settings, services_or_settings, **kwargs)
+    return CloudBot(services_or_settings, **kwargs)

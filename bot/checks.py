@@ -4,35 +4,48 @@ Why thin: who may do what is decided in cloud_engine/core/permissions.py, becaus
 never passes through Discord. These wrappers only ask the engine early, so a refused user
 gets a clear ephemeral reason before any work starts (the engine re-checks anyway), and
 members Discord calls administrators are recorded as CloudAdmin first.
+
+`admin_command` is the one spelling of an admin slash command: offered in servers only,
+hidden from non-managers (`default_permissions(manage_guild=True)`; server admins can
+change that in Integrations settings) and checked against the engine's CloudAdmin role.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
 
+from bot.client import cloud_bot
+from bot.custom_ids import LobbyAction
 from bot.errors import CloudCheckFailure
 from cloud_engine.core import permissions
 from cloud_engine.core.models import Role, Session
 from cloud_engine.errors import PermissionDenied
 
-__all__ = ["LOBBY_ENGINE_ACTIONS", "lobby_refusal", "require_role", "role_refusal", "sync_admin"]
+if TYPE_CHECKING:
+    from cloud_engine.core import CloudOrchestrator
+
+__all__ = ["LOBBY_ENGINE_ACTIONS", "admin_command", "admin_only", "lobby_refusal", "require_role", "role_refusal",
+           "sync_admin"]
 
 T = TypeVar("T")
+# A slash command's callback as a cog method: (cog, interaction, **options) -> coroutine.
+CommandCallback = Callable[..., Coroutine[Any, Any, None]]
 
 # Lobby button -> the engine action whose role it needs. Approve (and the read-only review
 # an approver wants first) may be pressed by others.
-LOBBY_ENGINE_ACTIONS: dict[str, str] = {
-    "add": "deploy", "remove": "deploy", "validate": "deploy", "plan": "deploy", "review": "view",
-    "approve": "approve", "apply": "apply", "cancel": "deploy",
+LOBBY_ENGINE_ACTIONS: dict[LobbyAction, str] = {
+    LobbyAction.ADD: "deploy", LobbyAction.REMOVE: "deploy", LobbyAction.VALIDATE: "deploy",
+    LobbyAction.PLAN: "deploy", LobbyAction.REVIEW: "view", LobbyAction.APPROVE: "approve",
+    LobbyAction.APPLY: "apply", LobbyAction.CANCEL: "deploy",
 }
-_OTHERS_MAY_PRESS = frozenset({"approve", "review"})
+_OTHERS_MAY_PRESS = frozenset({LobbyAction.APPROVE, LobbyAction.REVIEW})
 
 
-async def sync_admin(engine: Any, interaction: discord.Interaction) -> None:
+async def sync_admin(engine: CloudOrchestrator, interaction: discord.Interaction) -> None:
     """Members with Discord's Administrator permission become CloudAdmin (audited once by the engine)."""
     perms = getattr(interaction.user, "guild_permissions", None)
     if interaction.guild_id and perms is not None and perms.administrator:
@@ -46,7 +59,7 @@ async def role_refusal(interaction: discord.Interaction, minimum: Role, *, what:
     """
     if interaction.guild_id is None:
         return "Cloud Engine works inside a server, not in DMs."
-    engine = interaction.client.engine  # type: ignore[attr-defined]
+    engine = cloud_bot(interaction).engine
     await sync_admin(engine, interaction)
     role = await engine.role(interaction.guild_id, interaction.user.id)
     if role >= minimum:
@@ -67,13 +80,41 @@ def require_role(minimum: Role) -> Callable[[T], T]:
     return app_commands.check(predicate)
 
 
-async def lobby_refusal(engine: Any, session: Session, user_id: int, action: str) -> str | None:
+def admin_only() -> Callable[[T], T]:
+    """Offered in servers only and hidden from non-managers: for a command, or a GroupCog and its subcommands."""
+
+    def decorate(obj: T) -> T:
+        return app_commands.guild_only()(app_commands.default_permissions(manage_guild=True)(obj))
+
+    return decorate
+
+
+def admin_command(*, name: str, description: str,
+                  ) -> Callable[[CommandCallback], app_commands.Command[Any, ..., None]]:
+    """A top-level admin slash command: `admin_only()` plus the CloudAdmin role check.
+
+    Stack `app_commands.describe(...)` or `autocomplete(...)` under it, as under `app_commands.command`.
+    On a plain Cog each top-level command needs these itself (class decorators reach only a GroupCog's group).
+    """
+
+    def decorate(callback: CommandCallback) -> app_commands.Command[Any, ..., None]:
+        gated = admin_only()(require_role(Role.ADMIN)(callback))
+        return app_commands.command(name=name, description=description)(gated)
+
+    return decorate
+
+
+async def lobby_refusal(engine: CloudOrchestrator, session: Session, user_id: int,
+                        action: LobbyAction) -> str | None:
     """Why `user_id` may not press `action` on `session`'s lobby, or None if they may."""
     role = await engine.role(session.guild_id, user_id)
     try:
         permissions.require(role, LOBBY_ENGINE_ACTIONS[action])
     except PermissionDenied as exc:
-        return f"**{action.title()}** needs **{exc.required}**; you have **{exc.role}**."
+        return f"**{action.title()}** needs **{exc.data['required']}**; you have **{exc.data['role']}**."
+    # Authorship is still compared here: the engine decides it inside its private `_editable` and offers no
+    # public question for it yet (see the report on issue 14: the engine should answer "may this user change
+    # this session?" so that the bot stops deciding it).
     if action not in _OTHERS_MAY_PRESS and session.user_id != user_id and not role >= Role.ADMIN:
         return f"This is <@{session.user_id}>'s deployment; only they or a CloudAdmin can **{action}** it."
     return None

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 from bot.limits import MESSAGE, safe, truncate
 from cloud_engine.errors import (
     AdvisorError,
+    Busy,
     ConfigurationError,
     EngineError,
     IllegalTransition,
@@ -56,6 +56,7 @@ USER_MESSAGES: dict[type[EngineError], str] = {
     ConfigurationError: "The bot is missing the setting {variable}; ask an admin.",
     AdvisorError: "The advisor could not answer: {detail}",
     IngestError: "Import rejected: {detail}",
+    Busy: "The database is busy; try again in a moment.",
 }
 
 
@@ -140,7 +141,7 @@ async def report(interaction: discord.Interaction, error: BaseException, *, acti
         return
     cause = error.__cause__ if isinstance(error, app_commands.CommandInvokeError) else error
     if isinstance(cause, PermissionDenied | CloudCheckFailure) and interaction.guild_id:
-        await _audit_refusal(interaction, action, text)
+        await _audit_refusal(interaction, action, interaction.guild_id, text)
     log.info("refused %s: %s", action, text, extra={"request_id": rid, "error": type(cause).__name__})
     await reply(interaction, with_request_id(text, rid))
 
@@ -167,13 +168,15 @@ def _open_code(text: str) -> str | None:
     return None
 
 
-async def _audit_refusal(interaction: discord.Interaction, action: str, reason: str) -> None:
-    engine: Any = getattr(interaction.client, "engine", None)
-    if engine is None:
+async def _audit_refusal(interaction: discord.Interaction, action: str, guild_id: int, reason: str) -> None:
+    from bot.bot import CloudBot  # at call time: bot.bot imports this module
+
+    if not isinstance(interaction.client, CloudBot):  # another client (none in production): nothing to audit into
         return
     session_id = interaction.extras.get("session_id")
     try:
-        await engine.record_refusal(interaction.guild_id, interaction.user.id, action, reason, session_id=session_id)
+        await interaction.client.engine.record_refusal(guild_id, interaction.user.id, action, reason,
+                                                       session_id=session_id)
     except Exception:
         log.exception("could not audit a refusal")
 

@@ -13,6 +13,7 @@ that edit fails) through the bot's own token, which can edit any non-ephemeral m
 from __future__ import annotations
 
 import contextlib
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ __all__ = ["EXPIRED_NOTE", "ExpiringView"]
 
 EXPIRED_NOTE = "-# These buttons have expired; run the command again."
 MIN_TIMEOUT = 1.0  # shown with (almost) no token time left: expire at once rather than never (0 means no timeout)
+_VIEW_TIMEOUT: property = inspect.getattr_static(discord.ui.View, "timeout")  # the property extended below
 
 
 class ExpiringView(discord.ui.View):
@@ -51,14 +53,14 @@ class ExpiringView(discord.ui.View):
         discord.py reads this when the view starts listening and again after every press (the
         expiry moves to now + timeout), so clamping here keeps presses from outliving the token.
         """
-        base = discord.ui.View.timeout.fget(self)  # type: ignore[attr-defined]
+        base: float | None = _VIEW_TIMEOUT.__get__(self)
         if base is None or self._deadline is None:
             return base
         return max(min(base, self._deadline - time.monotonic()), MIN_TIMEOUT)
 
     @timeout.setter
     def timeout(self, value: float | None) -> None:
-        discord.ui.View.timeout.fset(self, value)  # type: ignore[attr-defined]
+        _VIEW_TIMEOUT.__set__(self, value)
 
     def shown_in(self, where: discord.Interaction | Any, *, content: str | None = None) -> None:
         """Remember where this view is displayed (and its text), so that expiry can update it."""
@@ -66,7 +68,7 @@ class ExpiringView(discord.ui.View):
             self._edit = where.edit_original_response
             self._bot_message = lambda: _updated_message(where)
             self._content, self._content_known = content, content is not None
-            created = where.created_at
+            created: datetime | None = where.created_at
         else:
             self._edit = where.edit
             self._bot_message = lambda: _bot_side(where)

@@ -13,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 import discord
 
 from bot import embeds_ai
+from bot.client import cloud_bot, guild_id_of
+from bot.components import ActionButton, ActionSelect, OnPress
 from bot.errors import report
 from bot.expiring import ExpiringView
 from bot.limits import BUTTON_LABEL, LABEL, VIEW_SECONDS, safe, truncate
@@ -26,6 +28,9 @@ from cloud_engine.errors import IngestError, InvalidInput
 from cloud_engine.finops._files import MB, check_size, file_format
 from cloud_engine.finops.models import IngestReport, Recommendation, RecommendationSet
 from cloud_engine.finops.remediate import RemediationRefusal, remediation_session
+
+if TYPE_CHECKING:
+    from cloud_engine.finops.service import FinOpsService
 
 __all__ = ["CHART_NAME", "PER_PAGE", "CostOverview", "RecommendationPager", "check_upload", "ingest_upload",
            "load_overview"]
@@ -45,7 +50,7 @@ def check_upload(kind: UploadKind, filename: str, size: int, max_mb: int, *, rep
     check_size(size, max_mb * MB, filename)
 
 
-async def ingest_upload(finops: Any, kind: UploadKind, data: bytes, filename: str, *, guild_id: int,
+async def ingest_upload(finops: FinOpsService, kind: UploadKind, data: bytes, filename: str, *, guild_id: int,
                         replace_window: bool = False) -> IngestReport:
     """Hand the bytes to the FinOps service, which checks them and imports them into this server's ledger
     (`replace_window`: a FOCUS export that is complete for its period; see `FinOpsService.ingest_focus_file`)."""
@@ -60,7 +65,7 @@ class CostOverview:
     chart: bytes
 
 
-async def load_overview(finops: Any, guild_id: int) -> CostOverview:
+async def load_overview(finops: FinOpsService, guild_id: int) -> CostOverview:
     """Read one server's summaries, forecast, anomalies and chart together (independent ledger reads)."""
     by_provider, by_service, forecast, anomalies, chart = await asyncio.gather(
         finops.cost_summary("provider", guild_id=guild_id), finops.cost_summary("service", guild_id=guild_id),
@@ -81,8 +86,7 @@ class RecommendationPager(ExpiringView):
         self.suppressed = recs.suppressed
         self.page = 0
         self.selected: str | None = None
-        self.picker: discord.ui.Select[RecommendationPager] = discord.ui.Select(placeholder="Recommendation", row=0)
-        self.picker.callback = self._pick  # type: ignore[method-assign]
+        self.picker: ActionSelect[RecommendationPager] = ActionSelect(self._pick, placeholder="Recommendation", row=0)
         buttons = [("Explain", "explain", discord.ButtonStyle.primary, "🔎", 1),
                    ("Act", "act", discord.ButtonStyle.success, "🛠️", 1),
                    ("Helpful", "helpful", discord.ButtonStyle.secondary, "👍", 1),
@@ -90,12 +94,10 @@ class RecommendationPager(ExpiringView):
                    ("Risky", "risky", discord.ButtonStyle.secondary, "⚠️", 1),
                    ("Prev", "prev", discord.ButtonStyle.secondary, "◀️", 2),
                    ("Next", "next", discord.ButtonStyle.secondary, "▶️", 2)]
-        self.buttons: dict[str, discord.ui.Button[RecommendationPager]] = {}
+        self.buttons: dict[str, ActionButton[RecommendationPager]] = {}
         for label, key, style, emoji, row in buttons:
-            button: discord.ui.Button[RecommendationPager] = discord.ui.Button(
-                label=truncate(label, BUTTON_LABEL), style=style, emoji=emoji, row=row, custom_id=f"ce:recs:{key}")
-            button.callback = self._guarded(key)  # type: ignore[method-assign]
-            self.buttons[key] = button
+            self.buttons[key] = ActionButton(self._guarded(key), label=truncate(label, BUTTON_LABEL), style=style,
+                                             emoji=emoji, row=row, custom_id=f"ce:recs:{key}")
         self._layout()
 
     # ------------------------------------------------------------------ paging
@@ -148,7 +150,7 @@ class RecommendationPager(ExpiringView):
         await interaction.response.edit_message(embed=self.embed(), view=self)
 
     # ------------------------------------------------------------------ callbacks
-    def _guarded(self, key: str) -> Any:
+    def _guarded(self, key: str) -> OnPress:
         async def callback(interaction: discord.Interaction) -> None:
             try:
                 await self.press(interaction, key)
@@ -179,9 +181,8 @@ class RecommendationPager(ExpiringView):
 
     async def feedback(self, interaction: discord.Interaction, rec: Recommendation, verdict: str) -> None:
         """Record the verdict; a noisy one also drops the item from this list (the service hides it for days)."""
-        bot: Any = interaction.client
-        finops = await bot.services.finops()
-        result = await finops.record_feedback(rec.id, interaction.user.id, verdict, guild_id=interaction.guild_id)
+        finops = await cloud_bot(interaction).services.finops()
+        result = await finops.record_feedback(rec.id, interaction.user.id, verdict, guild_id=guild_id_of(interaction))
         if result.suppressed_until is None:
             await interaction.response.send_message(f"Thanks: marked **{verdict}** for {safe(rec.resource_name, 100)}.",
                                                     ephemeral=True)
@@ -197,8 +198,7 @@ class RecommendationPager(ExpiringView):
     async def explain(self, interaction: discord.Interaction, rec: Recommendation) -> None:
         """The FinOps reviewer's note on this item (a model when configured, else the rules), with the evidence."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot: Any = interaction.client
-        review = await (await bot.services.advisor()).review_finops([rec], {})  # its clients, built once
+        review = await (await cloud_bot(interaction).services.advisor()).review_finops([rec], {})  # its clients, built once
         item = review.effective_recommendation
         note = item.note if item is not None and item.recommendation_id == rec.id else ""
         await interaction.followup.send(embed=embeds_ai.recommendation_detail(
@@ -207,8 +207,8 @@ class RecommendationPager(ExpiringView):
     async def act(self, interaction: discord.Interaction, rec: Recommendation) -> None:
         """Open the remediation session and post its lobby, or say plainly why there is none."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        bot: Any = interaction.client
-        outcome = await remediation_session(bot.engine, rec, guild_id=interaction.guild_id,
+        bot = cloud_bot(interaction)
+        outcome = await remediation_session(bot.engine, rec, guild_id=guild_id_of(interaction),
                                             user_id=interaction.user.id)
         if isinstance(outcome, RemediationRefusal):
             await interaction.followup.send(f"No change opened: {safe(outcome.reason)}", ephemeral=True)

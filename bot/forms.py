@@ -174,7 +174,7 @@ def _texts(spec: ResourceSpec) -> dict[str, str]:
         elif field.key == "subnets":
             values["subnets"] = ", ".join(f"{s.name}={s.cidr}" for s in spec.subnets or [])
         elif field.key in ("ports", "sources"):
-            rule = (spec.rules or [None])[0]
+            rule = spec.rules[0] if spec.rules else None
             values[field.key] = ", ".join(map(str, getattr(rule, field.key))) if rule else ""
         else:
             values[field.key] = _text(getattr(spec, field.key, None))

@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psutil
 
 from cloud_engine.errors import ConfigurationError
 from cloud_engine.iac.binary import find_terraform
+
+if TYPE_CHECKING:
+    from bot.bot import CloudBot
 
 __all__ = ["collect"]
 
@@ -25,7 +28,7 @@ def _process_stats() -> dict[str, Any]:
             "bot_rss_mb": round(proc.memory_info().rss / 2**20, 1)}
 
 
-async def collect(bot: Any) -> dict[str, Any]:
+async def collect(bot: CloudBot) -> dict[str, Any]:
     """Uptime, host load, bot memory, database ping and Terraform binary."""
     stats = await asyncio.to_thread(_process_stats)
     started = time.monotonic()

@@ -1,12 +1,12 @@
 """The deployment lobby: one message per session, its persistent buttons, and re-rendering.
 
 Why DynamicItem buttons: a custom id like `ce:lobby:apply:42` carries the action and the
-session, so a button pressed after a restart still routes to the right session with no
-in-memory view. Which buttons show is derived from the state machine's allowed events,
-never decided here. Each button first asks the engine whether the presser may act (a
-refusal is answered ephemerally and audited), then runs the action's handler, which
-bot/lobby_actions.py registers in HANDLERS (a missing handler is a wiring bug found at
-start-up by `check_wiring`).
+session (bot/custom_ids.py owns the verbs and the format), so a button pressed after a
+restart still routes to the right session with no in-memory view. Which buttons show is
+derived from the state machine's allowed events, never decided here. Each button first
+asks the engine whether the presser may act (a refusal is answered ephemerally and
+audited), then runs the action's handler, which bot/lobby_actions.py registers in
+HANDLERS (a missing handler is a wiring bug found at start-up by `check_wiring`).
 """
 
 from __future__ import annotations
@@ -15,56 +15,62 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot import embeds
 from bot.checks import lobby_refusal, sync_admin
+from bot.client import cloud_bot
+from bot.custom_ids import LOBBY_TEMPLATE, LobbyAction, lobby_custom_id
 from bot.errors import reply, report, request_id_of
 from cloud_engine.core.events import SessionEvent
 from cloud_engine.core.models import Session, State
 from cloud_engine.core.state_machine import Event, allowed_events
 from cloud_engine.logging_setup import request_id_var
 
+if TYPE_CHECKING:
+    from bot.bot import CloudBot
+    from cloud_engine.core import CloudOrchestrator
+
 __all__ = ["ACTIONS", "HANDLERS", "LOBBY_PERMISSIONS", "LobbyButton", "LobbyRenderer", "check_wiring", "handler",
            "lobby_actions", "lobby_payload", "lobby_view", "open_lobby", "post_lobby"]
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Any, discord.Interaction, Session], Awaitable[None]]
+Handler = Callable[["CloudBot", discord.Interaction, Session], Awaitable[None]]
+_A = LobbyAction
 
 # action -> (label, style, emoji), in display order.
-ACTIONS: dict[str, tuple[str, discord.ButtonStyle, str]] = {
-    "add": ("Add resource", discord.ButtonStyle.secondary, "➕"),
-    "remove": ("Remove", discord.ButtonStyle.secondary, "➖"),
-    "validate": ("Validate", discord.ButtonStyle.primary, "🔎"),
-    "plan": ("Plan", discord.ButtonStyle.primary, "📋"),
-    "review": ("Review plan", discord.ButtonStyle.secondary, "🧐"),
-    "approve": ("Approve", discord.ButtonStyle.success, "✅"),
-    "apply": ("Apply", discord.ButtonStyle.danger, "🚀"),
-    "cancel": ("Cancel", discord.ButtonStyle.secondary, "✖️"),
+ACTIONS: dict[LobbyAction, tuple[str, discord.ButtonStyle, str]] = {
+    _A.ADD: ("Add resource", discord.ButtonStyle.secondary, "➕"),
+    _A.REMOVE: ("Remove", discord.ButtonStyle.secondary, "➖"),
+    _A.VALIDATE: ("Validate", discord.ButtonStyle.primary, "🔎"),
+    _A.PLAN: ("Plan", discord.ButtonStyle.primary, "📋"),
+    _A.REVIEW: ("Review plan", discord.ButtonStyle.secondary, "🧐"),
+    _A.APPROVE: ("Approve", discord.ButtonStyle.success, "✅"),
+    _A.APPLY: ("Apply", discord.ButtonStyle.danger, "🚀"),
+    _A.CANCEL: ("Cancel", discord.ButtonStyle.secondary, "✖️"),
 }
 # Which buttons each allowed state-machine event makes available.
-EVENT_ACTIONS: dict[Event, tuple[str, ...]] = {
-    Event.VALIDATE: ("add", "remove", "validate", "plan"),  # a DRAFT is editable, checkable and plannable
-    Event.EDIT: ("add", "remove"),  # editing a ready plan sends the session back to DRAFT
-    Event.PLAN_SUCCEEDED: ("plan",),  # validated and waiting for a plan run
-    Event.APPROVE: ("review", "approve"),  # a ready plan can be reviewed by the advisor before approval
-    Event.APPLY: ("review", "apply"),
-    Event.CANCEL: ("cancel",),
-    Event.APPLY_FAILED: ("cancel",),  # a running apply can be stopped; the engine interrupts Terraform
+EVENT_ACTIONS: dict[Event, tuple[LobbyAction, ...]] = {
+    Event.VALIDATE: (_A.ADD, _A.REMOVE, _A.VALIDATE, _A.PLAN),  # a DRAFT is editable, checkable and plannable
+    Event.EDIT: (_A.ADD, _A.REMOVE),  # editing a ready plan sends the session back to DRAFT
+    Event.PLAN_SUCCEEDED: (_A.PLAN,),  # validated and waiting for a plan run
+    Event.APPROVE: (_A.REVIEW, _A.APPROVE),  # a ready plan can be reviewed by the advisor before approval
+    Event.APPLY: (_A.REVIEW, _A.APPLY),
+    Event.CANCEL: (_A.CANCEL,),
+    Event.APPLY_FAILED: (_A.CANCEL,),  # a running apply can be stopped; the engine interrupts Terraform
 }
 # What the bot needs in a lobby's channel: the message and its buttons, then the run thread.
 LOBBY_PERMISSIONS: dict[str, str] = {
     "view_channel": "View Channel", "send_messages": "Send Messages", "embed_links": "Embed Links",
     "create_public_threads": "Create Public Threads", "send_messages_in_threads": "Send Messages in Threads",
 }
-TEMPLATE = r"ce:lobby:(?P<action>[a-z]+):(?P<session>[0-9]+)"
-HANDLERS: dict[str, Handler] = {}
+HANDLERS: dict[LobbyAction, Handler] = {}
 
 
-def handler(action: str) -> Callable[[Handler], Handler]:
+def handler(action: LobbyAction) -> Callable[[Handler], Handler]:
     """Register the coroutine that runs when `action` is pressed."""
     def register(fn: Handler) -> Handler:
         HANDLERS[action] = fn
@@ -73,33 +79,37 @@ def handler(action: str) -> Callable[[Handler], Handler]:
 
 
 def check_wiring() -> None:
-    """Fail at start-up, not on a button press, if an action has no handler."""
-    if missing := set(ACTIONS) - HANDLERS.keys():
-        raise RuntimeError(f"no lobby handler for {sorted(missing)}")
+    """Fail at start-up, not on a button press, if an action has no handler (or no button)."""
+    if missing := set(LobbyAction) - HANDLERS.keys():
+        raise RuntimeError(f"no lobby handler for {sorted(a.value for a in missing)}")
+    if missing := set(LobbyAction) - ACTIONS.keys():
+        raise RuntimeError(f"no lobby button for {sorted(a.value for a in missing)}")
 
 
-def lobby_actions(state: State, *, running: bool = False) -> list[str]:
+def lobby_actions(state: State, *, running: bool = False) -> list[LobbyAction]:
     """The buttons a lobby in `state` shows; a plan already running hides Plan."""
     wanted = {action for event in allowed_events(state) for action in EVENT_ACTIONS.get(event, ())}
     if running:
-        wanted.discard("plan")
+        wanted.discard(LobbyAction.PLAN)
     return [action for action in ACTIONS if action in wanted]
 
 
-class LobbyButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
+class LobbyButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], template=LOBBY_TEMPLATE):
     """One lobby button; its custom id alone identifies the action and the session."""
 
-    def __init__(self, action: str, session_id: int, *, label: str | None = None) -> None:
-        if action not in ACTIONS:
-            raise ValueError(f"unknown lobby action {action!r}")
-        text, style, emoji = ACTIONS[action]
+    def __init__(self, action: LobbyAction | str, session_id: int, *, label: str | None = None) -> None:
+        try:
+            verb = LobbyAction(action)
+        except ValueError:
+            raise ValueError(f"unknown lobby action {action!r}") from None
+        text, style, emoji = ACTIONS[verb]
         super().__init__(discord.ui.Button(label=label or text, style=style, emoji=emoji,
-                                           custom_id=f"ce:lobby:{action}:{session_id}"))
-        self.action = action
+                                           custom_id=lobby_custom_id(verb, session_id)))
+        self.action = verb
         self.session_id = session_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button,
+    async def from_custom_id(cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any],
                              match: re.Match[str], /) -> LobbyButton:
         return cls(match["action"], int(match["session"]))
 
@@ -107,7 +117,7 @@ class LobbyButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
         """Refuse (ephemerally, audited) anyone who may not press this button on this session."""
         request_id_var.set(request_id_of(interaction))
         interaction.extras["session_id"] = self.session_id
-        engine = interaction.client.engine  # type: ignore[attr-defined]
+        engine = cloud_bot(interaction).engine
         try:
             session = await engine.get_session(self.session_id)
             await sync_admin(engine, interaction)  # as slash commands do: a Discord admin's first press works
@@ -122,10 +132,10 @@ class LobbyButton(discord.ui.DynamicItem[discord.ui.Button], template=TEMPLATE):
         return False
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        engine = interaction.client.engine  # type: ignore[attr-defined]
+        bot = cloud_bot(interaction)
         try:
-            session = await engine.get_session(self.session_id)
-            await HANDLERS[self.action](interaction.client, interaction, session)
+            session = await bot.engine.get_session(self.session_id)
+            await HANDLERS[self.action](bot, interaction, session)
         except Exception as exc:
             await report(interaction, exc, action=f"lobby:{self.action}")
 
@@ -134,12 +144,12 @@ def lobby_view(session: Session, *, running: bool = False) -> discord.ui.View:
     """A persistent view (no timeout) with the buttons `session`'s state allows."""
     view = discord.ui.View(timeout=None)
     for action in lobby_actions(session.state, running=running):
-        label = "Stop apply" if action == "cancel" and session.state == State.APPLYING else None
+        label = "Stop apply" if action == LobbyAction.CANCEL and session.state == State.APPLYING else None
         view.add_item(LobbyButton(action, session.id, label=label))
     return view
 
 
-async def lobby_payload(engine: Any, session_id: int) -> tuple[discord.Embed, discord.ui.View]:
+async def lobby_payload(engine: CloudOrchestrator, session_id: int) -> tuple[discord.Embed, discord.ui.View]:
     """The embed and buttons for the session as it is now."""
     session = await engine.get_session(session_id)
     project = await engine.get_project(session.project_id)
@@ -148,7 +158,7 @@ async def lobby_payload(engine: Any, session_id: int) -> tuple[discord.Embed, di
             lobby_view(session, running=engine.running(session_id) is not None))
 
 
-async def post_lobby(engine: Any, channel: Any, session: Session) -> Any:
+async def post_lobby(engine: CloudOrchestrator, channel: Any, session: Session) -> Any:
     """Send the lobby message and remember where it lives (restarts and events find it there)."""
     embed, view = await lobby_payload(engine, session.id)
     message = await channel.send(embed=embed, view=view)
@@ -156,7 +166,7 @@ async def post_lobby(engine: Any, channel: Any, session: Session) -> Any:
     return message
 
 
-async def open_lobby(engine: Any, interaction: discord.Interaction, session: Session) -> Any | None:
+async def open_lobby(engine: CloudOrchestrator, interaction: discord.Interaction, session: Session) -> Any | None:
     """`post_lobby` in the interaction's channel; None if Discord forbids it.
 
     Then the user is told which channel permissions the bot needs, and the session, which
@@ -194,7 +204,7 @@ class LobbyRenderer:
     latest state saves two Discord calls and never shows a stale intermediate state last.
     """
 
-    def __init__(self, bot: Any, *, debounce_s: float = 0.5) -> None:
+    def __init__(self, bot: CloudBot, *, debounce_s: float = 0.5) -> None:
         self.bot = bot
         self.debounce_s = debounce_s
         self._pending: dict[int, asyncio.Task[None]] = {}

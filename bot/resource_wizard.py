@@ -18,18 +18,22 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import discord
 from pydantic import ValidationError
 
 from bot import forms
+from bot.components import ActionButton, ActionSelect
 from bot.errors import describe, report
 from bot.expiring import ExpiringView
 from bot.limits import BUTTON_LABEL, LABEL, MODAL_TITLE, SELECT_OPTIONS, VIEW_SECONDS, truncate
 from bot.lobby import open_lobby
-from cloud_engine.core.models import Project, ResourceSpec, Session
+from cloud_engine.core.models import Project, ResourceSpec, Session, SessionResource
 from cloud_engine.errors import EngineError
+
+if TYPE_CHECKING:
+    from bot.bot import CloudBot
 
 __all__ = ["Draft", "DraftStore", "RemoveView", "ResourceModal", "StepView", "page_of", "start_add", "start_edit",
            "start_remove"]
@@ -98,7 +102,7 @@ def page_of(options: list[tuple[str, str]], page: int) -> tuple[list[discord.Sel
 class StepView(ExpiringView):
     """One select step of the dialog; choosing advances to the next step or opens the modal."""
 
-    def __init__(self, bot: Any, draft: Draft, step: str, page: int = 0, *, timeout: float = VIEW_SECONDS) -> None:
+    def __init__(self, bot: CloudBot, draft: Draft, step: str, page: int = 0, *, timeout: float = VIEW_SECONDS) -> None:
         super().__init__(timeout=timeout)
         self.bot, self.draft, self.step, self.page = bot, draft, step, page
         options = forms.step_options(bot.engine.catalog, draft.provider, step)
@@ -106,13 +110,13 @@ class StepView(ExpiringView):
         page_options, _, _ = page_of(options, page)
         for option in page_options:
             option.default = option.value == current
-        self.select: discord.ui.Select[StepView] = discord.ui.Select(
-            placeholder=f"Choose {step.replace('_', ' ')}", options=page_options, min_values=1, max_values=1)
-        self.select.callback = self._chosen
+        self.select: ActionSelect[StepView] = ActionSelect(
+            self._chosen, placeholder=f"Choose {step.replace('_', ' ')}", options=page_options, min_values=1,
+            max_values=1)
         self.add_item(self.select)
         if current:
-            keep = discord.ui.Button(label=truncate(f"Keep {current}", BUTTON_LABEL), style=discord.ButtonStyle.primary)
-            keep.callback = self._keep
+            keep: ActionButton[StepView] = ActionButton(
+                self._keep, label=truncate(f"Keep {current}", BUTTON_LABEL), style=discord.ButtonStyle.primary)
             self.add_item(keep)
 
     def prompt(self) -> str:
@@ -156,7 +160,7 @@ class StepView(ExpiringView):
 class ResourceModal(discord.ui.Modal):
     """The typed part of a resource; what the user typed survives a failed submit (see Draft)."""
 
-    def __init__(self, bot: Any, draft: Draft, *, timeout: float = VIEW_SECONDS) -> None:
+    def __init__(self, bot: CloudBot, draft: Draft, *, timeout: float = VIEW_SECONDS) -> None:
         assert draft.kind is not None
         fields, withheld = forms.edit_fields(draft.base) if draft.base else (forms.FORMS[draft.kind], ())
         super().__init__(title=_title(draft, withheld), timeout=timeout)
@@ -187,7 +191,8 @@ class ResourceModal(discord.ui.Modal):
         if text is not None:
             await interaction.followup.send(text, ephemeral=True)
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+    # Modal.on_error's own signature (no item): discord.py's Modal drops BaseView's `item` parameter itself.
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await report(interaction, error, action="resource modal")
 
 
@@ -200,7 +205,7 @@ def _title(draft: Draft, withheld: tuple[forms.FormField, ...]) -> str:
     return truncate(f"Edit {draft.editing}", MODAL_TITLE - len(note)) + note
 
 
-async def submit(bot: Any, interaction: discord.Interaction, draft: Draft) -> str | None:
+async def submit(bot: CloudBot, interaction: discord.Interaction, draft: Draft) -> str | None:
     """Validate the draft into a spec and hand it to the engine; opens a session first for /cloud-edit.
 
     None when the session's lobby could not be posted (the user was told why; the session is cancelled).
@@ -225,7 +230,7 @@ async def submit(bot: Any, interaction: discord.Interaction, draft: Draft) -> st
 
 
 class ReopenView(ExpiringView):
-    def __init__(self, bot: Any, draft: Draft, *, timeout: float = VIEW_SECONDS) -> None:
+    def __init__(self, bot: CloudBot, draft: Draft, *, timeout: float = VIEW_SECONDS) -> None:
         super().__init__(timeout=timeout)
         self.bot, self.draft = bot, draft
 
@@ -237,13 +242,13 @@ class ReopenView(ExpiringView):
 class RemoveView(ExpiringView):
     """Pick a resource to drop from the session or to destroy (applied resources need CloudAdmin); paged."""
 
-    def __init__(self, bot: Any, session: Session, options: list[tuple[str, str]], page: int = 0, *,
+    def __init__(self, bot: CloudBot, session: Session, options: list[tuple[str, str]], page: int = 0, *,
                  timeout: float = VIEW_SECONDS) -> None:
         super().__init__(timeout=timeout)
         self.bot, self.session, self.options, self.page = bot, session, options, page
         chunk, _, _ = page_of(options, page)
-        self.select: discord.ui.Select[RemoveView] = discord.ui.Select(placeholder="Resource to remove", options=chunk)
-        self.select.callback = self._chosen
+        self.select: ActionSelect[RemoveView] = ActionSelect(self._chosen, placeholder="Resource to remove",
+                                                             options=chunk)
         self.add_item(self.select)
 
     def prompt(self) -> str:
@@ -269,7 +274,7 @@ class RemoveView(ExpiringView):
         await report(interaction, error, action="remove resource")
 
 
-async def start_add(bot: Any, interaction: discord.Interaction, session: Session) -> None:
+async def start_add(bot: CloudBot, interaction: discord.Interaction, session: Session) -> None:
     """Open (or resume) the user's draft for this session at its first step."""
     project: Project = await bot.engine.get_project(session.project_id)
     draft = bot.drafts.get((interaction.user.id, f"s{session.id}")) or Draft(
@@ -280,7 +285,7 @@ async def start_add(bot: Any, interaction: discord.Interaction, session: Session
     view.shown_in(interaction, content=view.prompt())
 
 
-async def start_remove(bot: Any, interaction: discord.Interaction, session: Session) -> None:
+async def start_remove(bot: CloudBot, interaction: discord.Interaction, session: Session) -> None:
     """The lobby's Remove: a paged picker of everything the session could drop or destroy."""
     options = removable(session, await bot.engine.project_resources(session.project_id))
     if not options:
@@ -291,7 +296,7 @@ async def start_remove(bot: Any, interaction: discord.Interaction, session: Sess
     view.shown_in(interaction, content=view.prompt())
 
 
-async def start_edit(bot: Any, interaction: discord.Interaction, project: Project, spec: ResourceSpec) -> None:
+async def start_edit(bot: CloudBot, interaction: discord.Interaction, project: Project, spec: ResourceSpec) -> None:
     """/cloud-edit: the same dialog, pre-filled from the applied resource, skipping the kind.
 
     The submit patches `spec` with what the user changed (forms.apply_edit); everything else is kept.
@@ -309,7 +314,7 @@ async def start_edit(bot: Any, interaction: discord.Interaction, project: Projec
         await interaction.response.send_modal(ResourceModal(bot, draft))
 
 
-def removable(session: Session, applied: list[Any]) -> list[tuple[str, str]]:
+def removable(session: Session, applied: list[SessionResource]) -> list[tuple[str, str]]:
     """(value, label) for everything the session could drop or destroy."""
     out = [(f"{r.kind}/{r.name}", f"{r.kind}/{r.name} (added in this session)")
            for r in session.resources if r.action == "upsert"]

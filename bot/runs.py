@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import discord
 
@@ -20,11 +20,15 @@ from bot.limits import THREAD_NAME, truncate
 from bot.streaming import CallBudget, StreamResult, ThreadSink
 from cloud_engine.core.models import Session
 
+if TYPE_CHECKING:
+    from bot.bot import CloudBot
+
 __all__ = ["NO_THREAD_NOTE", "follow_run", "launch_run", "stream_target"]
 
 log = logging.getLogger(__name__)
 
 
+Verb = Literal["plan", "apply"]
 _THREAD_TYPES = frozenset({discord.ChannelType.public_thread, discord.ChannelType.private_thread,
                            discord.ChannelType.news_thread})
 NO_THREAD_NOTE = ("⚠️ Could not open a thread for deployment #{session_id} here, so its output streams in this "
@@ -32,7 +36,7 @@ NO_THREAD_NOTE = ("⚠️ Could not open a thread for deployment #{session_id} h
                   "Threads** here (a voice channel's chat cannot hold threads).")
 
 
-async def stream_target(bot: Any, session: Session, fallback: Any = None) -> tuple[Any, str | None]:
+async def stream_target(bot: CloudBot, session: Session, fallback: Any = None) -> tuple[Any, str | None]:
     """The channel a run streams into, and a note to post first when that is not what the user expects.
 
     The session's thread, created on the lobby message the first time (its id is stored).
@@ -64,7 +68,7 @@ async def stream_target(bot: Any, session: Session, fallback: Any = None) -> tup
     return thread, None
 
 
-async def launch_run(bot: Any, session: Session, user_id: int, verb: str, *, fallback: Any = None) -> Any:
+async def launch_run(bot: CloudBot, session: Session, user_id: int, verb: Verb, *, fallback: Any = None) -> Any:
     """Start a plan or apply whose output streams into the session's thread; returns where it streams."""
     thread, note = await stream_target(bot, session, fallback)
     budget = CallBudget()
@@ -87,7 +91,7 @@ async def launch_run(bot: Any, session: Session, user_id: int, verb: str, *, fal
     return thread
 
 
-async def follow_run(bot: Any, task: asyncio.Task[Session], sink: ThreadSink, thread: Any, verb: str,
+async def follow_run(bot: CloudBot, task: asyncio.Task[Session], sink: ThreadSink, thread: Any, verb: Verb,
                      session_id: int, budget: CallBudget) -> None:
     """After the run: finish the stream, post the summary, DM the author of an apply."""
     try:
@@ -107,7 +111,7 @@ async def follow_run(bot: Any, task: asyncio.Task[Session], sink: ThreadSink, th
         await notify_author(bot, session.user_id, embed)
 
 
-async def notify_author(bot: Any, user_id: int, embed: discord.Embed) -> None:
+async def notify_author(bot: CloudBot, user_id: int, embed: discord.Embed) -> None:
     """DM the deployment's author; people who closed their DMs are simply not told."""
     try:
         user = bot.get_user(user_id) or await bot.fetch_user(user_id)

@@ -14,7 +14,9 @@ from discord.ext import commands
 
 from bot import autocomplete, embeds_ai
 from bot.advice_views import AdviceView
+from bot.bot import CloudBot
 from bot.checks import require_role
+from bot.client import guild_id_of
 from bot.limits import AUTOCOMPLETE_CHOICES, LABEL, truncate
 from cloud_engine.ai.providers.registry import available_models
 from cloud_engine.ai.schemas import AdviceRequest
@@ -23,17 +25,13 @@ from cloud_engine.errors import NotFound
 
 
 class AdviseCog(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: CloudBot) -> None:
         self.bot = bot
-
-    @property
-    def services(self):  # noqa: ANN201 - cloud_engine.services.Services
-        return self.bot.services  # type: ignore[attr-defined]
 
     async def model_choices(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         """auto, every configured model with why it is (un)available, and the rules engine."""
         rows = [("auto", "auto: the first model with a key, else the rules engine")]
-        rows += [(m.id, f"{m.id} ({m.note})") for m in available_models(self.services.settings)]
+        rows += [(m.id, f"{m.id} ({m.note})") for m in available_models(self.bot.services.settings)]
         return [app_commands.Choice(name=truncate(name, LABEL), value=value) for value, name in rows
                 if current.lower() in name.lower()][:AUTOCOMPLETE_CHOICES]
 
@@ -54,11 +52,11 @@ class AdviseCog(commands.Cog):
         # The advisor may take a minute, so defer, but ephemerally: after a public "thinking" defer the first
         # followup is that public message whatever its flags, so an advisor error would be shown to everyone.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        advisor = await self.services.advisor()
+        advisor = await self.bot.services.advisor()
         if compare:
-            answers = await advisor.compare(request, guild_id=interaction.guild_id)
+            answers = await advisor.compare(request, guild_id=guild_id_of(interaction))
         else:
-            answers = [await advisor.advise(request, guild_id=interaction.guild_id)]
+            answers = [await advisor.advise(request, guild_id=guild_id_of(interaction))]
         # Finish the private "thinking" message first; only then are later followups free to be public.
         await interaction.edit_original_response(
             content="Posted the advice below." if len(answers) == 1 else f"Posted {len(answers)} answers below.")
@@ -72,11 +70,11 @@ class AdviseCog(commands.Cog):
     @require_role(Role.VIEWER)
     async def review(self, interaction: discord.Interaction, session: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if (await self.services.engine.get_session(session)).guild_id != interaction.guild_id:
+        if (await self.bot.services.engine.get_session(session)).guild_id != guild_id_of(interaction):
             raise NotFound(what="session", key=session)
-        result = await self.services.review_plan(session)
+        result = await self.bot.services.review_plan(session)
         await interaction.followup.send(embed=embeds_ai.plan_review(result, session), ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: CloudBot) -> None:
     await bot.add_cog(AdviseCog(bot))

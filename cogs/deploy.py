@@ -12,7 +12,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import autocomplete, embeds
+from bot.bot import CloudBot
 from bot.checks import require_role
+from bot.client import guild_id_of
 from bot.lobby import open_lobby
 from bot.resource_wizard import start_edit
 from cloud_engine.core.models import Role
@@ -20,12 +22,8 @@ from cloud_engine.errors import NotFound
 
 
 class DeployCog(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: CloudBot) -> None:
         self.bot = bot
-
-    @property
-    def engine(self):  # noqa: ANN201 - the CloudOrchestrator
-        return self.bot.engine  # type: ignore[attr-defined]
 
     @app_commands.command(name="cloud-deploy", description="Open a deployment lobby for a project")
     @app_commands.autocomplete(project=autocomplete.projects)
@@ -33,9 +31,9 @@ class DeployCog(commands.Cog):
     @require_role(Role.USER)
     async def deploy(self, interaction: discord.Interaction, project: str, purpose: str = "deploy") -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        found = await self.engine.find_project(interaction.guild_id, project)
-        session = await self.engine.start_session(found.id, interaction.user.id, purpose=purpose[:200])
-        if (message := await open_lobby(self.engine, interaction, session)) is None:
+        found = await self.bot.engine.find_project(guild_id_of(interaction), project)
+        session = await self.bot.engine.start_session(found.id, interaction.user.id, purpose=purpose[:200])
+        if (message := await open_lobby(self.bot.engine, interaction, session)) is None:
             return  # the user was told which permissions the bot lacks; the session was cancelled
         await interaction.followup.send(f"Lobby for deployment #{session.id}: {message.jump_url}", ephemeral=True)
 
@@ -43,7 +41,7 @@ class DeployCog(commands.Cog):
     @app_commands.guild_only()
     @require_role(Role.VIEWER)
     async def list_mine(self, interaction: discord.Interaction) -> None:
-        found = await self.engine.list_sessions(interaction.guild_id, user_id=interaction.user.id, limit=25)
+        found = await self.bot.engine.list_sessions(guild_id_of(interaction), user_id=interaction.user.id, limit=25)
         await interaction.response.send_message(embed=embeds.sessions(found, "Your deployments"), ephemeral=True)
 
     @app_commands.command(name="cloud-cancel", description="Cancel one of your deployments (stops a running apply)")
@@ -52,7 +50,7 @@ class DeployCog(commands.Cog):
     @require_role(Role.USER)
     async def cancel(self, interaction: discord.Interaction, session: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        after = await self.engine.cancel(session, interaction.user.id)
+        after = await self.bot.engine.cancel(session, interaction.user.id)
         await interaction.followup.send(f"Deployment #{after.id} is now **{after.state.value}**.", ephemeral=True)
 
     @app_commands.command(name="cloud-validate", description="Check a deployment: policies, quotas, budget and cost")
@@ -61,7 +59,7 @@ class DeployCog(commands.Cog):
     @require_role(Role.USER)
     async def validate(self, interaction: discord.Interaction, session: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        result = await self.engine.validate(session, interaction.user.id)
+        result = await self.bot.engine.validate(session, interaction.user.id)
         await interaction.followup.send(embed=embeds.validation(result), ephemeral=True)
 
     @app_commands.command(name="cloud-edit", description="Change an applied resource; the plan shows the impact first")
@@ -69,8 +67,8 @@ class DeployCog(commands.Cog):
     @app_commands.guild_only()
     @require_role(Role.USER)
     async def edit(self, interaction: discord.Interaction, project: str, resource: str) -> None:
-        found = await self.engine.find_project(interaction.guild_id, project)
-        applied = {f"{r.kind}/{r.name}": r.spec for r in await self.engine.project_resources(found.id)}
+        found = await self.bot.engine.find_project(guild_id_of(interaction), project)
+        applied = {f"{r.kind}/{r.name}": r.spec for r in await self.bot.engine.project_resources(found.id)}
         if resource not in applied:
             raise NotFound(what=f"resource in {found.name}", key=resource)
         await start_edit(self.bot, interaction, found, applied[resource])
@@ -81,12 +79,12 @@ class DeployCog(commands.Cog):
     @require_role(Role.USER)
     async def rollback(self, interaction: discord.Interaction, project: str, commit: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        found = await self.engine.find_project(interaction.guild_id, project)
-        session = await self.engine.rollback(found.id, interaction.user.id, commit)
-        if (message := await open_lobby(self.engine, interaction, session)) is None:
+        found = await self.bot.engine.find_project(guild_id_of(interaction), project)
+        session = await self.bot.engine.rollback(found.id, interaction.user.id, commit)
+        if (message := await open_lobby(self.bot.engine, interaction, session)) is None:
             return
         await interaction.followup.send(f"Rollback lobby #{session.id}: {message.jump_url}", ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: CloudBot) -> None:
     await bot.add_cog(DeployCog(bot))

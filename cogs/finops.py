@@ -2,7 +2,7 @@
 
 `/cloud-finops-costs` sits beside the project estimate `/cloud-costs` (cogs/projects.py):
 that one prices what Cloud Engine deployed from the catalogue; this one reads what the
-providers actually billed, from the FOCUS ledger. Every command passes `interaction.guild_id`:
+providers actually billed, from the FOCUS ledger. Every command passes `guild_id_of(interaction)`:
 a server imports into, and reads from, its own part of the ledger only.
 """
 
@@ -16,18 +16,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds_ai
+from bot.bot import CloudBot
 from bot.checks import require_role
+from bot.client import guild_id_of
 from bot.finops_views import CHART_NAME, RecommendationPager, check_upload, ingest_upload, load_overview
 from cloud_engine.core.models import Role
 
 
 class FinOpsCog(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: CloudBot) -> None:
         self.bot = bot
-
-    @property
-    def services(self):  # noqa: ANN201 - cloud_engine.services.Services
-        return self.bot.services  # type: ignore[attr-defined]
 
     @app_commands.command(name="cloud-ingest", description="Import a FOCUS cost export or a metrics CSV")
     @app_commands.describe(file="FOCUS .csv/.csv.gz/.parquet, or metrics .csv", kind="what the file holds",
@@ -37,12 +35,12 @@ class FinOpsCog(commands.Cog):
     @require_role(Role.USER)
     async def ingest(self, interaction: discord.Interaction, file: discord.Attachment,
                      kind: Literal["focus", "metrics"] = "focus", replace_window: bool = False) -> None:
-        check_upload(kind, file.filename, file.size, self.services.settings.finops_max_upload_mb,
+        check_upload(kind, file.filename, file.size, self.bot.services.settings.finops_max_upload_mb,
                      replace_window=replace_window)
         await interaction.response.defer(ephemeral=True, thinking=True)
         data = await file.read()
-        report = await ingest_upload(await self.services.finops(), kind, data, file.filename,
-                                     guild_id=interaction.guild_id, replace_window=replace_window)
+        report = await ingest_upload(await self.bot.services.finops(), kind, data, file.filename,
+                                     guild_id=guild_id_of(interaction), replace_window=replace_window)
         await interaction.followup.send(embed=embeds_ai.ingest_report(report), ephemeral=True)
 
     @app_commands.command(name="cloud-finops-costs", description="Billed spend by provider and service, forecast, "
@@ -51,7 +49,7 @@ class FinOpsCog(commands.Cog):
     @require_role(Role.VIEWER)
     async def costs(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        overview = await load_overview(await self.services.finops(), interaction.guild_id)
+        overview = await load_overview(await self.bot.services.finops(), guild_id_of(interaction))
         await interaction.followup.send(embed=overview.embed, ephemeral=True,
                                         file=discord.File(io.BytesIO(overview.chart), filename=CHART_NAME))
 
@@ -60,10 +58,10 @@ class FinOpsCog(commands.Cog):
     @require_role(Role.VIEWER)
     async def recommend(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        recs = await (await self.services.finops()).recommendations(guild_id=interaction.guild_id)
+        recs = await (await self.bot.services.finops()).recommendations(guild_id=guild_id_of(interaction))
         pager = RecommendationPager(recs)
         pager.shown_in(await interaction.followup.send(embed=pager.embed(), view=pager, ephemeral=True, wait=True))
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: CloudBot) -> None:
     await bot.add_cog(FinOpsCog(bot))

@@ -1,35 +1,31 @@
 """/cloud-health: is the bot, its database and its Terraform binary alive.
 
 Admin-only, like the admin commands: it shows host load and where the Terraform binary
-lives, which members have no reason to see. Hidden from non-managers by
-`default_permissions(manage_guild=True)`, usable only in a server, and checked against the
-engine's CloudAdmin role.
+lives, which members have no reason to see. An `admin_command` (bot/checks.py): hidden from
+non-managers by `default_permissions(manage_guild=True)`, usable only in a server, and
+checked against the engine's CloudAdmin role.
 """
 
 from __future__ import annotations
 
 import discord
-from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds, health
-from bot.checks import require_role
-from cloud_engine.core.models import Role
+from bot.bot import CloudBot
+from bot.checks import admin_command
 
 
 class HealthCog(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: CloudBot) -> None:
         self.bot = bot
 
-    @app_commands.command(name="cloud-health", description="Uptime, CPU, memory, database and Terraform status")
-    @app_commands.guild_only()
-    @app_commands.default_permissions(manage_guild=True)
-    @require_role(Role.ADMIN)
+    @admin_command(name="cloud-health", description="Uptime, CPU, memory, database and Terraform status")
     async def health(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await health.collect(self.bot)
         await interaction.followup.send(embed=embeds.health(report), ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: CloudBot) -> None:
     await bot.add_cog(HealthCog(bot))

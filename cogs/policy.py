@@ -9,7 +9,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import embeds
-from bot.checks import require_role
+from bot.bot import CloudBot
+from bot.checks import admin_only, require_role
+from bot.client import guild_id_of
 from bot.converters import policy_params
 from bot.limits import safe
 from cloud_engine.core.models import Role
@@ -19,16 +21,11 @@ POLICY_NAME = 100  # valid names have at most 63 characters (PolicySpec); anythi
 SecurityCheck = Literal["world_ingress", "unencrypted", "public_bucket", "public_ip", "allow_world_admin"]
 
 
-@app_commands.guild_only()
-@app_commands.default_permissions(manage_guild=True)
+@admin_only()  # on a GroupCog: the whole /cloud-policy group; each subcommand checks its own role
 class PolicyCog(commands.GroupCog, group_name="cloud-policy", group_description="Server deployment policies"):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: CloudBot) -> None:
         self.bot = bot
         super().__init__()
-
-    @property
-    def engine(self):  # noqa: ANN201 - the CloudOrchestrator
-        return self.bot.engine  # type: ignore[attr-defined]
 
     @app_commands.command(name="add", description="Add a policy (first match per type wins, lowest priority first)")
     @app_commands.describe(pattern="glob on kind/type/name, e.g. vm/*/prod-*", priority="lower = evaluated first",
@@ -46,23 +43,23 @@ class PolicyCog(commands.GroupCog, group_name="cloud-policy", group_description=
         params = policy_params(allowed_regions=allowed_regions, denied_regions=denied_regions, max_monthly=max_monthly,
                                max_count=max_count, min_role=min_role, check=check)
         spec = PolicySpec(name=name, type=type, pattern=pattern, priority=priority, action=action, params=params)
-        policy = await self.engine.add_policy(interaction.guild_id, interaction.user.id, spec)
+        policy = await self.bot.engine.add_policy(guild_id_of(interaction), interaction.user.id, spec)
         await interaction.response.send_message(embed=embeds.policies([policy]), ephemeral=True)
 
     @app_commands.command(name="list", description="List this server's policies")
     @require_role(Role.VIEWER)
     async def list_(self, interaction: discord.Interaction) -> None:
-        found = await self.engine.list_policies(interaction.guild_id)
+        found = await self.bot.engine.list_policies(guild_id_of(interaction))
         await interaction.response.send_message(embed=embeds.policies(found), ephemeral=True)
 
     @app_commands.command(name="remove", description="Remove a policy by name")
     @require_role(Role.ADMIN)
     async def remove(self, interaction: discord.Interaction, name: str) -> None:
-        removed = await self.engine.remove_policy(interaction.guild_id, interaction.user.id, name)
+        removed = await self.bot.engine.remove_policy(guild_id_of(interaction), interaction.user.id, name)
         shown = safe(name, POLICY_NAME)  # bold, not a code span: a backtick in the name would close the span
         text = f"Removed policy **{shown}**." if removed else f"No policy named **{shown}**."
         await interaction.response.send_message(text, ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: CloudBot) -> None:
     await bot.add_cog(PolicyCog(bot))

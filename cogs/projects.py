@@ -9,17 +9,15 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import autocomplete, embeds
+from bot.bot import CloudBot
 from bot.checks import require_role
+from bot.client import guild_id_of
 from cloud_engine.core.models import Role
 
 
 class ProjectsCog(commands.Cog):
-    def __init__(self, bot: commands.Bot) -> None:
+    def __init__(self, bot: CloudBot) -> None:
         self.bot = bot
-
-    @property
-    def engine(self):  # noqa: ANN201 - the CloudOrchestrator
-        return self.bot.engine  # type: ignore[attr-defined]
 
     @app_commands.command(name="cloud-init", description="Create a project: one Terraform root whose resources outlive sessions")
     @app_commands.describe(name="lower-case name, e.g. web-shop", provider="sandbox runs offline with no real cloud",
@@ -33,7 +31,7 @@ class ProjectsCog(commands.Cog):
         # No defer: creating a project is a few checks and one SQLite write, well inside the 3 s to answer. A
         # public "thinking" defer would make any refusal (a bad or taken name) its public first followup; answering
         # directly keeps refusals ephemeral (bot/errors.py `reply`) and the project card public.
-        project = await self.engine.create_project(interaction.guild_id, interaction.user.id, name=name,
+        project = await self.bot.engine.create_project(guild_id_of(interaction), interaction.user.id, name=name,
                                                    provider=provider, region=region, budget_monthly=budget)
         await interaction.response.send_message(embed=embeds.project_card(project))
 
@@ -41,14 +39,14 @@ class ProjectsCog(commands.Cog):
     @app_commands.guild_only()
     @require_role(Role.VIEWER)
     async def projects(self, interaction: discord.Interaction) -> None:
-        found = await self.engine.list_projects(interaction.guild_id)
+        found = await self.bot.engine.list_projects(guild_id_of(interaction))
         await interaction.response.send_message(embed=embeds.project_list(found), ephemeral=True)
 
     @app_commands.command(name="cloud-quota", description="Show this server's quotas: used, reserved and limit")
     @app_commands.guild_only()
     @require_role(Role.VIEWER)
     async def quota(self, interaction: discord.Interaction) -> None:
-        rows = await self.engine.quota_usage(interaction.guild_id)
+        rows = await self.bot.engine.quota_usage(guild_id_of(interaction))
         await interaction.response.send_message(embed=embeds.quota(rows), ephemeral=True)
 
     @app_commands.command(name="cloud-costs", description="Estimated monthly cost of a project's resources")
@@ -57,10 +55,10 @@ class ProjectsCog(commands.Cog):
     @require_role(Role.VIEWER)
     async def costs(self, interaction: discord.Interaction, project: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        found = await self.engine.find_project(interaction.guild_id, project)
-        resources = await self.engine.project_resources(found.id)
+        found = await self.bot.engine.find_project(guild_id_of(interaction), project)
+        resources = await self.bot.engine.project_resources(found.id)
         await interaction.followup.send(embed=embeds.costs(found, resources), ephemeral=True)
 
 
-async def setup(bot: commands.Bot) -> None:
+async def setup(bot: CloudBot) -> None:
     await bot.add_cog(ProjectsCog(bot))

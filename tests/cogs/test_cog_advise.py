@@ -8,7 +8,7 @@ import discord
 import pytest
 
 from bot.advice_views import AdviceView, ProjectPicker
-from bot.bot import CloudEngineBot
+from bot.bot import CloudBot
 from bot.limits import EMBED_FIELDS, EMBED_TOTAL
 from cloud_engine.core.models import State
 from tests.cogs.test_cog_commands import invoke
@@ -19,7 +19,7 @@ EXTRA = ("cogs.advise", "cogs.finops")
 
 
 @pytest.fixture
-async def ai_bot(bot: CloudEngineBot) -> AsyncIterator[CloudEngineBot]:
+async def ai_bot(bot: CloudBot) -> AsyncIterator[CloudBot]:
     """The real bot with the advisor and FinOps cogs loaded too (bot.EXTENSIONS may not list them yet)."""
     for name in EXTRA:
         if name not in bot.extensions:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.bot import CloudEngineBot, create_bot
+from bot.bot import CloudBot, create_bot
 from cloud_engine.services import Services
 from tests.fakes.discord import FakeChannel
 
@@ -22,14 +22,14 @@ def channel(channels: dict[int, FakeChannel]) -> FakeChannel:
     return FakeChannel(name="deployments", registry=channels)
 
 
-def wire_fake_channels(bot: CloudEngineBot, channels: dict[int, Any]) -> None:
+def wire_fake_channels(bot: CloudBot, channels: dict[int, Any]) -> None:
     """Route the bot's channel lookups to the fakes instead of Discord's HTTP API."""
     bot.messageable = channels.__getitem__  # type: ignore[method-assign]
     bot.lobby_message = lambda cid, mid: channels[cid].get_partial_message(mid)  # type: ignore[method-assign]
 
 
 @pytest.fixture
-async def bot(settings, db, engine, channels) -> AsyncIterator[CloudEngineBot]:
+async def bot(settings, db, engine, channels) -> AsyncIterator[CloudBot]:
     services = Services(settings=settings, db=db, engine=engine)
     instance = create_bot(services)
     await instance.load_cogs()
