@@ -112,9 +112,7 @@ async def lobby_refusal(engine: CloudOrchestrator, session: Session, user_id: in
         permissions.require(role, LOBBY_ENGINE_ACTIONS[action])
     except PermissionDenied as exc:
         return f"**{action.title()}** needs **{exc.data['required']}**; you have **{exc.data['role']}**."
-    # Authorship is still compared here: the engine decides it inside its private `_editable` and offers no
-    # public question for it yet (see the report on issue 14: the engine should answer "may this user change
-    # this session?" so that the bot stops deciding it).
-    if action not in _OTHERS_MAY_PRESS and session.user_id != user_id and not role >= Role.ADMIN:
+    # Authorship is the engine's rule (permissions.may_change_session); the lobby only asks it.
+    if action not in _OTHERS_MAY_PRESS and not permissions.may_change_session(role, author_id=session.user_id, user_id=user_id):
         return f"This is <@{session.user_id}>'s deployment; only they or a CloudAdmin can **{action}** it."
     return None

@@ -58,6 +58,15 @@ def require(role: Role, action: str) -> None:
         raise PermissionDenied(action=action, required=needed.value, role=role.value)
 
 
+def may_change_session(role: Role, *, author_id: int, user_id: int) -> bool:
+    """Whether `user_id` (holding `role`) may change a session `author_id` started: its author, or a CloudAdmin.
+
+    The one place authorship is decided: the engine enforces it, the lobby asks it to
+    explain a refusal before the engine would raise.
+    """
+    return user_id == author_id or role >= Role.ADMIN
+
+
 def resource_limits(role: Role, kind: str, size: str | None, deleting: bool = False) -> list[str]:
     """Reasons the role may not request this resource change (empty = allowed)."""
     if role >= Role.ADMIN:

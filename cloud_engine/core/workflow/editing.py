@@ -74,7 +74,7 @@ class SessionEditing(WorkflowBase):
         project = await self.get_project(session.project_id)
         role = await self.role(project.guild_id, user_id)
         permissions.require(role, "deploy")
-        if session.user_id != user_id and not role >= Role.ADMIN:
+        if not permissions.may_change_session(role, author_id=session.user_id, user_id=user_id):
             raise PermissionDenied(action="changing someone else's session", required=Role.ADMIN.value, role=role.value)
         return session, project, role
 
