@@ -9,7 +9,7 @@ PIP    := $(VENV)/bin/pip
 help:
 	@echo "make demo   - set up and run the offline end-to-end demo (SQLite, sandbox Terraform, rules advisor)"
 	@echo "make test   - set up and run the whole test suite (lint included)"
-	@echo "make typecheck - set up and run mypy on bot/ and cogs/ (config in pyproject.toml)"
+	@echo "make typecheck - set up and run mypy (strict) on bot/, cogs/, cloud_engine/core/ and cloud_engine/store/"
 	@echo "make bench  - set up and print the benchmarks"
 	@echo "make run    - run the Discord bot (needs DISCORD_TOKEN in .env)"
 
@@ -33,9 +33,9 @@ lint: setup-dev
 	$(VENV)/bin/ruff check .
 
 typecheck: setup-dev
-	$(VENV)/bin/mypy bot cogs
+	$(VENV)/bin/mypy bot cogs cloud_engine/core cloud_engine/store
 
-test: setup-dev lint
+test: setup-dev lint typecheck
 	$(PY) -m pytest -q
 
 bench: setup-dev

@@ -18,7 +18,7 @@ from cloud_engine.core import permissions
 from cloud_engine.core.models import Role
 from cloud_engine.errors import InvalidInput
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.database import Database
+from cloud_engine.store.database import Database, row_of
 from cloud_engine.store.rows import iso
 
 __all__ = ["SYSTEM_USER", "AccessService"]
@@ -125,9 +125,9 @@ async def _make_admin(conn: aiosqlite.Connection, guild_id: int, user_id: int, n
 
 async def _standing_role(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> str | None:
     """The role `user_id` holds without an expiry (kept through just-in-time grants), if any."""
-    async with conn.execute("SELECT role, expires_at, standing_role FROM user_permissions"
-                            " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
-        row = await cur.fetchone()
+    row = await row_of(conn, "SELECT role, expires_at, standing_role FROM user_permissions"
+                       " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
     if row is None:
         return None
-    return row["role"] if row["expires_at"] is None else row["standing_role"]
+    role: str | None = row["role"] if row["expires_at"] is None else row["standing_role"]
+    return role

@@ -15,6 +15,7 @@ from datetime import datetime
 import aiosqlite
 
 from cloud_engine.errors import ProjectLocked
+from cloud_engine.store.database import one_row
 from cloud_engine.store.rows import iso
 
 
@@ -25,8 +26,7 @@ async def acquire_project_lock(conn: aiosqlite.Connection, *, project_id: int, p
         "INSERT OR IGNORE INTO project_locks (project_id, session_id, user_id, acquired_at) VALUES (?, ?, ?, ?)",
         (project_id, session_id, user_id, iso(now)),
     )
-    async with conn.execute("SELECT session_id, user_id FROM project_locks WHERE project_id = ?", (project_id,)) as cur:
-        row = await cur.fetchone()
+    row = await one_row(conn, "SELECT session_id, user_id FROM project_locks WHERE project_id = ?", (project_id,))
     if row["session_id"] != session_id:
         raise ProjectLocked(project=project_name, holder=row["session_id"], holder_user=row["user_id"])
 

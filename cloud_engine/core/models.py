@@ -56,10 +56,10 @@ class Role(StrEnum):
     def level(self) -> int:
         return _ROLE_LEVEL[self]
 
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+    def __ge__(self, other: object) -> bool:
         return isinstance(other, Role) and self.level >= other.level
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+    def __lt__(self, other: object) -> bool:
         return isinstance(other, Role) and self.level < other.level
 
 
@@ -217,7 +217,7 @@ class ResourceSpec(_Strict):
             if getattr(self, key) is None:
                 object.__setattr__(self, key, value() if callable(value) else value)
         if self.kind == "network" and self.subnets:
-            parent = ipaddress.ip_network(self.cidr)
+            parent = ipaddress.ip_network(str(self.cidr))  # a network always has one: KIND_DEFAULTS sets it
             seen: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
             names: set[str] = set()
             for sub in self.subnets:

@@ -74,7 +74,7 @@ class ProjectService:
                     " approver_must_differ, backend, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (guild_id, name, provider, region, target, float(budget_monthly), dumps(thresholds), int(differ),
                      dumps(backend), user_id, iso(now))) as cur:
-                    project_id = cur.lastrowid
+                    project_id = int(cur.lastrowid or 0)  # always set after an INSERT
             except aiosqlite.IntegrityError:
                 raise InvalidInput(field="name", rule=f"a project named {name} already exists in this server") from None
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=user_id, action="create_project",

@@ -13,6 +13,7 @@ from typing import Any
 import aiosqlite
 
 from cloud_engine.errors import QuotaExceeded
+from cloud_engine.store.database import one_row, rows_of
 
 DEFAULT_QUOTAS: dict[str, int] = {
     "compute.instances": 10,
@@ -57,8 +58,7 @@ async def _reserve_each(conn: aiosqlite.Connection, guild_id: int, needs: Mappin
             (amount, guild_id, name, amount),
         ) as cur:
             if cur.rowcount != 1:
-                async with conn.execute("SELECT * FROM quotas WHERE guild_id = ? AND name = ?", (guild_id, name)) as c2:
-                    row = await c2.fetchone()
+                row = await one_row(conn, "SELECT * FROM quotas WHERE guild_id = ? AND name = ?", (guild_id, name))
                 raise QuotaExceeded(quota=name, used=row["used"], reserved=row["reserved"], requested=amount,
                                     limit=row["limit_value"])
         taken[name] = amount
@@ -89,6 +89,5 @@ async def set_limit(conn: aiosqlite.Connection, guild_id: int, name: str, limit:
 
 async def usage(conn: aiosqlite.Connection, guild_id: int) -> list[dict[str, Any]]:
     await ensure_rows(conn, guild_id)
-    async with conn.execute("SELECT name, limit_value, used, reserved FROM quotas WHERE guild_id = ? ORDER BY name",
-                            (guild_id,)) as cur:
-        return list(await cur.fetchall())
+    return await rows_of(conn, "SELECT name, limit_value, used, reserved FROM quotas WHERE guild_id = ? ORDER BY name",
+                         (guild_id,))

@@ -13,13 +13,14 @@ EngineError the user can retry), never as the driver's "database is locked".
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aiosqlite
 
@@ -36,6 +37,30 @@ _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 def _dict_factory(cursor: Any, row: Sequence[Any]) -> dict[str, Any]:
     return {col[0]: row[i] for i, col in enumerate(cursor.description)}
+
+
+Params = Sequence[Any] | dict[str, Any]
+
+
+async def row_of(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> dict[str, Any] | None:
+    """The first row of a query as a dict (the connection's row factory makes dicts), or None."""
+    async with conn.execute(sql, params) as cur:
+        row = await cur.fetchone()
+    return cast("dict[str, Any] | None", row)
+
+
+async def rows_of(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+    """Every row of a query as dicts."""
+    async with conn.execute(sql, params) as cur:
+        return cast("list[dict[str, Any]]", list(await cur.fetchall()))
+
+
+async def one_row(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> dict[str, Any]:
+    """The row a query must return (a row the caller just wrote or holds a lock on)."""
+    row = await row_of(conn, sql, params)
+    if row is None:
+        raise LookupError(f"no row for {sql.split(' WHERE', 1)[0]}")
+    return row
 
 
 def is_busy(error: BaseException) -> bool:
@@ -74,7 +99,7 @@ class Database:
         if path != ":memory:":
             await asyncio.to_thread(_prepare_private_file, Path(path))
         conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = _dict_factory
+        conn.row_factory = _dict_factory  # type: ignore[assignment]  # aiosqlite types it as a Row class; a function is what sqlite3 takes
         await conn.execute("PRAGMA foreign_keys = ON")
         await conn.execute("PRAGMA busy_timeout = 5000")
         if path != ":memory:":
@@ -127,7 +152,14 @@ class Database:
             token = _in_tx.set(self)
             try:
                 with _busy_as_engine_error():
-                    await self.conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        await self.conn.execute("BEGIN IMMEDIATE")
+                    except asyncio.CancelledError:
+                        # The BEGIN was queued to aiosqlite's thread and may still run after this
+                        # task was cancelled; a ROLLBACK queued behind it ends that transaction, or
+                        # the next writer on this connection would meet "transaction within a transaction".
+                        await asyncio.shield(self._rollback_queued())
+                        raise
                     try:
                         yield self.conn
                     except BaseException:
@@ -146,6 +178,10 @@ class Database:
         if self.conn.in_transaction:
             await self.conn.execute("ROLLBACK")
 
+    async def _rollback_queued(self) -> None:
+        with contextlib.suppress(sqlite3.OperationalError):  # "no transaction is active": the BEGIN never ran
+            await self.conn.execute("ROLLBACK")
+
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[None]:
         if _in_tx.get() is self:
@@ -156,17 +192,17 @@ class Database:
                 yield
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
-        async with self._reading(), self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        async with self._reading():
+            return await row_of(self.conn, sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        async with self._reading(), self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        async with self._reading():
+            return await rows_of(self.conn, sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one write statement in its own (or the current) transaction; returns lastrowid or rowcount."""
         async with self.transaction() as conn, conn.execute(sql, params) as cur:
-            return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
+            return int(cur.lastrowid or 0) if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:

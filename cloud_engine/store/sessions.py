@@ -12,22 +12,21 @@ import aiosqlite
 
 from cloud_engine.core.models import ResourceSpec, Session, SessionResource, State
 from cloud_engine.errors import InvalidInput, NotFound
+from cloud_engine.store.database import one_row, row_of
 from cloud_engine.store.rows import loads, parse_dt
 
 __all__ = ["MAX_SESSION_CHANGES", "check_session_cap", "project_row", "session_from_row", "session_row", "state_of"]
 
 
 async def session_row(conn: aiosqlite.Connection, session_id: int) -> dict[str, Any]:
-    async with conn.execute("SELECT * FROM deployment_sessions WHERE id = ?", (session_id,)) as cur:
-        row = await cur.fetchone()
+    row = await row_of(conn, "SELECT * FROM deployment_sessions WHERE id = ?", (session_id,))
     if row is None:
         raise NotFound(what="session", key=session_id)
     return row
 
 
 async def project_row(conn: aiosqlite.Connection, project_id: int) -> dict[str, Any]:
-    async with conn.execute("SELECT * FROM projects WHERE id = ?", (project_id,)) as cur:
-        row = await cur.fetchone()
+    row = await row_of(conn, "SELECT * FROM projects WHERE id = ?", (project_id,))
     if row is None:
         raise NotFound(what="project", key=project_id)
     return row
@@ -38,9 +37,8 @@ MAX_SESSION_CHANGES = 50
 
 async def check_session_cap(conn: aiosqlite.Connection, session_id: int, key: tuple[str, str]) -> None:
     """InvalidInput when adding `key` would take the session past MAX_SESSION_CHANGES (an edit of one it holds is fine)."""
-    async with conn.execute("SELECT COUNT(*) AS n, SUM(kind = ? AND name = ?) AS same FROM session_resources"
-                            " WHERE session_id = ?", (*key, session_id)) as cur:
-        row = await cur.fetchone()
+    row = await one_row(conn, "SELECT COUNT(*) AS n, SUM(kind = ? AND name = ?) AS same FROM session_resources"
+                        " WHERE session_id = ?", (*key, session_id))
     if row["n"] >= MAX_SESSION_CHANGES and not row["same"]:
         raise InvalidInput(field="resources", rule=f"a session holds at most {MAX_SESSION_CHANGES} resource changes")
 

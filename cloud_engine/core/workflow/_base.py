@@ -11,7 +11,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -20,7 +20,15 @@ from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.deployer import Deployer
 from cloud_engine.core.events import EventBus, SessionEvent
 from cloud_engine.core.governance import GovernanceService
-from cloud_engine.core.models import Project, Role, Session, SessionResource, State
+from cloud_engine.core.models import (
+    Project,
+    ResourceSpec,
+    Role,
+    Session,
+    SessionResource,
+    State,
+    ValidationResult,
+)
 from cloud_engine.core.policies import Policy
 from cloud_engine.core.projects import ProjectService
 from cloud_engine.core.state_machine import Event, next_state
@@ -57,6 +65,29 @@ class WorkflowBase:
     _stop_reasons: dict[int, str]
     _applying: set[int]
     _deployer: Deployer | None
+
+    if TYPE_CHECKING:
+        # What one part calls on another, each defined once in the module named; declared
+        # here (as Red-DiscordBot's abc.py does for its mixins) so each part type-checks alone.
+        async def get_session(self, session_id: int) -> Session: ...  # editing.py
+        async def start_session(self, project_id: int, user_id: int, *, purpose: str = "deploy") -> Session: ...
+        async def _editable(self, session_id: int, user_id: int) -> tuple[Session, Project, Role]: ...
+        async def add_resource(self, session_id: int, user_id: int, spec: ResourceSpec) -> SessionResource: ...
+        async def remove_resource(self, session_id: int, user_id: int, kind: str, name: str) -> None: ...
+        async def validate(self, session_id: int, user_id: int) -> ValidationResult: ...  # validating.py
+        async def _budget_overrun(self, session: Session, project: Project) -> str | None: ...
+        async def desired_resources(self, session: Session) -> list[ResourceSpec]: ...  # planning.py
+        def _own_task(self, session_id: int, coro: Any) -> asyncio.Task[Session]: ...
+        def running(self, session_id: int) -> asyncio.Task[Session] | None: ...
+        async def _finish(self, session_id: int, event_name: Event, user_id: int, *, error: str | None = None,
+                          updates: dict[str, Any] | None = None, started: datetime | None = None,
+                          commit: str | None = None, state_json: str | None = None, warning: str | None = None,
+                          statuses: dict[str, str] | None = None) -> None: ...  # applying.py
+        async def _settle(self, session_id: int, user_id: int, *, error: str, started: datetime | None,
+                          message: str) -> None: ...
+        @staticmethod
+        def clock_real() -> datetime: ...
+        async def cancel(self, session_id: int, user_id: int, *, reason: str = "cancelled by user") -> Session: ...
 
     # -- what every part reads: the deployer, roles, projects, policies (from the services)
     @property

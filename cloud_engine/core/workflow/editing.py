@@ -7,6 +7,7 @@ Why apart: editing is what users do most, and every edit of a planned session vo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from cloud_engine.core import catalog_checks, permissions, quotas, validation
 from cloud_engine.core.events import SessionEvent
@@ -38,7 +39,7 @@ class SessionEditing(WorkflowBase):
                 "INSERT INTO deployment_sessions (project_id, guild_id, user_id, purpose, state, created_at, updated_at,"
                 " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (project_id, project.guild_id, user_id, purpose, State.DRAFT.value, iso(now), iso(now), iso(now))) as cur:
-                session_id = cur.lastrowid
+                session_id = int(cur.lastrowid or 0)  # always set after an INSERT
             await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="start_session",
                               target_type="session", target_id=session_id, to_state=State.DRAFT.value,
                               detail={"project": project.name, "purpose": purpose})
@@ -127,7 +128,7 @@ class SessionEditing(WorkflowBase):
             if drop is not None:
                 await conn.execute("DELETE FROM session_resources WHERE session_id = ? AND kind = ? AND name = ?",
                                    (session.id, *drop))
-                detail = {"kind": drop[0], "name": drop[1]}
+                detail: dict[str, Any] = {"kind": drop[0], "name": drop[1]}
             else:
                 assert spec is not None
                 await conn.execute(

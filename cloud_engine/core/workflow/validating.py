@@ -65,7 +65,7 @@ class Validating(WorkflowBase):
         self._publish(final)
         return result.model_copy(update={"ok": not blocking, "violations": blocking + [
             v for v in result.violations if v.action != "deny"], "reservations": reservations,
-            "state": State(final.to_state)})
+            "state": State(str(final.to_state))})
 
     async def _evaluate(self, session: Session, project: Project, user_id: int) -> ValidationResult:
         role = await self.role(project.guild_id, user_id)
