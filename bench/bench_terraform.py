@@ -24,8 +24,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from cloud_engine.iac.binary import find_terraform, plugin_dir
-from cloud_engine.iac.output import FileSink, LineStream, ListSink, Masker, close_sinks
+from cloud_engine.iac.masking import Masker
 from cloud_engine.iac.runner import TerraformRunner
+from cloud_engine.iac.sinks import FileSink, ListSink, close_sinks
+from cloud_engine.iac.supervision import LineStream
 
 STREAM_LINES = 10_000
 PLAN_RESOURCES = 20

@@ -71,4 +71,4 @@ class Deployer(Protocol):
 
 
 if TYPE_CHECKING:
-    from cloud_engine.iac.output import OutputSink
+    from cloud_engine.iac.sinks import OutputSink

@@ -29,10 +29,12 @@ from pydantic import BaseModel, ConfigDict
 
 from cloud_engine.errors import ConfigurationError, StalePlan, TerraformError
 from cloud_engine.iac.binary import TerraformBinary, find_terraform, terraform_env
-from cloud_engine.iac.output import LineStream, Masker, OutputSink
+from cloud_engine.iac.masking import Masker
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.plan_parser import parse_plan_json, sensitive_values
 from cloud_engine.iac.plan_stream import PlanStreamReader
+from cloud_engine.iac.sinks import OutputSink
+from cloud_engine.iac.supervision import LineStream
 from cloud_engine.private_files import secure_tree, tighten, write_private_text
 from cloud_engine.settings import Settings
 

@@ -94,7 +94,7 @@ class WorkflowBase:
     def deployer(self) -> Deployer:
         """The Terraform deployer, built on first use so core-only callers never touch Terraform."""
         if self._deployer is None:
-            from cloud_engine.iac.deployer import TerraformDeployer
+            from cloud_engine.iac.terraform_deployer import TerraformDeployer
 
             self._deployer = TerraformDeployer(self.settings)
         return self._deployer

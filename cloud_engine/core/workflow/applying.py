@@ -27,7 +27,7 @@ from cloud_engine.store.rows import dumps, iso, loads
 from cloud_engine.store.sessions import project_row, session_from_row, session_row
 
 if TYPE_CHECKING:
-    from cloud_engine.iac.output import OutputSink
+    from cloud_engine.iac.sinks import OutputSink
 
 log = logging.getLogger(__name__)
 

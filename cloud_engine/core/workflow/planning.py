@@ -34,7 +34,7 @@ from cloud_engine.store.rows import dumps, iso, loads
 from cloud_engine.store.sessions import session_from_row, session_row, state_of
 
 if TYPE_CHECKING:
-    from cloud_engine.iac.output import OutputSink
+    from cloud_engine.iac.sinks import OutputSink
 
 log = logging.getLogger(__name__)
 

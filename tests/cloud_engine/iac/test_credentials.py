@@ -9,8 +9,8 @@ from pydantic import SecretStr
 
 from cloud_engine.core import CloudOrchestrator
 from cloud_engine.core.models import Project
-from cloud_engine.iac.deployer import TerraformDeployer
-from cloud_engine.iac.output import ListSink
+from cloud_engine.iac.sinks import ListSink
+from cloud_engine.iac.terraform_deployer import TerraformDeployer
 from cloud_engine.settings import Settings
 from tests.conftest import ADMIN, GUILD
 

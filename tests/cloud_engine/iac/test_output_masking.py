@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from cloud_engine import logging_setup
-from cloud_engine.iac.output import _MAX_LINE_BYTES, FileSink, LineStream, ListSink, Masker, close_sinks
+from cloud_engine.iac.masking import _MAX_LINE_BYTES, Masker
+from cloud_engine.iac.sinks import FileSink, ListSink, close_sinks
+from cloud_engine.iac.supervision import LineStream
 from cloud_engine.logging_setup import MASK, mask_secrets, register_secrets
 
 SECRET = "S3cr3tValue-ABCDEFGHIJ"

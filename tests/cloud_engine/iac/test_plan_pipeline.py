@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cloud_engine.core import CloudOrchestrator, ResourceSpec, State
-from cloud_engine.iac import deployer as deployer_module
+from cloud_engine.iac import terraform_deployer as deployer_module
 from cloud_engine.iac.background import BACKGROUND_NICE, background_argv, in_background_thread
 from tests.conftest import ADMIN, GUILD, USER
 

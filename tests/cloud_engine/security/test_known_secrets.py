@@ -18,7 +18,9 @@ from cloud_engine.core import CloudOrchestrator, ResourceSpec
 from cloud_engine.core.validation import description, parse_tags
 from cloud_engine.errors import InvalidInput
 from cloud_engine.iac.credentials import register_configured_secrets
-from cloud_engine.iac.output import FileSink, LineStream, ListSink, Masker, close_sinks
+from cloud_engine.iac.masking import Masker
+from cloud_engine.iac.sinks import FileSink, ListSink, close_sinks
+from cloud_engine.iac.supervision import LineStream
 from cloud_engine.iac.workspace import ProjectWorkspace
 from cloud_engine.logging_setup import MASK
 from cloud_engine.secret_text import credential_kind, mask_secrets, register_known_secrets

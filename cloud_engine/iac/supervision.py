@@ -1,10 +1,9 @@
-"""Terraform output plumbing: child-process line streams, ANSI stripping, masking and sinks.
+"""Child-process supervision: a line stream over a child's output, and stopping its process group.
 
-Why one module: every line a child process prints must pass through the same three steps
-(split into lines, strip colour codes, mask secrets) *before* anything else sees it, and
-then fan out to any number of consumers (the Discord thread streamer, a log file, a test
-list). Keeping the pipeline here, independent of Terraform, lets the runner, the CLI and
-the benchmark drive arbitrary argv through exactly the same code.
+Why: every line a child process prints must be split, stripped of colour codes and masked
+before anything else sees it, then fanned out to sinks; and a cancel must reach the whole
+process group (SIGINT, then SIGTERM, then SIGKILL). Independent of Terraform, so the runner,
+the CLI and the benchmark drive arbitrary argv through exactly the same code.
 """
 
 from __future__ import annotations
@@ -12,222 +11,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Protocol, runtime_checkable
+from typing import IO
 
 from cloud_engine.errors import TerraformError
-from cloud_engine.logging_setup import MASK, secret_free_cut, secret_literals
-from cloud_engine.private_files import CHILD_UMASK, PRIVATE_FILE_MODE, private_dir
-from cloud_engine.secret_text import escaped_spans, known_secrets, mask_secrets
+from cloud_engine.iac.masking import Masker, _split_lines
+from cloud_engine.iac.sinks import OutputSink
+from cloud_engine.private_files import CHILD_UMASK, PRIVATE_FILE_MODE
 
-__all__ = [
-    "FileSink",
-    "LineMasker",
-    "LineStream",
-    "ListSink",
-    "Masker",
-    "OutputSink",
-    "close_sinks",
-    "strip_ansi",
-]
+__all__ = ["LineStream"]
 
-# CSI sequences (colours, cursor moves), OSC sequences (titles, hyperlinks) and 2-byte escapes.
-_ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_PEM_BEGIN = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")  # PEM and PGP
-_PEM_END = re.compile(r"-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----")
 _READ_CHUNK = 64 * 1024
 _POLL_S = 0.01
-_MAX_LINE_BYTES = 256 * 1024
-# How far around a cut of an over-long line secrets are looked for (at least the longest literal).
-_CUT_WINDOW = 8 * 1024
-_MAX_ESCAPED_CHAR = 12  # the longest JSON form of one character: a surrogate pair, \ud83d\ude00
 
 
-def strip_ansi(line: str) -> str:
-    """Remove terminal escape sequences; `-no-color` misses colours printed by provisioners."""
-    if "\x1b" not in line:
-        return line
-    return _ANSI_RE.sub("", line)
 
-
-@runtime_checkable
-class OutputSink(Protocol):
-    """A consumer of already-masked output lines (no trailing newline).
-
-    `write` is awaited in line order for every line of a phase, so a slow sink slows the
-    child process down (pipe back-pressure): sinks that talk to rate-limited APIs should
-    buffer internally. A sink may also define `async def close(self) -> None`, which
-    `close_sinks` calls when its owner is done with it.
-    """
-
-    async def write(self, line: str) -> None: ...
-
-
-async def close_sinks(sinks: Iterable[OutputSink]) -> None:
-    """Call `close()` on every sink that has one (the protocol makes it optional)."""
-    for sink in sinks:
-        close = getattr(sink, "close", None)
-        if close is not None:
-            await close()
-
-
-class ListSink:
-    """Collects lines in memory, for tests and the CLI."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.closed = False
-
-    async def write(self, line: str) -> None:
-        self.lines.append(line)
-
-    async def close(self) -> None:
-        self.closed = True
-
-
-class FileSink:
-    """Appends lines to a log file without blocking the event loop.
-
-    Lines are buffered in memory and written by a worker thread in batches, so a
-    10 000-line apply costs a handful of thread hops instead of one disk write per line.
-    The file is created on first flush with mode 0600 (it can hold provider output).
-    """
-
-    def __init__(self, path: Path, *, flush_lines: int = 512) -> None:
-        self.path = path
-        self._flush_lines = flush_lines
-        self._pending: list[str] = []
-        self._file: IO[str] | None = None
-        self._lock = asyncio.Lock()
-        self.closed = False
-
-    async def write(self, line: str) -> None:
-        if self.closed:
-            raise ValueError(f"write to closed FileSink {self.path}")
-        self._pending.append(line)
-        if len(self._pending) >= self._flush_lines:
-            await self.flush()
-
-    async def flush(self) -> None:
-        """Hand the buffered lines to a worker thread and wait until they are written."""
-        async with self._lock:
-            if not self._pending:
-                return
-            batch, self._pending = self._pending, []
-            await asyncio.to_thread(self._write_batch, batch)
-
-    def _write_batch(self, batch: list[str]) -> None:
-        if self._file is None:
-            private_dir(self.path.parent)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
-            self._file = os.fdopen(fd, "a", encoding="utf-8")
-        self._file.write("".join(f"{line}\n" for line in batch))
-        self._file.flush()
-
-    async def close(self) -> None:
-        if self.closed:
-            return
-        await self.flush()
-        self.closed = True
-        if self._file is not None:
-            await asyncio.to_thread(self._file.close)
-            self._file = None
-
-
-class Masker:
-    """Hides secrets in output: registered secrets, credential-shaped strings and extra literals.
-
-    The extra literals are what only the caller knows: provider credentials passed in the
-    child's environment and values of sensitive Terraform variables. `add` may be called
-    while a phase runs (e.g. after a plan reveals sensitive values). Terraform prints JSON,
-    so each secret is also hidden in its JSON-escaped forms (`\\/`, `\\u002f`, `\\"`, ...).
-    """
-
-    def __init__(self, extra: Iterable[str] = ()) -> None:
-        self._extra: set[str] = set()
-        self.add(extra)
-
-    def add(self, values: Iterable[str]) -> None:
-        """Remember more literal values to hide (shorter than 4 characters are ignored).
-
-        A multi-line value also adds each of its lines, because output is masked line by line.
-        """
-        self._extra.update(s for v in values if isinstance(v, str) for s in secret_literals(v) if len(s) >= 4)
-
-    @property
-    def values(self) -> frozenset[str]:
-        return frozenset(self._extra)
-
-    def __call__(self, text: str) -> str:
-        return mask_secrets(text, extra=self._extra)
-
-    def safe_cut(self, text: str, index: int) -> int:
-        """The largest position <= `index` where cutting `text` splits no secret this masker hides."""
-        literals = self._extra | known_secrets()
-        while True:
-            index = secret_free_cut(text, index, extra=literals)
-            starts = [start for start, end in escaped_spans(text, literals) if start < index < end]
-            if not starts:
-                return index
-            index = min(starts)
-
-    @property
-    def cut_window(self) -> int:
-        """Bytes to see on each side of a cut to be sure no secret straddles it (escaped forms included)."""
-        return max(_CUT_WINDOW, *(_MAX_ESCAPED_CHAR * len(v) for v in self._extra | known_secrets()), 0)
-
-    def line_masker(self) -> LineMasker:
-        """A stateful per-stream masker that also hides multi-line private keys."""
-        return LineMasker(self)
-
-
-class LineMasker:
-    """Masks one stream line by line, remembering whether it is inside a PEM private key.
-
-    `mask_secrets` hides a PEM block when it sees all of it; a line stream only ever shows
-    one line, so the key body lines after `-----BEGIN ... PRIVATE KEY-----` would leak
-    without this state.
-    """
-
-    def __init__(self, masker: Masker) -> None:
-        self._masker = masker
-        self._in_key = False
-
-    def __call__(self, line: str) -> str:
-        line = strip_ansi(line)
-        head = ""
-        if self._in_key:
-            end = _PEM_END.search(line)
-            if end is None:
-                return MASK
-            self._in_key = False
-            head, line = MASK, line[end.end() :]
-        return head + self._mask_outside_key(line)
-
-    def _mask_outside_key(self, line: str) -> str:
-        """Mask text that starts outside a key; the last BEGIN decides if the next line is inside one.
-
-        Earlier keys on the line are whole (BEGIN..END) and `mask_secrets` hides them; only a
-        BEGIN with no END after it leaves the stream inside a key.
-        """
-        begins = list(_PEM_BEGIN.finditer(line)) if "-----BEGIN " in line else []
-        if begins and _PEM_END.search(line, begins[-1].end()) is None:
-            self._in_key = True
-            return self._masker(line[: begins[-1].start()]) + MASK
-        return self._masker(line)
-
-    def safe_cut(self, text: str, index: int) -> int:
-        """See `Masker.safe_cut`."""
-        return self._masker.safe_cut(text, index)
-
-    @property
-    def cut_window(self) -> int:
-        """See `Masker.cut_window`."""
-        return self._masker.cut_window
 
 
 class LineStream:
@@ -519,46 +320,10 @@ class LineStream:
             await self._emit(pending)
 
 
-def _split_lines(data: bytes, masker: LineMasker) -> tuple[list[bytes], bytes]:
-    """Complete lines and the unfinished rest; an over-long rest is cut into a line of its own.
-
-    The cap bounds memory when a child prints megabytes without a newline. Splitting on
-    b"\n" never cuts a UTF-8 character (its bytes are all >= 0x80); a cut of an over-long
-    rest falls on a character boundary and outside any secret, since each piece is masked
-    on its own. The cut waits until `masker.cut_window` bytes follow it, so a secret
-    straddling it is seen whole.
-    """
-    *complete, rest = data.split(b"\n")
-    if len(rest) <= _MAX_LINE_BYTES:
-        return complete, rest
-    window = masker.cut_window
-    while len(rest) > _MAX_LINE_BYTES + window:
-        cut = _secret_free_cut(rest, _MAX_LINE_BYTES, window, masker)
-        complete.append(rest[:cut])
-        rest = rest[cut:]
-    return complete, rest
 
 
-def _secret_free_cut(data: bytes, limit: int, window: int, masker: LineMasker) -> int:
-    """A byte offset <= `limit` on a UTF-8 character boundary that splits no secret.
-
-    Only `window` bytes either side of `limit` are decoded and searched; surrogateescape
-    keeps invalid bytes, so the text maps back to exactly the same bytes.
-    """
-    cut = _char_start(data, limit)
-    low = _char_start(data, max(1, cut - window))
-    text = data[low : _char_start(data, cut + window)].decode("utf-8", "surrogateescape")
-    index = len(data[low:cut].decode("utf-8", "surrogateescape"))
-    safe = masker.safe_cut(text, index)
-    return low + len(text[:safe].encode("utf-8", "surrogateescape"))
 
 
-def _char_start(data: bytes, index: int) -> int:
-    """`index`, moved back to the first byte of the UTF-8 character it falls in."""
-    for _ in range(3):  # a character has at most 3 continuation bytes
-        if 0 < index < len(data) and data[index] & 0xC0 == 0x80:
-            index -= 1
-    return index
 
 
 async def _cancel_read(read: asyncio.Future[bytes]) -> None:
@@ -597,3 +362,4 @@ def _signal_group(pgid: int | None, sig: signal.Signals) -> None:
         return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
+

@@ -31,12 +31,12 @@ from cloud_engine.iac.binary import aplugin_dir
 from cloud_engine.iac.credentials import provider_env
 from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.orphans import stop_orphans
-from cloud_engine.iac.output import FileSink, OutputSink
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.reconcile import Expectation, expectations_from_plan, fold_statuses, state_instances
 from cloud_engine.iac.render import render, resource_keys
 from cloud_engine.iac.runner import PlanFingerprint, TerraformRunner
 from cloud_engine.iac.sandbox import logical_changes, mirror_instances
+from cloud_engine.iac.sinks import FileSink, OutputSink
 from cloud_engine.iac.workspace import CommitInfo, ProjectWorkspace
 from cloud_engine.private_files import private_dir, secure_tree, write_private_text
 from cloud_engine.settings import Settings
