@@ -2,11 +2,9 @@
 
 Why this shape: every phase is one child process whose output must be streamed live to
 chat and a log file, masked before it leaves the runner, and stoppable (cancel, timeout)
-without leaving Terraform's plugins behind; `output.LineStream` does that for any argv,
-this module adds the Terraform verbs, their exit-code conventions and the stale-plan
-guard. Apply only ever applies a saved plan file, and only if nothing it was computed
-from (the .tf files, the state, the plan file itself) has changed since: the approver
-approved *that* plan.
+without leaving Terraform's plugins behind; `supervision.LineStream` does that for any
+argv, this module adds the Terraform verbs and their exit-code conventions. The
+stale-plan guard lives in fingerprint.py, the phases' results in run_results.py.
 
 Callers serialise phases per project (core/locks.py); a runner does not lock.
 """
@@ -15,140 +13,62 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from cloud_engine.errors import ConfigurationError, StalePlan, TerraformError
 from cloud_engine.iac.binary import TerraformBinary, find_terraform, terraform_env
+from cloud_engine.iac.fingerprint import (
+    PlanFingerprint,
+    config_digest,
+    file_sha256,
+    fingerprint_path,
+    read_local_state,
+)
 from cloud_engine.iac.masking import Masker
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.plan_parser import parse_plan_json, sensitive_values
 from cloud_engine.iac.plan_stream import PlanStreamReader
+from cloud_engine.iac.run_results import (
+    ApplyOutcome,
+    Diagnostic,
+    FmtResult,
+    PhaseTimeouts,
+    PlanOutcome,
+    RunResult,
+    ValidateResult,
+)
 from cloud_engine.iac.sinks import OutputSink
 from cloud_engine.iac.supervision import LineStream
 from cloud_engine.private_files import secure_tree, tighten, write_private_text
 from cloud_engine.settings import Settings
 
-__all__ = [
-    "ApplyOutcome",
-    "Diagnostic",
-    "FmtResult",
-    "PhaseTimeouts",
-    "PlanFingerprint",
-    "PlanOutcome",
-    "RunResult",
-    "TerraformRunner",
-    "ValidateResult",
-    "config_digest",
-]
+__all__ = ["TerraformRunner"]
 
 # Caller-supplied variables whose values are masked in every streamed line.
 _SECRET_ENV_NAME = re.compile(r"(?i)secret|token|password|passwd|credential|private|access_key|api_key")
-_CONFIG_PATTERNS = ("*.tf", "*.tf.json", "*.tfvars", "*.tfvars.json")
 _ERROR_DETAIL_LINES = 20
 
 
-@dataclass(frozen=True)
-class PhaseTimeouts:
-    """Wall-clock limits per phase, and the grace between SIGINT, SIGTERM and SIGKILL."""
-
-    plan_s: float = 600.0
-    apply_s: float = 1800.0
-    other_s: float = 300.0  # init, validate, show, state, fmt
-    cancel_grace_s: float = 10.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PhaseTimeouts:
-        return cls(
-            plan_s=settings.terraform_plan_timeout_s,
-            apply_s=settings.terraform_apply_timeout_s,
-            other_s=settings.terraform_plan_timeout_s,
-            cancel_grace_s=settings.terraform_cancel_grace_s,
-        )
 
 
-class PlanFingerprint(BaseModel):
-    """What a saved plan was computed from; any difference at apply time makes it stale.
-
-    Serialisable (`model_dump_json`) so the engine can keep it with the deployment row;
-    the runner also writes it next to the plan file.
-    """
-
-    model_config = ConfigDict(frozen=True)
-
-    config_sha256: str
-    state_serial: int | None
-    state_lineage: str | None
-    plan_sha256: str
-
-    def stale_reason(self, current: PlanFingerprint) -> str | None:
-        """Why a plan with this fingerprint may not be applied now, or None if it may."""
-        if current.plan_sha256 != self.plan_sha256:
-            return "the plan file changed since it was made"
-        if current.config_sha256 != self.config_sha256:
-            return "the configuration (.tf files) changed since the plan"
-        if (current.state_lineage, current.state_serial) != (self.state_lineage, self.state_serial):
-            return f"the state changed since the plan (serial {self.state_serial} -> {current.state_serial})"
-        return None
 
 
-@dataclass(frozen=True)
-class RunResult:
-    """One finished Terraform command: exit code and its masked output lines."""
-
-    returncode: int
-    lines: tuple[str, ...]
-    duration_s: float
 
 
-@dataclass(frozen=True)
-class PlanOutcome:
-    """A saved plan: where it is, what it does, and what it was computed from."""
-
-    path: Path
-    result: PlanResult
-    fingerprint: PlanFingerprint
-    has_changes: bool  # Terraform's own answer (exit code 2), outputs included
-    log: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ApplyOutcome:
-    plan_path: Path
-    log: tuple[str, ...]
-    duration_s: float
 
 
-class Diagnostic(BaseModel):
-    """One `terraform validate -json` diagnostic, masked."""
-
-    severity: str
-    summary: str
-    detail: str = ""
-    filename: str | None = None
-    line: int | None = None
 
 
-class ValidateResult(BaseModel):
-    valid: bool
-    error_count: int = 0
-    warning_count: int = 0
-    diagnostics: list[Diagnostic] = []
 
 
-@dataclass(frozen=True)
-class FmtResult:
-    formatted: bool
-    files: tuple[str, ...]  # files `terraform fmt` would rewrite
 
 
 class TerraformRunner:
@@ -361,9 +281,9 @@ class TerraformRunner:
             config_sha256=config_sha,
             state_serial=serial,
             state_lineage=lineage,
-            plan_sha256=await _file_sha256(path),
+            plan_sha256=await file_sha256(path),
         )
-        await asyncio.to_thread(write_private_text, _fingerprint_path(path), fingerprint.model_dump_json())
+        await asyncio.to_thread(write_private_text, fingerprint_path(path), fingerprint.model_dump_json())
         return PlanOutcome(
             path=path,
             result=plan_result,
@@ -402,7 +322,7 @@ class TerraformRunner:
             sinks=sinks,
             timeout_s=self.timeouts.apply_s,
         )
-        for leftover in (path, _fingerprint_path(path)):
+        for leftover in (path, fingerprint_path(path)):
             leftover.unlink(missing_ok=True)
         return ApplyOutcome(plan_path=path, log=result.lines, duration_s=result.duration_s)
 
@@ -413,12 +333,12 @@ class TerraformRunner:
             raise StalePlan(reason=f"plan file {path.name} is missing")
         if expected is None:
             try:
-                raw = await asyncio.to_thread(_fingerprint_path(path).read_text, encoding="utf-8")
+                raw = await asyncio.to_thread(fingerprint_path(path).read_text, encoding="utf-8")
                 expected = PlanFingerprint.model_validate_json(raw)
             except (OSError, ValueError):
                 raise StalePlan(reason=f"no fingerprint recorded for {path.name}") from None
         config_sha, plan_sha, (serial, lineage) = await asyncio.gather(
-            config_digest(self.workdir), _file_sha256(path), self._state_identity()
+            config_digest(self.workdir), file_sha256(path), self._state_identity()
         )
         current = PlanFingerprint(
             config_sha256=config_sha, state_serial=serial, state_lineage=lineage, plan_sha256=plan_sha
@@ -487,68 +407,20 @@ class TerraformRunner:
         if (self.workdir / ".terraform" / "terraform.tfstate").exists():
             state = await self.state_pull()
         else:
-            state = await asyncio.to_thread(_read_local_state, self.workdir)
+            state = await asyncio.to_thread(read_local_state, self.workdir)
         serial = state.get("serial")
         lineage = state.get("lineage")
         return (int(serial) if serial is not None else None, str(lineage) if lineage is not None else None)
 
 
-async def config_digest(root: Path) -> str:
-    """sha256 over the names and contents of the root's Terraform configuration files."""
-    return await asyncio.to_thread(_config_digest_sync, root)
 
 
-def _config_digest_sync(root: Path) -> str:
-    digest = hashlib.sha256()
-    files = sorted({p for pattern in _CONFIG_PATTERNS for p in root.glob(pattern) if p.is_file()})
-    for path in files:
-        digest.update(path.name.encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
-async def _file_sha256(path: Path) -> str:
-    def digest() -> str:
-        h = hashlib.sha256()
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-
-    return await asyncio.to_thread(digest)
 
 
-def _read_local_state(root: Path) -> dict[str, Any]:
-    """The local backend's state for the selected workspace; `{}` when there is none yet.
-
-    An empty file counts as none, as it does for Terraform: the first apply creates
-    `terraform.tfstate` with 0 bytes before writing it, and a Terraform killed in between
-    left a file that, rejected here, failed every later plan and apply. (Whitespace-only
-    counts as none here too; Terraform itself refuses that one with its own error.)
-    """
-    workspace = "default"
-    with contextlib.suppress(OSError):
-        workspace = (root / ".terraform" / "environment").read_text(encoding="utf-8").strip() or "default"
-    path = (
-        root / "terraform.tfstate"
-        if workspace == "default"
-        else root / "terraform.tfstate.d" / workspace / "terraform.tfstate"
-    )
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
-    if not raw.strip():
-        return {}
-    try:
-        data = json.loads(raw)
-    except ValueError as exc:
-        raise TerraformError(phase="state", detail=f"{path.name} is not valid JSON ({exc})") from None
-    return data if isinstance(data, dict) else {}
 
 
-def _fingerprint_path(plan_path: Path) -> Path:
-    return plan_path.with_name(plan_path.name + ".fingerprint.json")
 
 
 def _error_detail(lines: Sequence[str], code: int) -> str:

@@ -29,12 +29,13 @@ from cloud_engine.core.models import Project, ResourceSpec
 from cloud_engine.iac.background import in_background_thread
 from cloud_engine.iac.binary import aplugin_dir
 from cloud_engine.iac.credentials import provider_env
+from cloud_engine.iac.fingerprint import PlanFingerprint
 from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.orphans import stop_orphans
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.reconcile import Expectation, expectations_from_plan, fold_statuses, state_instances
 from cloud_engine.iac.render import render, resource_keys
-from cloud_engine.iac.runner import PlanFingerprint, TerraformRunner
+from cloud_engine.iac.runner import TerraformRunner
 from cloud_engine.iac.sandbox import logical_changes, mirror_instances
 from cloud_engine.iac.sinks import FileSink, OutputSink
 from cloud_engine.iac.workspace import CommitInfo, ProjectWorkspace

@@ -13,7 +13,8 @@ import pytest
 
 from cloud_engine.iac.binary import find_terraform, plugin_dir
 from cloud_engine.iac.plan_stream import PlanStreamReader
-from cloud_engine.iac.runner import PhaseTimeouts, TerraformRunner
+from cloud_engine.iac.run_results import PhaseTimeouts
+from cloud_engine.iac.runner import TerraformRunner
 
 TWO = """
 resource "null_resource" "web" {

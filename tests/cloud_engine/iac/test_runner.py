@@ -16,8 +16,10 @@ import pytest
 from cloud_engine.errors import ConfigurationError, StalePlan, TerraformError
 from cloud_engine.iac import binary as binary_module
 from cloud_engine.iac.binary import TerraformBinary, find_terraform, plugin_dir
+from cloud_engine.iac.fingerprint import PlanFingerprint
 from cloud_engine.iac.masking import Masker
-from cloud_engine.iac.runner import PhaseTimeouts, PlanFingerprint, TerraformRunner
+from cloud_engine.iac.run_results import PhaseTimeouts
+from cloud_engine.iac.runner import TerraformRunner
 from cloud_engine.iac.sinks import FileSink, ListSink, close_sinks, strip_ansi
 from cloud_engine.iac.supervision import LineStream
 from cloud_engine.logging_setup import MASK
