@@ -6,8 +6,10 @@ needing the runner's process handling.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -79,6 +81,19 @@ class ValidateResult(BaseModel):
     error_count: int = 0
     warning_count: int = 0
     diagnostics: list[Diagnostic] = []
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], mask: Callable[[str], str]) -> ValidateResult:
+        """From `terraform validate -json`; every diagnostic's text passes through `mask`."""
+        diagnostics = []
+        for diag in data.get("diagnostics") or []:
+            rng = diag.get("range") or {}
+            diagnostics.append(Diagnostic(
+                severity=str(diag.get("severity", "error")), summary=mask(str(diag.get("summary", ""))),
+                detail=mask(str(diag.get("detail", ""))), filename=rng.get("filename"),
+                line=(rng.get("start") or {}).get("line")))
+        return cls(valid=bool(data.get("valid")), error_count=int(data.get("error_count", 0)),
+                   warning_count=int(data.get("warning_count", 0)), diagnostics=diagnostics)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,6 @@ from cloud_engine.iac.plan_parser import parse_plan_json, sensitive_values
 from cloud_engine.iac.plan_stream import PlanStreamReader
 from cloud_engine.iac.run_results import (
     ApplyOutcome,
-    Diagnostic,
     FmtResult,
     PhaseTimeouts,
     PlanOutcome,
@@ -53,22 +52,6 @@ __all__ = ["TerraformRunner"]
 # Caller-supplied variables whose values are masked in every streamed line.
 _SECRET_ENV_NAME = re.compile(r"(?i)secret|token|password|passwd|credential|private|access_key|api_key")
 _ERROR_DETAIL_LINES = 20
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 class TerraformRunner:
@@ -227,24 +210,7 @@ class TerraformRunner:
         data = await self._json_command(
             "validate", ["validate", "-json", "-no-color"], sinks=sinks, ok_codes=(0, 1)
         )
-        diagnostics = []
-        for diag in data.get("diagnostics") or []:
-            rng = diag.get("range") or {}
-            diagnostics.append(
-                Diagnostic(
-                    severity=str(diag.get("severity", "error")),
-                    summary=self.masker(str(diag.get("summary", ""))),
-                    detail=self.masker(str(diag.get("detail", ""))),
-                    filename=rng.get("filename"),
-                    line=(rng.get("start") or {}).get("line"),
-                )
-            )
-        return ValidateResult(
-            valid=bool(data.get("valid")),
-            error_count=int(data.get("error_count", 0)),
-            warning_count=int(data.get("warning_count", 0)),
-            diagnostics=diagnostics,
-        )
+        return ValidateResult.from_json(data, self.masker)
 
     async def plan(
         self,
@@ -411,16 +377,6 @@ class TerraformRunner:
         serial = state.get("serial")
         lineage = state.get("lineage")
         return (int(serial) if serial is not None else None, str(lineage) if lineage is not None else None)
-
-
-
-
-
-
-
-
-
-
 
 
 def _error_detail(lines: Sequence[str], code: int) -> str:

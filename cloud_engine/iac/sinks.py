@@ -21,7 +21,6 @@ __all__ = ["FileSink", "ListSink", "OutputSink", "close_sinks", "strip_ansi"]
 _ANSI_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
 
-
 def strip_ansi(line: str) -> str:
     """Remove terminal escape sequences; `-no-color` misses colours printed by provisioners."""
     if "\x1b" not in line:

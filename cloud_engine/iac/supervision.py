@@ -28,9 +28,6 @@ _READ_CHUNK = 64 * 1024
 _POLL_S = 0.01
 
 
-
-
-
 class LineStream:
     """Runs one argv and yields its output as clean lines, in order, fanned out to sinks.
 
@@ -318,12 +315,6 @@ class LineStream:
                 await self._emit(raw)
         if pending:
             await self._emit(pending)
-
-
-
-
-
-
 
 
 async def _cancel_read(read: asyncio.Future[bytes]) -> None:
