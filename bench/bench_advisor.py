@@ -1,4 +1,8 @@
-"""Advisor benchmark: rules-engine latency (p50/p95) over a dozen typical use cases.
+"""Advisor benchmark: rules-engine latency (p50/p95) over a dozen typical use cases, and design quality.
+
+Quality comes from the labelled design eval (`tests/data/design_eval.jsonl`, see
+`cloud_engine/ai/design_eval.py`): the share of designs with every part they must have and
+none they must not, and citation support (cited entries that cover their claim's subject).
 
 Run with `python -m bench advisor` (or `python -m bench.bench_advisor`). Builds the knowledge
 index from the shipped `knowledge/` folder (when present) in a temporary file database and
@@ -15,12 +19,14 @@ import time
 from pathlib import Path
 
 from cloud_engine.ai.advisor import CloudAIAdvisor
+from cloud_engine.ai.design_eval import evaluate as evaluate_designs
 from cloud_engine.ai.knowledge import KnowledgeIndex
 from cloud_engine.ai.schemas import AdviceRequest
 from cloud_engine.settings import REPO_ROOT, Settings
 from cloud_engine.store import Database
 
 KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
+DESIGN_EVAL = REPO_ROOT / "tests" / "data" / "design_eval.jsonl"
 ROUNDS = 5
 USE_CASES: tuple[tuple[str, dict[str, str]], ...] = (
     ("web app with a postgres database for a small online shop", {"budget": "low"}),
@@ -64,11 +70,14 @@ async def run() -> dict[str, float]:
                     started = time.perf_counter()
                     await advisor.advise(request)
                     samples.append((time.perf_counter() - started) * 1000)
+            designs = await evaluate_designs(advisor, index, DESIGN_EVAL)
         finally:
             await db.close()
     result = {"answers": float(len(samples)), "knowledge_entries": float(entries),
               "rules_p50_ms": round(_percentile(samples, 50), 2), "rules_p95_ms": round(_percentile(samples, 95), 2),
-              "rules_max_ms": round(max(samples), 2)}
+              "rules_max_ms": round(max(samples), 2), "design_eval_cases": float(designs.n),
+              "design_parts_right": round(designs.pass_rate, 3),
+              "citation_support": round(designs.citation_support, 3)}
     for key, value in result.items():
         print(f"{key}: {value}")
     return result

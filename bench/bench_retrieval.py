@@ -1,4 +1,7 @@
-"""Retrieval benchmark: index build time, search latency (p50/p95) and quality (recall@5, MRR).
+"""Retrieval benchmark: index build time, search latency (p50/p95) and quality.
+
+Quality: recall@5, MRR and provider precision@5 (goals: recall@5 ≥ 0.95, provider
+precision@5 ≥ 0.9; see `cloud_engine/ai/kb_eval.py`).
 
 Run with `python -m bench retrieval` (or `python -m bench.bench_retrieval`). Builds the
 knowledge index from the shipped `knowledge/` folder into a temporary file database (WAL,
@@ -63,6 +66,8 @@ async def run() -> dict[str, float]:
         "search p95 latency (ms)": _percentile(latencies, 95),
         "recall@5": quality.recall_at_5,
         "MRR": quality.mrr,
+        "provider precision@5": quality.provider_precision_at_5 or 0.0,
+        "provider-named queries": float(quality.provider_queries),
     }
 
 

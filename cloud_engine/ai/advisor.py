@@ -8,7 +8,8 @@ The flow of `advise` (deterministic first, model second):
 3. enforce the guardrails in code (security level, compliance, budget ceiling, complexity,
    the guild's quotas and policies), correcting or rejecting resources;
 4. price every resource with `CostEstimator` (model figures are never shown: currency
-   amounts in model prose are replaced), and keep only citations that exist in the index.
+   amounts in model prose are replaced), and keep only citations whose entry covers the
+   claim's subject; rules answers are re-explained from the final specs (`answer.py`).
 Model output never triggers an action: `deploy_answer` is called by a user's explicit
 "Deploy this", and it goes through the orchestrator's normal checks.
 """
@@ -17,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from cloud_engine.ai import guardrails as gr
+from cloud_engine.ai.answer import Finish
+from cloud_engine.ai.answer import build as build_answer
 from cloud_engine.ai.cache import AdviceCache, cache_key
 from cloud_engine.ai.knowledge import KnowledgeIndex, SearchHit
 from cloud_engine.ai.prompts import PROMPT_VERSION, build_advice_prompt
@@ -34,7 +36,7 @@ from cloud_engine.ai.providers.registry import (
     resolve,
 )
 from cloud_engine.ai.providers.retry import RetryPolicy
-from cloud_engine.ai.providers.rules import RulesAdvisor, detect_intents
+from cloud_engine.ai.providers.rules import RulesAdvisor
 from cloud_engine.ai.providers.structured import ask_validated
 from cloud_engine.ai.schemas import (
     RAW_ADVICE_SCHEMA,
@@ -43,10 +45,7 @@ from cloud_engine.ai.schemas import (
     FinOpsReview,
     PlanReview,
     RawAdvice,
-    ReasoningStep,
-    RecommendedResource,
     ReplyInvalid,
-    SourcedText,
     parse_raw_advice,
 )
 from cloud_engine.core.cost import CostEstimator
@@ -275,73 +274,10 @@ class CloudAIAdvisor:
     async def _finish(self, draft: RawAdvice, request: AdviceRequest, hits: Sequence[SearchHit],
                       policies: Sequence[Policy], free: dict[str, int] | None, notes: list[str], *, provider: str,
                       model: str, cached: bool) -> AdviceAnswer:
-        """Guardrails, pricing and citation checks shared by model and rules drafts."""
-        from_model = provider != RULES_ID
-        clean = gr.strip_prices if from_model else (lambda t: t)
-        env = "dev" if "dev" in detect_intents(request.use_case) else "prod"
-        ctx = gr.GuardrailContext(provider=draft.cloud_provider, region=draft.region, budget=request.budget,
-                                  security=request.security, compliance=request.compliance, estimator=self.estimator,
-                                  policies=policies, quota_free=free, env=env)
-        outcome = gr.enforce([r.spec for r in draft.resources], ctx)
-
-        cited = [*draft.citations, *(c for r in draft.resources for c in r.citations),
-                 *(c for r in draft.risks for c in r.citations)]
-        known = await self.index.existing_ids(cited)
-        dropped = sorted(set(cited) - known)
-        by_name = {r.spec.name: r for r in draft.resources}
-        resources = []
-        for spec in outcome.specs:
-            raw = by_name.get(spec.name)
-            line = outcome.costs[spec.key]
-            rationale = clean(raw.rationale) if raw else "Added by the guardrails (see the guardrail list)."
-            resources.append(RecommendedResource(
-                spec=spec, provider=draft.cloud_provider, monthly_cost=line.monthly, cost_detail=line.detail,
-                rationale=rationale, citations=[c for c in dict.fromkeys(raw.citations if raw else []) if c in known]))
-        risks = [SourcedText(text=clean(r.text), citations=[c for c in dict.fromkeys(r.citations) if c in known])
-                 for r in draft.risks]
-        citations = [c for c in dict.fromkeys(cited) if c in known]
-        if dropped:
-            notes.append(f"Dropped citation(s) not in the knowledge base: {', '.join(dropped)}; the claims they were "
-                         "attached to are shown as unsourced.")
-        for rej in outcome.rejected:
-            notes.append(f"Rejected {rej.kind} {rej.name}: {rej.reason}.")
-        moved = sorted({s.region for s in outcome.specs if s.region and s.region != draft.region})
-        summary = clean(draft.summary)
-        if moved:
-            summary += f" The guardrails placed resources in {', '.join(moved)} instead of {draft.region}."
-        total = outcome.total
-        largest = max(resources, key=lambda r: r.monthly_cost, default=None)
-        cost_text = (f"Priced from the engine's catalogue: ${total:,.2f}/month against the ${outcome.ceiling:,.0f} "
-                     f"ceiling of a {request.budget} budget"
-                     + (f"; the largest item is {largest.spec.name} at ${largest.monthly_cost:,.2f}." if largest
-                        else "."))
-        if from_model and not re.search(r"\d", draft.reasoning.cost):
-            cost_text += " " + clean(draft.reasoning.cost)
-        corrected = len(outcome.corrected)
-        security_text = clean(draft.reasoning.security) + (
-            f" The guardrails corrected {corrected} control(s); see the list." if corrected else
-            " Every guardrail passed without changes.")
-        return AdviceAnswer(
-            request=request,
-            summary=summary,
-            reasoning=[ReasoningStep(step="requirements", text=clean(draft.reasoning.requirements)),
-                       ReasoningStep(step="architecture", text=clean(draft.reasoning.architecture)),
-                       ReasoningStep(step="cost", text=cost_text),
-                       ReasoningStep(step="security", text=security_text)],
-            resources=resources,
-            total_monthly_cost=total,
-            budget_ceiling=outcome.ceiling,
-            risks=risks,
-            guardrails=outcome.checks,
-            rejected=outcome.rejected,
-            citations=citations,
-            provider=provider,
-            model=model,
-            cached=cached,
-            notes=notes,
-            cost_source=self.estimator.provenance,
-            prompt_version=PROMPT_VERSION if from_model else "",
-        )
+        """Guardrails, pricing and per-claim citations shared by model and rules drafts (see `answer.py`)."""
+        return await build_answer(draft, Finish(request=request, index=self.index, estimator=self.estimator,
+                                                policies=policies, free=free, notes=notes, provider=provider,
+                                                model=model, cached=cached))
 
     # ------------------------------------------------------------------ plan review
     async def review_plan(self, plan: PlanResult, specs: list[ResourceSpec], *, provider: str,

@@ -14,13 +14,14 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from cloud_engine.ai.design.requirements import extract
 from cloud_engine.ai.guardrails import Controls
 from cloud_engine.ai.knowledge import SearchHit
 from cloud_engine.ai.schemas import AdviceRequest, Finding
 from cloud_engine.core.models import KIND_FIELDS
 from cloud_engine.data.catalog import Catalog
 
-PROMPT_VERSION = "2026-11.1"
+PROMPT_VERSION = "2026-12.1"
 MAX_KNOWLEDGE_CHARS = 1200
 
 _DATA_RULE = (
@@ -98,6 +99,19 @@ def _fields() -> str:
     return "\n".join(lines)
 
 
+def requirement_block(use_case: str) -> str:
+    """The parts the engine read from the request; the answer is checked against the same model."""
+    req = extract(use_case)
+    lines = ["Parts the request names (your design must include each; it is checked against this list):"]
+    lines += [f"- {part}" for part in req.parts()] or ["- none recognised: design one general server and say so"]
+    if req.unsupported:
+        lines.append("Not in the catalogue (name each as a risk, never drop it silently):")
+        lines += [f"- {u.part}: {u.instead}" for u in req.unsupported]
+    lines.append("The catalogue has no managed load balancer, cache, queue, CDN or GPU types: do not claim that "
+                 "traffic arrives through a load balancer.")
+    return "\n".join(lines)
+
+
 def build_advice_prompt(request: AdviceRequest, hits: Sequence[SearchHit], *, catalog: Catalog,
                         providers: Sequence[str], region: str | None, controls: Controls,
                         ceiling: float, schema: dict[str, Any]) -> tuple[str, str]:
@@ -106,7 +120,8 @@ def build_advice_prompt(request: AdviceRequest, hits: Sequence[SearchHit], *, ca
     required = [name for name, on in (
         ("encryption at rest on every resource", controls.encryption_at_rest),
         ("no public buckets", controls.no_public_buckets),
-        ("no SSH/RDP from 0.0.0.0/0", controls.no_world_admin),
+        ("only ports 80/443 open to the internet (never SSH/RDP, database, cache or search ports)",
+         controls.no_world_admin),
         ("no public IPs; private k8s nodes", controls.private_networking),
         (f"database backups ≥ {controls.min_backup_days} days", bool(controls.min_backup_days)),
         ("deletion protection on databases", controls.deletion_protection),
@@ -123,6 +138,7 @@ def build_advice_prompt(request: AdviceRequest, hits: Sequence[SearchHit], *, ca
                     "monthly_ceiling_usd": ceiling, "security_level": request.security,
                     "compliance": request.compliance}),
         "Required controls:\n" + "\n".join(f"- {r}" for r in required),
+        requirement_block(request.use_case),
         "Resource fields:\n" + _fields(),
         tag("catalogue", _catalogue(catalog, providers)),
         knowledge_blocks(hits),

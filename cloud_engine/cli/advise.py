@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 
+from pydantic import ValidationError
+
 from cloud_engine.ai.advisor import CloudAIAdvisor
 from cloud_engine.ai.knowledge import KnowledgeIndex
 from cloud_engine.ai.schemas import AdviceAnswer, AdviceRequest
-from cloud_engine.errors import InvalidInput
+from cloud_engine.cli.failures import BAD_INPUT, CliFailure, validation_lines
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
 
@@ -64,8 +66,8 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
         request = AdviceRequest(use_case=args.use_case, provider=args.provider, budget=args.budget,
                                 security=args.security, compliance=args.compliance, model=args.model,
                                 region=args.region)
-    except ValueError as exc:
-        raise InvalidInput(field="advice request", rule=str(exc).splitlines()[-1].strip()) from None
+    except ValidationError as exc:
+        raise CliFailure("; ".join(validation_lines(exc, AdviceRequest)), BAD_INPUT) from None
     db = await Database.open(settings.database_file)
     advisor: CloudAIAdvisor | None = None
     try:

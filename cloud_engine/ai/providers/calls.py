@@ -13,7 +13,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from cloud_engine.ai.providers.base import ProviderReply
-from cloud_engine.ai.providers.retry import RetryableStatus, RetryPolicy, call_with_retries
+from cloud_engine.ai.providers.retry import BudgetSpent, RetryableStatus, RetryPolicy, call_with_retries
 from cloud_engine.errors import AdvisorError
 from cloud_engine.logging_setup import mask_secrets
 
@@ -33,15 +33,16 @@ async def run_call(provider: str, model: str, once: Callable[[], Awaitable[Provi
     """Call `once` under a per-attempt deadline with retries; log tokens and latency; map failures."""
     attempts = 0
 
-    async def attempt() -> ProviderReply:
+    async def attempt(seconds_left: float) -> ProviderReply:
         nonlocal attempts
         attempts += 1
         started = time.perf_counter()
+        deadline = min(timeout_s, seconds_left) if attempts > 1 else timeout_s  # retries fit the total budget
         try:
-            async with asyncio.timeout(timeout_s):
+            async with asyncio.timeout(deadline):
                 reply = await once()
         except TimeoutError:
-            raise failure(provider, model, "timeout", f"timed out after {timeout_s:g}s") from None
+            raise failure(provider, model, "timeout", f"timed out after {deadline:g}s") from None
         except (AdvisorError, RetryableStatus):
             raise
         except Exception as exc:  # SDK errors are mapped by the provider's classifier
@@ -55,6 +56,13 @@ async def run_call(provider: str, model: str, once: Callable[[], Awaitable[Provi
 
     try:
         return await call_with_retries(attempt, policy)
+    except BudgetSpent as spent:
+        exc = spent.last
+        reason = "rate_limited" if exc.status == 429 else "http_error"
+        log.warning("model call failed", extra={"ai_provider": provider, "ai_model": model, "status": exc.status,
+                                                 "attempts": attempts, "budget_s": policy.total_budget_s})
+        raise failure(provider, model, reason, f"returned HTTP {exc.status} after {attempts} attempt(s); waiting "
+                      f"{spent.wanted_s:g}s more would pass the {policy.total_budget_s:g}s budget") from None
     except RetryableStatus as exc:
         reason = "rate_limited" if exc.status == 429 else "http_error"
         log.warning("model call failed", extra={"ai_provider": provider, "ai_model": model, "status": exc.status,

@@ -2,7 +2,9 @@
 
 `client.aio.models.generate_content` posts to
 `https://generativelanguage.googleapis.com/{api_version}/models/{model}:generateContent`
-with `systemInstruction` and `generationConfig.responseMimeType = application/json`.
+with `systemInstruction`, `generationConfig.responseMimeType = application/json` and the
+answer's JSON Schema as `generationConfig.responseJsonSchema` (pruned to the keywords Gemini
+documents as supported, see `gemini_json_schema`).
 
 Transport: with aiohttp installed (it is, for other packages) google-genai 3.x sends async
 requests through aiohttp unless it is handed an httpx client. We pass our own
@@ -27,6 +29,7 @@ from cloud_engine.ai.providers.retry import (
     RetryPolicy,
     is_retryable_status,
     parse_retry_after,
+    parse_retry_info,
 )
 
 DEFAULT_GEMINI_MODEL = "gemini-2.5-flash"
@@ -45,6 +48,35 @@ def _build_sdk_models() -> None:
 
 
 _build_sdk_models()
+
+# The JSON Schema keywords GenerateContentConfig.response_json_schema documents as supported.
+_SUPPORTED_KEYWORDS = frozenset({
+    "$id", "$defs", "$ref", "$anchor", "type", "format", "title", "description", "enum", "items", "prefixItems",
+    "minItems", "maxItems", "minimum", "maximum", "anyOf", "oneOf", "properties", "additionalProperties", "required",
+    "propertyOrdering",
+})
+
+
+def gemini_json_schema(schema: Any) -> Any:
+    """`schema` without the keywords Gemini does not support (e.g. maxLength), recursively.
+
+    Why prune rather than send as is: an unsupported keyword can make the API refuse the
+    request (HTTP 400), which would push every Gemini answer onto the rules engine; the length
+    limits are still checked by our own validation of the reply.
+    """
+    if isinstance(schema, list):
+        return [gemini_json_schema(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    for key, value in schema.items():
+        if key not in _SUPPORTED_KEYWORDS:
+            continue
+        if key in ("properties", "$defs"):
+            out[key] = {name: gemini_json_schema(sub) for name, sub in value.items()}
+        else:
+            out[key] = gemini_json_schema(value) if isinstance(value, dict | list) else value
+    return out
 
 
 class GeminiProvider:
@@ -69,7 +101,13 @@ class GeminiProvider:
         return f"GeminiProvider(model={self.model!r})"
 
     async def complete_json(self, system: str, user: str, *, schema: dict[str, Any]) -> ProviderReply:
-        """One generateContent call in JSON mode. `schema` is described in the prompt text."""
+        """One generateContent call in JSON mode, constrained by `schema`.
+
+        The schema is JSON Schema, so it goes in `response_json_schema` (sent as
+        `generationConfig.responseJsonSchema`): google-genai's `response_schema` takes the
+        OpenAPI-subset `Schema`, which rejects an object without `properties` (our `spec`).
+        An empty schema sends none.
+        """
 
         async def once() -> ProviderReply:
             started = time.perf_counter()
@@ -77,6 +115,7 @@ class GeminiProvider:
                 model=self.model,
                 contents=user,
                 config=types.GenerateContentConfig(system_instruction=system, response_mime_type="application/json",
+                                                   response_json_schema=gemini_json_schema(schema) or None,
                                                    temperature=self.temperature),
             )
             text = response.text
@@ -98,7 +137,8 @@ class GeminiProvider:
             status = int(exc.code or 0)
             if is_retryable_status(status):
                 headers = getattr(exc.response, "headers", None) or {}
-                return RetryableStatus(status, parse_retry_after(headers.get("retry-after")), exc)
+                delay = parse_retry_after(headers.get("retry-after"))
+                return RetryableStatus(status, delay if delay is not None else parse_retry_info(exc.details), exc)
             return failure(self.name, self.model, "http_error", f"returned HTTP {status}")
         if isinstance(exc, httpx.TransportError):
             return failure(self.name, self.model, "connection", "could not be reached")

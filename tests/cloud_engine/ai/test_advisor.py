@@ -17,6 +17,7 @@ from cloud_engine.ai.schemas import AdviceRequest
 from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.models import State
 from cloud_engine.core.policies import PolicySpec
+from cloud_engine.errors import InvalidInput
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
 from tests.conftest import ADMIN, GUILD, USER
@@ -279,9 +280,9 @@ async def test_deploy_this_goes_through_the_engine(settings: Settings, db: Datab
 
 
 def test_request_validation() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInput, match=r"use case: must be 3 to 1000 characters \(got 1001\)"):
         AdviceRequest(use_case="x" * 1001)
-    with pytest.raises(ValueError):
+    with pytest.raises(InvalidInput, match="unknown model 'openai:gpt'; choose auto, rules, groq:<model> or gemini"):
         AdviceRequest(use_case="web app", model="openai:gpt")
     assert AdviceRequest(use_case="  web \n app  ", compliance="hipaa").use_case == "web app"
     assert AdviceRequest(use_case="web app", compliance="pci-dss").compliance == "PCI-DSS"

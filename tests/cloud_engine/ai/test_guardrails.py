@@ -41,7 +41,7 @@ def test_standard_encrypts_closes_buckets_and_admin_ports() -> None:
     s = by_name(out)
     assert s["web"].encrypted and s["files"].encrypted and not s["files"].public_access
     assert all(not (r.opens_world() and r.covers_port(22)) for r in s["fw"].rules)
-    for name in ("encryption-at-rest", "no-public-buckets", "no-world-admin-ingress"):
+    for name in ("encryption-at-rest", "no-public-buckets", "no-world-ingress"):
         assert check(out, name).corrected and check(out, name).passed
     assert s["web"].public_ip  # standard does not demand private networking
 

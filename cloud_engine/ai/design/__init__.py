@@ -1,0 +1,1 @@
+"""Designing from a request: the requirement model, a design per part, and claim-by-claim citations."""
