@@ -136,6 +136,13 @@ class JsonFormatter(logging.Formatter):
         return mask_secrets(json.dumps(payload, default=str))
 
 
+class _DropVoiceNotices(logging.Filter):
+    """discord.py warns at every start that voice support is missing; this bot never uses voice."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.name == "discord.client" and "voice will NOT be supported" in str(record.msg))
+
+
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     """Install the JSON formatter on the root logger (idempotent)."""
     root = logging.getLogger()
@@ -145,6 +152,7 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
             root.removeHandler(handler)
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(_DropVoiceNotices())
     handler._cloud_engine = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     for noisy in ("discord.http", "discord.gateway", "httpx", "botocore", "urllib3"):

@@ -34,6 +34,8 @@ class Services:
     engine: CloudOrchestrator
     _extras: dict[str, Any] = field(default_factory=dict)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Set by `run` when METRICS_PORT is on: the advisor's answers are then counted by provider
+    metrics: Any = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Services:
@@ -62,8 +64,11 @@ class Services:
         index = await self.knowledge()
         async with self._lock:
             if "advisor" not in self._extras:
-                self._extras["advisor"] = CloudAIAdvisor(self.settings, self.db, index, estimator=self.engine.costs,
-                                                         engine=self.engine)
+                advisor = CloudAIAdvisor(self.settings, self.db, index, estimator=self.engine.costs,
+                                         engine=self.engine)
+                if self.metrics is not None:
+                    _count_answers(advisor, self.metrics, self.settings)
+                self._extras["advisor"] = advisor
             return self._extras["advisor"]
 
     async def finops(self) -> FinOpsService:
@@ -98,3 +103,19 @@ class Services:
                 except Exception:
                     log.exception("closing service failed", extra={"service": name})
         await self.db.close()
+
+
+def _count_answers(advisor: CloudAIAdvisor, metrics: Any, settings: Settings) -> None:
+    """Count each answer's provider, and the rules engine answering although a model key is set.
+
+    Why wrap here: the advisor returns who wrote each answer, so counting needs no change to it.
+    """
+    advise = advisor.advise
+    models_configured = settings.groq_api_key is not None or settings.gemini_api_key is not None
+
+    async def counted(request: Any, **kwargs: Any) -> Any:
+        answer = await advise(request, **kwargs)
+        metrics.advisor_answer(str(answer.provider), str(request.model), models_configured=models_configured)
+        return answer
+
+    advisor.advise = counted  # type: ignore[method-assign]

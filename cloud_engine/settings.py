@@ -2,7 +2,8 @@
 
 One pydantic-settings class keeps every tunable in one typed place, so a missing or
 malformed variable fails fast with its name instead of surfacing later as a KeyError.
-Secrets are `SecretStr` so they never appear in reprs or logs.
+Secrets are `SecretStr` so they never appear in reprs or logs. An empty value (`KEY=` as
+`.env.sample` ships it) means unset, so a copied sample file behaves like no file at all.
 """
 
 from __future__ import annotations
@@ -11,22 +12,27 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from cloud_engine.errors import ConfigurationError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class Settings(BaseSettings):
     """All engine and bot settings; every field maps to the upper-case env var of its name."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore",
+                                      env_ignore_empty=True)
 
     # Discord (required only for `main.py run`)
     discord_token: SecretStr | None = None
     dev_guild_id: int | None = None
+    # Connecting to Discord: attempts before `run` gives up, and the first wait (doubled each time)
+    discord_connect_attempts: int = Field(default=6, ge=1, le=100)
+    discord_connect_backoff_s: float = Field(default=2, gt=0, le=300)
 
     # Storage and paths
     database_path: str = "data/cloud.db"
@@ -49,6 +55,12 @@ class Settings(BaseSettings):
 
     # Logging
     log_level: str = "INFO"
+
+    # Operations: Prometheus /metrics and /healthz on METRICS_HOST:METRICS_PORT (off when unset),
+    # and how long `run` lets a running apply finish after SIGTERM before interrupting it
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
+    shutdown_grace_s: float = Field(default=120, ge=0)
 
     # AI providers (optional; the rules engine answers when none is set)
     groq_api_key: SecretStr | None = None
@@ -78,6 +90,15 @@ class Settings(BaseSettings):
     finops_max_rows: int = Field(default=5_000_000, ge=1)
     finops_noisy_suppress_days: int = Field(default=14, ge=1)
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        """Refuse a level `logging` does not know here, with the accepted names, not at first log call."""
+        level = value.strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
     @cached_property
     def database_file(self) -> str:
         """The SQLite path, with its parent folder created (':memory:' passes through)."""
@@ -100,3 +121,34 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr) and value.get_secret_value():
                 out.append(value.get_secret_value())
         return out
+
+
+class SettingsInvalid(Exception):
+    """Settings that failed validation, as one line per variable (name, value given, what it accepts)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's multi-line report into `SettingsInvalid`.
+
+    Why: a newcomer's first mistake is a typo in `.env`; they need the variable's name and
+    what it accepts on one line, not a traceback with a pydantic documentation URL.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsInvalid([_describe(error) for error in exc.errors()]) from None
+
+
+def _describe(error: object) -> str:
+    """`LOG_LEVEL='nonsense': must be one of DEBUG, ...` from one pydantic error entry."""
+    data = dict(error)  # type: ignore[call-overload]
+    name = ".".join(str(part) for part in data.get("loc", ())).upper() or "settings"
+    message = str(data.get("msg", "invalid value")).removeprefix("Value error, ")
+    given = data.get("input")
+    secret = any(word in name for word in ("KEY", "SECRET", "TOKEN", "PASSWORD", "CREDENTIALS"))
+    shown = f"={given!r}" if isinstance(given, str | int | float) and not secret else ""
+    return f"{name}{shown}: {message}"

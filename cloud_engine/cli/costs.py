@@ -6,6 +6,7 @@ import argparse
 from datetime import date
 from pathlib import Path
 
+from cloud_engine.cli.failures import BAD_INPUT, CliFailure
 from cloud_engine.finops.analysis import GROUP_EXPRESSIONS
 from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
 from cloud_engine.settings import Settings
@@ -23,19 +24,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
+EMPTY_LEDGER = ("No cost data for guild {guild} yet: import some first, e.g. `python main.py ingest focus "
+                "EXPORT.csv --guild {guild}` or `python main.py ingest synthetic --guild {guild}`.")
+
+
+def check_chart_path(path: Path | None) -> None:
+    """Refuse a --chart path whose folder is missing before any work, naming the folder."""
+    if path is None:
+        return
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise CliFailure(f"--chart {path}: the folder {folder} does not exist; create it or choose another path",
+                         BAD_INPUT)
+    if path.is_dir():
+        raise CliFailure(f"--chart {path} is a folder; give a file name such as {path / 'costs.png'}", BAD_INPUT)
+
+
 async def handle(args: argparse.Namespace, settings: Settings) -> int:
     guild = guild_of(args, settings)
+    check_chart_path(args.chart)
+    if args.start and args.end and args.end < args.start:
+        raise CliFailure(f"--end {args.end} is before --start {args.start}", BAD_INPUT)
     async with finops_service(settings) as service:
         summary = await service.cost_summary(by=args.by, start=args.start, end=args.end, tag_key=args.tag_key,
                                              guild_id=guild)
         forecast = await service.forecast(guild_id=guild)
         anomalies = await service.anomalies(args.start, args.end, guild_id=guild)
-        if args.chart:
+        if args.chart and summary.start is not None:
             args.chart.write_bytes(await service.daily_cost_chart(args.start, args.end, guild_id=guild))
     if args.json:
         print(dump({"summary": summary.model_dump(mode="json"),
                     "forecast": forecast.model_dump(mode="json") if forecast else None,
                     "anomalies": anomalies.model_dump(mode="json")}))
+        return 0
+    if summary.start is None:
+        print(EMPTY_LEDGER.format(guild=guild))
         return 0
     cur = summary.currency or ""
     print(f"Cost by {summary.by} for guild {guild} ({summary.start} to {summary.end}): "

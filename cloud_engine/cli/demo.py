@@ -11,21 +11,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+from cloud_engine.cli import log_level
 from cloud_engine.core import CloudOrchestrator, FirewallRule, ResourceSpec, Subnet
+from cloud_engine.core.models import Project, Session
+from cloud_engine.errors import PermissionDenied
 from cloud_engine.finops.cli_support import add_guild_option, guild_of
 from cloud_engine.services import Services
 from cloud_engine.settings import Settings
 
 ADMIN, DEV = 1001, 2002
+TERRAFORM_SUMMARIES = ("Plan:", "No changes.", "Apply complete!")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("demo", help="offline end-to-end demo (SQLite, sandbox Terraform, rules advisor)")
     parser.add_argument("--dir", default="data/demo", help="where the demo keeps its database and Terraform roots")
     parser.add_argument("--keep", action="store_true", help="do not wipe the demo folder first")
-    parser.add_argument("--log-level", default="WARNING", help="JSON log level on stderr (default WARNING keeps the story readable)")
+    parser.add_argument("--log-level", type=log_level, default=None,
+                        help="JSON log level on stderr (default WARNING keeps the story readable; --verbose: INFO)")
     add_guild_option(parser)
     parser.set_defaults(handler=handle)
 
@@ -37,7 +43,20 @@ def _fresh_dir(base: Path, *, keep: bool) -> None:
 
 
 def _section(title: str) -> None:
-    print(f"\n=== {title} " + "=" * max(0, 70 - len(title)))
+    print(f"\n== {title}")
+
+
+def _table(rows: Sequence[Sequence[str]], *, right: Sequence[int] = (), indent: str = "  ") -> None:
+    """Print rows as aligned columns (columns listed in `right` aligned right, e.g. amounts)."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    for row in rows:
+        cells = [cell.rjust(widths[i]) if i in right else cell.ljust(widths[i]) for i, cell in enumerate(row)]
+        print(indent + "  ".join(cells).rstrip())
+
+
+def _co2e(kg: float) -> str:
+    """One sign convention everywhere (the CLI's and Discord's): negative is less CO2e emitted."""
+    return f"{kg:+,.1f} kg"
 
 
 async def handle(args: argparse.Namespace, settings: Settings) -> int:
@@ -54,7 +73,7 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
             await step(services, base, guild)
     finally:
         await services.close()
-    print("\nDemo finished: every step above ran for real, offline.")
+    print(f"\nDemo finished: every step above ran for real and offline. Its data is in {base}/.")
     return 0
 
 
@@ -64,12 +83,14 @@ async def core_and_terraform(services: Services, base: Path, guild: int) -> None
     await engine.grant(guild, ADMIN, ADMIN, "CloudAdmin")
     await engine.grant(guild, ADMIN, DEV, "CloudUser")
     await engine.set_quota(guild, ADMIN, "compute.instances", 6)
+    print(f"User {ADMIN} is CloudAdmin, user {DEV} is CloudUser; the server may run at most 6 VMs.")
     project = await engine.create_project(guild, DEV, name="demo-web", provider="gcp", region="europe-west1",
                                           budget_monthly=400, approver_must_differ=True)
-    print(f"project {project.name}: provider {project.provider}, region {project.region}, target "
-          f"{project.target.upper()} (real GCP HCL is generated; Terraform runs the null-provider mirror)")
+    print(f"Project {project.name}: {project.provider.upper()} in {project.region}, budget $400.00/month, on the "
+          f"{project.target} target: the real GCP configuration is generated and kept, and Terraform runs an offline "
+          "mirror of it made of null resources.")
 
-    _section("Session 1: add resources, validate (permissions, quotas, policies, budget)")
+    _section("Session 1: add resources, then validate them (permissions, quotas, policies, budget)")
     session = await engine.start_session(project.id, DEV)
     specs = [
         ResourceSpec(kind="network", name="app-net", cidr="10.20.0.0/16",
@@ -82,122 +103,174 @@ async def core_and_terraform(services: Services, base: Path, guild: int) -> None
                      tags={"env": "demo", "owner": "platform"}),
         ResourceSpec(kind="bucket", name="demo-assets", storage_gb=100, tags={"env": "demo"}),
     ]
+    rows = [("Kind", "Name", "Cost/month")]
     for spec in specs:
         added = await engine.add_resource(session.id, DEV, spec)
-        print(f"  + {added.kind:<9} {added.name:<12} ${added.cost_monthly:>8.2f}/month")
+        rows.append((added.kind, added.name, f"${added.cost_monthly:,.2f}"))
+    _table(rows, right=(2,))
     result = await engine.validate(session.id, DEV)
-    print(f"validation ok={result.ok}; session cost ${result.cost_monthly:.2f}/month; project after "
-          f"${result.project_monthly_after:.2f} of budget ${result.budget_monthly:.2f}")
+    verdict = "Validation passed" if result.ok else "Validation failed"
+    print(f"{verdict}: this session costs ${result.cost_monthly:,.2f}/month, which brings the project to "
+          f"${result.project_monthly_after:,.2f} of its ${result.budget_monthly:,.2f} budget.")
     for v in [*result.violations, *result.warnings]:
-        print(f"  [{v.action}] {v.policy}: {v.message}")
-    print("quota reservations:", result.reservations)
+        print(f"  {v.action}: {v.message} (policy {v.policy})")
+    print("Quota reserved for it until it is applied or abandoned:")
+    _table([("Quota", "Reserved"), *((name, str(n)) for name, n in sorted(result.reservations.items()))], right=(1,))
 
-    _section("Plan (terraform init + plan -json -out, read as it streams and logged; show -json for edits)")
+    _section("Plan: terraform init and plan, streamed, logged and saved for the apply")
     session = await engine.plan(session.id, DEV)
-    _print_plan(session)
+    _print_plan(services, project, session)
 
-    _section("Plan review before approval (deterministic findings, ranked by the rules engine)")
+    _section("Plan review before approval: deterministic findings, ranked by the rules engine")
     review = await services.review_plan(session.id)
-    print(f"{review.summary}  [written by {review.written_by}]")
-    for finding in review.findings[:6]:
-        print(f"  [{finding.severity}] {finding.code} {finding.address}: {finding.evidence}")
+    print(f"{review.summary} (written by {review.written_by})")
+    _table([("Severity", "Finding", "Where", "Evidence"),
+            *((f.severity, f.code, f.address, f.evidence) for f in review.findings[:6])])
     if review.citations:
-        print("  sources:", ", ".join(review.citations[:5]))
+        print("Sources: " + ", ".join(review.citations[:5]))
 
-    _section("Approve (approver must differ from the author) and apply the saved plan")
+    _section("Approve (this project needs an approver other than the author), then apply the saved plan")
     try:
         await engine.approve(session.id, DEV)
-    except Exception as exc:  # the demo shows the refusal a user would see
-        print(f"author approving their own plan: refused ({exc})")
+    except PermissionDenied:
+        print(f"User {DEV}, the author, tried to approve their own plan: refused, as the project requires.")
     await engine.approve(session.id, ADMIN)
+    print(f"User {ADMIN} approved it.")
     session = await engine.apply(session.id, DEV)
-    print(f"state: {session.state}  {session.error or ''}")
+    _print_run(services, project, session, "apply")
 
-    _section("Session 2: edit a VM in place, replace another field, see the impact before applying")
+    _section("Session 2: resize the VM (in place) and move the bucket (a replacement), seen before applying")
     edit = await engine.start_session(project.id, DEV)
     await engine.add_resource(edit.id, DEV, specs[2].model_copy(update={"machine_type": "e2-medium"}))
     await engine.add_resource(edit.id, DEV, specs[4].model_copy(update={"region": "europe-west4"}))
     edit = await engine.plan(edit.id, DEV)
-    _print_plan(edit)
+    _print_plan(services, project, edit)
     await engine.approve(edit.id, ADMIN)
     edit = await engine.apply(edit.id, DEV)
-    print(f"state: {edit.state}")
+    _print_run(services, project, edit, "apply")
 
-    _section("Project root: git log (one commit per apply)")
+    _section("The project's Terraform root is a git repository: one commit per apply")
     for commit in await engine.deployer.history(project):  # type: ignore[attr-defined]
-        print(f"  {commit.sha[:10]} {commit.message.splitlines()[0]}")
-    print("\nquota use:", {q["name"]: f"{q['used']}/{q['limit_value']}" for q in await engine.quota_usage(guild)
-                           if q["used"] or q["reserved"]})
+        print(f"  {commit.sha[:10]}  {commit.message.splitlines()[0]}")
+    print("\nQuota in use:")
+    _table([("Quota", "Used", "Limit"), *((q["name"], str(q["used"]), str(q["limit_value"]))
+                                         for q in await engine.quota_usage(guild) if q["used"] or q["reserved"])],
+           right=(1, 2))
     stats = await engine.stats(guild)
-    print(f"stats: {stats['by_state']}, {stats['resources']} resources, ${stats['monthly_cost']:.2f}/month")
+    states = ", ".join(f"{count} {state.lower()}" for state, count in sorted(stats["by_state"].items()))
+    print(f"Sessions: {states}. The server now runs {stats['resources']} resources for "
+          f"${stats['monthly_cost']:,.2f}/month.")
     services._extras["demo_project"] = project
 
 
-def _print_plan(session) -> None:
+def _print_plan(services: Services, project: Project, session: Session) -> None:
     summary = session.plan_summary or {}
-    print(f"state: {session.state}; plan: {summary.get('text')} (target: {summary.get('target')})")
+    if session.state.value != "PLAN_READY":
+        print(f"The plan failed ({session.state.value}): {session.error}")
+        return
+    print(f"Plan ready: {summary.get('text')}.")
+    rows = [("Change", "Resource", "Why")]
     for change in summary.get("changes", []):
-        forced = f" (forced by {', '.join(change.get('forced_by') or [])})" if change.get("forced_by") else ""
-        changed = f" changed: {', '.join(change.get('changed') or [])}" if change.get("action") == "update" else ""
-        part = f" [{change['part']}]" if change.get("part") and change.get("part") != "resource" else ""
-        print(f"  {change['action']:<8} {change['kind']}/{change['name']}{part}{forced}{changed}")
-    if session.error:
-        print("error:", session.error)
+        part = f" ({change['part'].replace(':', ' ')})" if change.get("part") and change.get("part") != "resource" \
+            else ""
+        why = ""
+        if change.get("forced_by"):
+            why = f"{', '.join(change['forced_by'])} cannot change in place"
+        elif change.get("action") == "update" and change.get("changed"):
+            why = f"{', '.join(change['changed'])} changes in place"
+        rows.append((change["action"], f"{change['kind']} {change['name']}{part}", why))
+    _table(rows)
+    _print_terraform_lines(services, project, session, "plan")
+
+
+def _print_run(services: Services, project: Project, session: Session, phase: str) -> None:
+    if session.state.value == "APPLIED":
+        print(f"Applied: session {session.id} is APPLIED" + (f" (warning: {session.error})" if session.error else "."))
+    else:
+        print(f"The {phase} ended {session.state.value}: {session.error}")
+    _print_terraform_lines(services, project, session, phase)
+
+
+def _print_terraform_lines(services: Services, project: Project, session: Session, phase: str) -> None:
+    """Terraform's own summary line from the run's log, and where that log is."""
+    root = services.engine.deployer.workspace(project).root  # type: ignore[attr-defined]
+    log = Path(root) / ".runs" / str(session.id) / f"{phase}.log"
+    if not log.is_file():
+        return
+    lines = [line.strip() for line in log.read_text(encoding="utf-8", errors="replace").splitlines()
+             if line.strip().startswith(TERRAFORM_SUMMARIES)]
+    if lines:
+        print(f"Terraform says (on the sandbox's null-resource mirror): {lines[-1]}")
+    print(f"Terraform's full {phase} log: {log}")
 
 
 async def advisor(services: Services, base: Path, guild: int) -> None:
     from cloud_engine.ai.schemas import AdviceRequest
     from cloud_engine.cli.advise import render as render_answer
 
-    _section("Advisor: /cloud-advise with no API key (rules engine, grounded in knowledge/)")
+    _section("Advisor: /cloud-advise with no API key set (the rules engine, grounded in knowledge/)")
     request = AdviceRequest(use_case="Customer-facing web app with a PostgreSQL database and file uploads",
                             provider="gcp", budget="low", security="enhanced", compliance="GDPR", model="auto")
+    print(f'Question: "{request.use_case}" on {request.provider.upper()}, budget {request.budget}, security '
+          f"{request.security}, compliance {request.compliance}.\n")
     answer = await (await services.advisor()).advise(request, guild_id=guild)
     print(render_answer(answer))
 
 
 async def finops(services: Services, base: Path, guild: int) -> None:
-
-    _section("FinOps: ingest a synthetic FOCUS export and metrics (3 providers, ~50 resources, 45 days)")
+    _section("FinOps: import a synthetic FOCUS export and metrics (3 providers, about 50 resources, 45 days)")
     svc = await services.finops()
     costs, metrics = await svc.ingest_synthetic(base / "finops-input", guild_id=guild)
-    print(f"costs: {costs.rows_read} rows read, {costs.rows_added} added; metrics: {metrics.rows_read} read, "
-          f"{metrics.rows_added} added (server {guild}'s part of the ledger)")
+    print(f"Cost lines: {costs.rows_read:,} read, {costs.rows_added:,} added. Metric points: {metrics.rows_read:,} "
+          f"read, {metrics.rows_added:,} added (into server {guild}'s part of the ledger).")
     again = await svc.ingest_focus_file(base / "finops-input" / Path(costs.source_name).name, guild_id=guild)
-    print(f"re-import of the same export: {again.rows_added} rows added, {again.rows_restated} restated, "
-          f"{again.rows_unchanged} unchanged (idempotent)")
+    print(f"Importing the same export again adds {again.rows_added} rows and restates {again.rows_restated}: all "
+          f"{again.rows_unchanged:,} are unchanged.")
     summary = await svc.cost_summary(by="provider", guild_id=guild)
-    print("cost by provider:", ", ".join(f"{g.key} {_money(g.effective_cost, summary.currency)}"
-                                         for g in summary.groups))
+    print(f"\nCost by provider, {summary.start} to {summary.end}:")
+    _table([("Provider", "Effective cost", "Share"),
+            *((g.key, _money(g.effective_cost, summary.currency), f"{g.share:.0%}") for g in summary.groups)],
+           right=(1, 2))
     forecast = await svc.forecast(guild_id=guild)
     if forecast is not None:
-        print(f"month to date {_money(forecast.month_to_date, forecast.currency)}; forecast "
-              f"{_money(forecast.forecast_month_end, forecast.currency)} ({forecast.method})")
+        print(f"Month to date ({forecast.month}): {_money(forecast.month_to_date, forecast.currency)}; forecast for "
+              f"the whole month: {_money(forecast.forecast_month_end, forecast.currency)}.")
     for anomaly in (await svc.anomalies(guild_id=guild)).items[:3]:
-        print(f"anomaly: {anomaly.day} {anomaly.provider}/{anomaly.service} {_money(anomaly.amount, anomaly.currency)} "
-              f"(expected {_money(anomaly.expected, anomaly.currency)}, robust z {anomaly.robust_z:.1f})")
+        print(f"Anomaly on {anomaly.day}: {anomaly.provider} {anomaly.service} cost "
+              f"{_money(anomaly.amount, anomaly.currency)} where {_money(anomaly.expected, anomaly.currency)} was "
+              f"expected (robust z-score {anomaly.robust_z:,.0f}).")
 
-    _section("Top recommendations ($/month at 730 h, CO2e) and the advisor's review")
+    _section("Top recommendations ($ per month at 730 h; CO2e per month, negative = less emitted)")
     recs = await svc.recommendations(guild_id=guild)
-    print(f"{len(recs.items)} recommendations, {_money(recs.total_monthly_savings, recs.currency)}/month and "
-          f"{-recs.total_co2e_kg_month_delta:,.1f} kg CO2e/month in total")
-    for rec in recs.items[:8]:
-        print(f"  {rec.kind:<13} {rec.resource_name:<22} {rec.action[:48]:<48} {_money(rec.monthly_savings, rec.currency):>9} "
-              f"{rec.co2e_kg_month_delta:>7.1f} kg  conf {rec.confidence:.2f}  [{rec.status}]")
+    print(f"{len(recs.items)} recommendations: {_money(recs.total_monthly_savings, recs.currency)}/month in savings "
+          f"and CO2e {_co2e(recs.total_co2e_kg_month_delta)}/month in total. The top eight:")
+    for number, rec in enumerate(recs.items[:8], start=1):
+        print(f"\n  {number}. {rec.resource_name} ({rec.provider}, {rec.kind}): saves "
+              f"{_money(rec.monthly_savings, rec.currency)}/month, CO2e {_co2e(rec.co2e_kg_month_delta)}/month, "
+              f"confidence {rec.confidence:.0%}, risk {rec.risk.level}")
+        print(f"     {_sentence(rec.action)}")
     review = await (await services.advisor()).review_finops(list(recs.items), summary)
-    print(f"\nreview (written by {review.written_by}):")
+    print(f"\nThe advisor's review (written by {review.written_by}):")
     for item in [review.effective_recommendation, *review.additional_recommendations[:3]]:
         if item is not None:
-            print(f"  - [{getattr(item, 'flag', 'ok')}] {item.resource}: {item.action} "
-                  f"(saves {_money(item.monthly_savings or 0, item.currency)}/month, risk {item.risk})")
-    print("  basis:    ", review.base_of_recommendations)
-    print("  forecast: ", review.cost_forecasting)
-    print("  contracts:", review.contract_deal)
+            flag = getattr(item, "flag", "ok")
+            print(f"  - {item.resource}: {_sentence(item.action)} Saves "
+                  f"{_money(item.monthly_savings or 0, item.currency)}/month; risk {item.risk}"
+                  + ("" if flag == "ok" else f"; flagged {flag}") + ".")
+    print(f"  Basis: {review.base_of_recommendations}")
+    print(f"  Forecast: {review.cost_forecasting}")
+    print(f"  Contracts: {review.contract_deal}")
+
+
+def _sentence(text: str) -> str:
+    """Text as a sentence: a capital first letter and a full stop at the end."""
+    text = text.strip()
+    return text[:1].upper() + text[1:] + ("" if text.endswith((".", "!", "?")) else ".")
+
 
 def _money(value: float, currency: str | None) -> str:
     """An amount in its billing currency ($ for USD); amounts in different currencies are never added."""
     return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {currency}"
-
 
 
 STEPS = [core_and_terraform, advisor, finops]

@@ -6,6 +6,7 @@ import argparse
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from cloud_engine.cli import positive_int
 from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
 from cloud_engine.finops.models import IngestReport
 from cloud_engine.settings import Settings
@@ -24,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     metrics = kinds.add_parser("metrics", help="metrics CSV: resource_id,metric,timestamp,value,unit")
     metrics.add_argument("file", type=Path)
     synthetic = kinds.add_parser("synthetic", help="generate and import the synthetic demo data set")
-    synthetic.add_argument("--days", type=int, default=45)
+    synthetic.add_argument("--days", type=positive_int, default=45, help="days of data to generate (default 45)")
     synthetic.add_argument("--out", type=Path, default=Path("data/synthetic"))
     synthetic.add_argument("--end", type=date.fromisoformat, default=None,
                            help="last day of data (default: yesterday, UTC)")

@@ -11,6 +11,7 @@ import argparse
 import importlib
 import json
 
+from cloud_engine.cli import positive_int
 from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
 from cloud_engine.settings import Settings
 
@@ -22,7 +23,7 @@ def _money(value: float, currency: str | None) -> str:
 
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("recommend", help="cost and carbon recommendations from the FinOps ledger")
-    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--limit", type=positive_int, default=None, help="show at most this many")
     parser.add_argument("--include-suppressed", action="store_true", help="also show ones marked noisy")
     parser.add_argument("--review", action="store_true", help="ask the AI advisor to review the list")
     parser.add_argument("--json", action="store_true")
@@ -55,6 +56,10 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
         if args.review:
             payload["review"] = _jsonable(review)
         print(dump(payload))
+    elif recs.as_of is None:
+        print(f"No cost or usage data for guild {guild} yet, so nothing to recommend: import some first, e.g. "
+              f"`python main.py ingest focus EXPORT.csv --guild {guild}` and `python main.py ingest metrics "
+              f"METRICS.csv --guild {guild}` (or `python main.py ingest synthetic --guild {guild}`).")
     else:
         savings = " + ".join(f"{_money(v, c)}/month" for c, v in recs.savings_by_currency.items()) \
             or f"{_money(recs.total_monthly_savings, recs.currency)}/month"

@@ -1,0 +1,1 @@
+"""Running Cloud Engine as a service: backups, Prometheus metrics, graceful shutdown."""
