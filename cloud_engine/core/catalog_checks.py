@@ -24,6 +24,7 @@ GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 # GCP kinds whose renderer sets labels (iac/providers/gcp: vm, database, bucket, k8s_cluster call gcp_labels).
 GCP_LABELLED_KINDS = frozenset({"vm", "database", "bucket", "k8s_cluster"})
 GKE_CLUSTER_NAME_MAX = 40
+BUCKET_NAME_MIN = 3  # GCS and S3 both want 3 to 63 characters
 AZURE_STORAGE_ACCOUNT_LENGTH = (3, 24)  # letters and digits; longer names are cut to 24
 # S3 refuses these prefixes and suffixes (reserved for access points, aliases and directory buckets).
 S3_RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
@@ -109,6 +110,7 @@ def gcp_labels(resource: str, labels: Mapping[str, str]) -> Mapping[str, str]:
 
 def gcs_bucket_name(name: str) -> str:
     """A Cloud Storage bucket name: no "goog" prefix and no "google" anywhere (spec names are lower-case, <= 63)."""
+    _bucket_length(name, "GCS")
     if name.startswith("goog") or "google" in name:
         raise InvalidInput(field=f"{name}.name", rule="GCS bucket names may not start with 'goog' or contain 'google'")
     return name
@@ -119,11 +121,18 @@ def s3_bucket_name(name: str) -> str:
 
     Spec names are already lower-case letters, digits and hyphens, a letter first, at most 63.
     """
+    _bucket_length(name, "S3")
     if name.startswith(S3_RESERVED_PREFIXES) or name.endswith(S3_RESERVED_SUFFIXES):
         raise InvalidInput(field=f"{name}.name",
                            rule=f"S3 bucket names may not start with {', '.join(S3_RESERVED_PREFIXES)} or end with "
                                 f"{', '.join(S3_RESERVED_SUFFIXES)}")
     return name
+
+
+def _bucket_length(name: str, service: str) -> None:
+    """Bucket names are at least 3 characters on GCS and S3 (the spec's own rule caps them at 63)."""
+    if len(name) < BUCKET_NAME_MIN:
+        raise InvalidInput(field=f"{name}.name", rule=f"{service} bucket names have at least {BUCKET_NAME_MIN} characters")
 
 
 def gke_cluster_name(name: str) -> str:

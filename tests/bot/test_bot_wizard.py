@@ -168,7 +168,7 @@ async def test_a_replaced_step_stops_and_the_next_one_expires_in_the_same_messag
 
 async def test_remove_view_greys_out_when_it_expires(bot, engine) -> None:
     _, session = await _session(engine)
-    await engine.add_resource(session.id, USER, ResourceSpec(kind="bucket", name="b1"))
+    await engine.add_resource(session.id, USER, ResourceSpec(kind="bucket", name="bkt1"))
     press = make_interaction(bot, make_member(USER))
     await start_remove(bot, press, await engine.get_session(session.id))
     view: RemoveView = press.response.calls[0][1]["view"]

@@ -58,7 +58,7 @@ def test_unknown_machine_type_lists_valid_ones() -> None:
 
 def test_unknown_region_lists_valid_ones() -> None:
     with pytest.raises(InvalidInput, match="eu-west-1"):
-        normalize(load_catalog(), "aws", "mars-1", ResourceSpec(kind="bucket", name="b"))
+        normalize(load_catalog(), "aws", "mars-1", ResourceSpec(kind="bucket", name="bkt"))
 
 
 def test_catalogue_records_its_source_and_date(est: CostEstimator) -> None:

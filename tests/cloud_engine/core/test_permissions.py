@@ -74,8 +74,8 @@ async def test_only_author_or_admin_changes_a_session(engine) -> None:
     project = await engine.create_project(GUILD, USER, name="own", provider="gcp", region="us-central1")
     session = await engine.start_session(project.id, USER)
     with pytest.raises(PermissionDenied, match="someone else's session"):
-        await engine.add_resource(session.id, OTHER, ResourceSpec(kind="bucket", name="b"))
-    await engine.add_resource(session.id, ADMIN, ResourceSpec(kind="bucket", name="b"))
+        await engine.add_resource(session.id, OTHER, ResourceSpec(kind="bucket", name="bkt"))
+    await engine.add_resource(session.id, ADMIN, ResourceSpec(kind="bucket", name="bkt"))
     with pytest.raises(PermissionDenied):
         await engine.cancel(session.id, OTHER)
 
@@ -84,7 +84,7 @@ async def test_grant_expiry_is_rechecked_at_validation(engine, clock) -> None:
     await engine.grant(GUILD, ADMIN, 600, "CloudUser", duration=timedelta(minutes=5))
     project = await engine.create_project(GUILD, 600, name="jit", provider="gcp", region="us-central1")
     session = await engine.start_session(project.id, 600)
-    await engine.add_resource(session.id, 600, ResourceSpec(kind="bucket", name="b"))
+    await engine.add_resource(session.id, 600, ResourceSpec(kind="bucket", name="bkt"))
     clock.advance(minutes=6)
     with pytest.raises(PermissionDenied):
         await engine.validate(session.id, 600)

@@ -102,7 +102,7 @@ async def _approved_session(engine: CloudOrchestrator, project_id: int) -> int:
     for name in ("c", "d", "e"):
         await engine.add_resource(session.id, ADMIN, vm(name))
     await engine.add_resource(session.id, ADMIN, vm("a", "e2-medium"))
-    await engine.remove_resource(session.id, ADMIN, "bucket", "b")
+    await engine.remove_resource(session.id, ADMIN, "bucket", "bkt")
     planned = await engine.plan(session.id, ADMIN)
     assert planned.state == State.PLAN_READY, planned.error
     await engine.approve(session.id, ADMIN)
@@ -111,7 +111,7 @@ async def _approved_session(engine: CloudOrchestrator, project_id: int) -> int:
 
 @pytest.mark.parametrize("delay", [0.0, 0.05, 0.3, 1.0])
 async def test_a_cancel_at_any_moment_leaves_records_equal_to_the_state(engine, project, root, delay) -> None:
-    await _deploy(engine, project.id, vm("a"), ResourceSpec(kind="bucket", name="b"))
+    await _deploy(engine, project.id, vm("a"), ResourceSpec(kind="bucket", name="bkt"))
     session_id = await _approved_session(engine, project.id)
     task = engine.start_apply(session_id, ADMIN)
     await asyncio.sleep(delay)
@@ -126,14 +126,14 @@ async def test_a_cancel_at_any_moment_leaves_records_equal_to_the_state(engine, 
     else:
         assert ended.state == State.FAILED
         assert "stop" in (ended.error or "") or "cancel" in (ended.error or "")
-        assert "changes were made" in (ended.error or "") or recorded == {("vm", "a"), ("bucket", "b")}
+        assert "changes were made" in (ended.error or "") or recorded == {("vm", "a"), ("bucket", "bkt")}
     await next_session_destroys_nothing(engine, project.id, root)
 
 
 @pytest.mark.parametrize("point", ["during_apply", "after_terraform_apply", "before_db_write"])
 async def test_a_bot_killed_at_any_moment_of_an_apply_is_reconciled_on_restart(
         engine, project, root, db, settings, clock, point) -> None:
-    await _deploy(engine, project.id, vm("a"), ResourceSpec(kind="bucket", name="b"))
+    await _deploy(engine, project.id, vm("a"), ResourceSpec(kind="bucket", name="bkt"))
     session_id = await _approved_session(engine, project.id)
     child = await asyncio.to_thread(run_child, settings, session_id, "apply", point)
     assert child.returncode == -9, child.stderr[-2000:]
@@ -247,7 +247,7 @@ async def test_a_cancel_that_cannot_stop_the_run_says_so(db, settings, clock, en
 async def test_racing_adds_never_pass_the_session_cap(engine, project) -> None:
     session = await engine.start_session(project.id, ADMIN)
     results = await asyncio.gather(
-        *(engine.add_resource(session.id, ADMIN, ResourceSpec(kind="bucket", name=f"b{i}")) for i in range(120)),
+        *(engine.add_resource(session.id, ADMIN, ResourceSpec(kind="bucket", name=f"bkt{i}")) for i in range(120)),
         return_exceptions=True)
     refused = [r for r in results if isinstance(r, BaseException)]
     assert all(isinstance(r, InvalidInput) and "at most 50" in str(r) for r in refused)

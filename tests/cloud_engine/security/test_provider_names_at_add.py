@@ -20,6 +20,7 @@ async def _session(engine: CloudOrchestrator, provider: str, region: str) -> int
     (ResourceSpec(kind="vm", name="web-1", machine_type="e2-small", tags={"owner": "me@example"}), "web-1.tags.owner",
      "GCP label values"),
     (ResourceSpec(kind="bucket", name="google-assets"), "google-assets.name", "GCS bucket names"),
+    (ResourceSpec(kind="bucket", name="b1"), "b1.name", "GCS bucket names have at least 3 characters"),
     (ResourceSpec(kind="k8s_cluster", name="c" * 41), f"{'c' * 41}.name", "GKE cluster names have at most 40"),
 ])
 async def test_gcp_rules_are_checked_when_a_resource_is_added(engine: CloudOrchestrator, spec: ResourceSpec,
@@ -36,6 +37,7 @@ async def test_gcp_rules_are_checked_when_a_resource_is_added(engine: CloudOrche
     (ResourceSpec(kind="database", name="orders--db"), "RDS identifiers"),
     (ResourceSpec(kind="bucket", name="xn--assets"), "S3 bucket names"),
     (ResourceSpec(kind="bucket", name="logs-s3alias"), "S3 bucket names"),
+    (ResourceSpec(kind="bucket", name="b"), "S3 bucket names have at least 3 characters"),
     (ResourceSpec(kind="firewall", name="web", description="Zugriff für alle"), "AWS security group descriptions"),
 ])
 async def test_aws_rules_are_checked_when_a_resource_is_added(engine: CloudOrchestrator, spec: ResourceSpec,
