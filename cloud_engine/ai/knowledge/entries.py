@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 from cloud_engine.errors import EngineError
 
 PROVIDERS: tuple[str, ...] = ("gcp", "aws", "azure", "general")
-CATEGORIES: tuple[str, ...] = ("security", "cost", "performance", "reliability", "compliance")
+# The five Well-Architected pillars (operations = operational excellence) plus compliance
+CATEGORIES: tuple[str, ...] = ("security", "cost", "performance", "reliability", "compliance", "operations")
 FRAMEWORKS: tuple[str, ...] = ("HIPAA", "GDPR", "PCI-DSS", "SOX")
 MAX_K = 50
 SKIPPED_FILE_NAMES = frozenset({"readme.md"})
@@ -45,7 +46,7 @@ class KnowledgeEntry(BaseModel):
     id: str
     title: str
     provider: Literal["gcp", "aws", "azure", "general"]
-    category: Literal["security", "cost", "performance", "reliability", "compliance"]
+    category: Literal["security", "cost", "performance", "reliability", "compliance", "operations"]
     services: tuple[str, ...]
     tags: tuple[str, ...]
     frameworks: tuple[Literal["HIPAA", "GDPR", "PCI-DSS", "SOX"], ...] = ()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sqlite3
+
+import pytest
+
 from cloud_engine.store import Database
+from cloud_engine.store.database import MIGRATIONS_DIR
 
 
 async def test_migrations_are_idempotent(tmp_path) -> None:
@@ -35,3 +40,34 @@ async def test_failed_transaction_rolls_back(tmp_path) -> None:
         pass
     assert await db.fetchone("SELECT * FROM quotas WHERE name = 'x'") is None
     await db.close()
+
+
+async def test_the_operations_category_keeps_the_entries_loaded_before_it(tmp_path) -> None:
+    """0009 rebuilds kb_entries for the new category: earlier rows and their search index survive."""
+    path = tmp_path / "kb.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                 " applied_at TEXT NOT NULL DEFAULT (datetime('now')))")
+    for file in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        if int(file.name[:4]) < 9:
+            conn.executescript(file.read_text())
+            conn.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", (int(file.name[:4]), file.stem))
+    conn.execute("INSERT INTO kb_entries (doc, id, path, sha256, title, provider, category, body)"
+                 " VALUES (7, 'aws-rel-x', 'aws/reliability/aws-rel-x.md', 'h', 'Backups', 'aws', 'reliability', 'b')")
+    conn.execute("INSERT INTO kb_fts (rowid, title, services, tags, body, provider_terms)"
+                 " VALUES (7, 'Backups', '', '', 'snapshots every night', 'aws')")
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO kb_entries (id, path, sha256, title, provider, category, body)"
+                     " VALUES ('o', 'o.md', 'h', 'Runbooks', 'aws', 'operations', 'b')")
+    conn.commit()
+    conn.close()
+
+    db = await Database.open(path)
+    try:
+        kept = await db.fetchone("SELECT e.id FROM kb_fts JOIN kb_entries e ON e.doc = kb_fts.rowid"
+                                 " WHERE kb_fts MATCH 'snapshots'")
+        assert kept is not None and kept["id"] == "aws-rel-x"
+        await db.execute("INSERT INTO kb_entries (id, path, sha256, title, provider, category, body)"
+                         " VALUES ('aws-ops-x', 'aws/operations/aws-ops-x.md', 'h', 'Runbooks', 'aws', 'operations', 'b')")
+    finally:
+        await db.close()
