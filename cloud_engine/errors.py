@@ -80,6 +80,7 @@ class RateLimited(EngineError):
 
 class AdvisorError(EngineError):
     template = "Advisor failed: {detail}"
+    detail: str
 
 
 class IngestError(EngineError):

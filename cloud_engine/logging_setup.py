@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -107,7 +107,7 @@ def new_request_id() -> str:
 
 
 @contextmanager
-def request_context(request_id: str | None = None):
+def request_context(request_id: str | None = None) -> Iterator[str]:
     """Bind a request id for the duration of one user action; yields the id."""
     rid = request_id or new_request_id()
     token = request_id_var.set(rid)

@@ -55,7 +55,8 @@ class Services:
                     for path, reason in report.errors:
                         log.warning("knowledge entry skipped", extra={"file": str(path), "reason": reason})
                 self._extras["knowledge"] = index
-            return self._extras["knowledge"]
+            known: KnowledgeIndex = self._extras["knowledge"]
+            return known
 
     async def advisor(self) -> CloudAIAdvisor:
         """The advisor (Groq/Gemini when keys are set, the rules engine always), sharing the engine's checks."""
@@ -69,7 +70,8 @@ class Services:
                 if self.metrics is not None:
                     _count_answers(advisor, self.metrics, self.settings)
                 self._extras["advisor"] = advisor
-            return self._extras["advisor"]
+            shared: CloudAIAdvisor = self._extras["advisor"]
+            return shared
 
     async def finops(self) -> FinOpsService:
         from cloud_engine.finops.service import FinOpsService
@@ -77,7 +79,8 @@ class Services:
         async with self._lock:
             if "finops" not in self._extras:
                 self._extras["finops"] = await FinOpsService.open(self.settings, self.db)
-            return self._extras["finops"]
+            service: FinOpsService = self._extras["finops"]
+            return service
 
     async def review_plan(self, session_id: int, *, model: str = "auto") -> PlanReview:
         """Review a session's saved plan before approval: deterministic findings, then the advisor's ranking."""

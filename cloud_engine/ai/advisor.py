@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from cloud_engine.ai import guardrails as gr
 from cloud_engine.ai.answer import Finish
@@ -55,6 +55,9 @@ from cloud_engine.errors import AdvisorError, InvalidInput
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
+
+if TYPE_CHECKING:
+    from cloud_engine.core.orchestrator import CloudOrchestrator
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +175,7 @@ class CloudAIAdvisor:
             self.advise(request.model_copy(update={"model": model_id}), guild_id=guild_id) for model_id in ids)))
 
     def _clouds(self, request: AdviceRequest) -> list[str]:
-        clouds = list(CLOUDS) if request.provider == "any" else [request.provider]
+        clouds: list[str] = list(CLOUDS) if request.provider == "any" else [request.provider]
         if request.region:
             having = [c for c in clouds if request.region in self.catalog.regions(c)]
             if not having:
@@ -300,7 +303,8 @@ class CloudAIAdvisor:
                                             provider=model, source=self, retry=self.retry)
 
     # ------------------------------------------------------------------ deploy this
-    async def deploy_answer(self, answer: AdviceAnswer, engine: Any, project_id: int, user_id: int) -> Session:
+    async def deploy_answer(self, answer: AdviceAnswer, engine: CloudOrchestrator, project_id: int,
+                            user_id: int) -> Session:
         """Turn an answer into a DRAFT deployment session ("Deploy this"), through every engine check.
 
         Only a user's explicit action calls this. The project's provider must match the answer's;

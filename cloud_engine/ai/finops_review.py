@@ -52,7 +52,8 @@ def as_dict(obj: Any) -> dict[str, Any]:
     if obj is None:
         return {}
     if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
+        dumped: dict[str, Any] = obj.model_dump(mode="json")
+        return dumped
     if isinstance(obj, Mapping):
         return dict(obj)
     raise TypeError(f"cannot read {type(obj).__name__} as data")
@@ -306,7 +307,9 @@ async def _model_review(raw: RawFinOpsReview, recs: Sequence[Mapping[str, Any]],
                         figures: Sequence[float], index: KnowledgeIndex | None, notes: list[str], *, provider: str,
                         model: str, cached: bool) -> FinOpsReview:
     by_id = {str(r.get("id")): r for r in recs}
-    police = lambda text: police_numbers(text, figures)  # noqa: E731
+
+    def police(text: str) -> str:
+        return police_numbers(text, figures)
 
     def item(pick_id: str, model_flag: Flag, note: str) -> FinOpsItem:
         rec = by_id[pick_id]

@@ -72,7 +72,8 @@ class Catalog(_Frozen):
 
     def known(self, provider: str) -> ProviderCatalog | None:
         """`for_provider`, or None for a provider it does not price (e.g. one named in an uploaded bill)."""
-        return self.providers.get("gcp" if provider == "sandbox" else provider)  # type: ignore[call-overload]
+        name = "gcp" if provider == "sandbox" else provider
+        return self.providers[name] if name in self.providers else None
 
     def regions(self, provider: str) -> list[str]:
         return list(self.for_provider(provider).regions)

@@ -71,7 +71,8 @@ async def cite(index: KnowledgeIndex, claim: str, subject: str, provider: str, *
 
 async def supported(index: KnowledgeIndex, ids: Sequence[str], subject: str) -> tuple[list[str], list[str]]:
     """Split cited ids into those whose entry covers the subject and those that do not (or do not exist)."""
-    keep, drop = [], []
+    keep: list[str] = []
+    drop: list[str] = []
     for entry_id in dict.fromkeys(ids):
         entry = await index.get(entry_id)
         (keep if entry is not None and covers(entry, subject) else drop).append(entry_id)

@@ -58,7 +58,7 @@ def design(req: Requirements, cat: ProviderCatalog, *, provider: str, region: st
     _compute(d, req, cat, region, budget, size, net)
     for engine in req.engines:
         name = "app-db" if len(req.engines) == 1 else f"{engine}-db"
-        d.specs.append(ResourceSpec(kind="database", name=name, region=region, engine=engine,  # type: ignore[arg-type]
+        d.specs.append(ResourceSpec(kind="database", name=name, region=region, engine=engine,
                                     tier=db_tier_for(cat, size), storage_gb=_DB_STORAGE_GB[budget], network=net,
                                     high_availability=budget == "high" and not req.dev, deletion_protection=True,
                                     backup_retention_days=7, description=f"managed {engine} database"))

@@ -36,6 +36,8 @@ class MalformedEntry(EngineError):
     """A knowledge file that could not be parsed or validated; `reason` says why."""
 
     template = "Malformed knowledge entry {file}: {reason}"
+    file: str
+    reason: str
 
 
 class KnowledgeEntry(BaseModel):

@@ -66,7 +66,7 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with additive jitter for the given (1-based) failed attempt."""
         base = min(self.max_s, self.initial_s * (2 ** max(0, attempt - 1)))
-        return base + (random.uniform(0, self.jitter_s) if self.jitter_s > 0 else 0.0)  # noqa: S311 - jitter only
+        return float(base + (random.uniform(0, self.jitter_s) if self.jitter_s > 0 else 0.0))  # noqa: S311 - jitter only
 
     def wait_for(self, attempt: int, retry_after: float | None) -> float:
         """The wait before the next attempt: backoff, raised to the server's delay when given."""

@@ -67,7 +67,7 @@ class RulesAdvisor:
         return RawAdvice(
             summary=f"{article} {what} design on {provider.upper()} in {region} for a {request.budget} budget: "
                     f"{listing}."[:800],
-            cloud_provider=provider,  # type: ignore[arg-type]
+            cloud_provider=provider,
             region=region,
             reasoning=RawReasoning(
                 requirements=requirements_text(req, request),
