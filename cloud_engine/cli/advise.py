@@ -20,7 +20,7 @@ from cloud_engine.settings import Settings
 from cloud_engine.store import Database
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("advise", help="architecture advice for a use case (offline rules engine without AI keys)")
     parser.add_argument("use_case", help='what to build, e.g. "web app with postgres for a small shop"')
     parser.add_argument("--provider", choices=["any", "gcp", "aws", "azure"], default="any")

@@ -15,7 +15,7 @@ from cloud_engine.ops.backup import BackupError, DataPaths, create_backup, resto
 from cloud_engine.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("backup", help="back up or restore the database, FinOps ledger and Terraform roots")
     actions = parser.add_subparsers(dest="backup_action", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="write a backup into PATH (a new or empty folder)")

@@ -13,7 +13,7 @@ from cloud_engine.store import Database
 from cloud_engine.store.database import MIGRATIONS_DIR
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("db", help="database maintenance: migrate (apply pending migrations) or status")
     parser.add_argument("action", choices=["migrate", "status"],
                         help="migrate: apply pending migrations; status: show the schema version")

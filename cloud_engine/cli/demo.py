@@ -26,7 +26,7 @@ ADMIN, DEV = 1001, 2002
 TERRAFORM_SUMMARIES = ("Plan:", "No changes.", "Apply complete!")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("demo", help="offline end-to-end demo (SQLite, sandbox Terraform, rules advisor)")
     parser.add_argument("--dir", default="data/demo", help="where the demo keeps its database and Terraform roots")
     parser.add_argument("--keep", action="store_true", help="do not wipe the demo folder first")

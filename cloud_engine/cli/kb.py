@@ -21,7 +21,7 @@ DEFAULT_EVAL_FILE = REPO_ROOT / "tests" / "data" / "retrieval_eval.jsonl"
 MIN_RECALL_AT_5 = 0.85
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("kb", help="knowledge base: load, search, evaluate retrieval")
     actions = parser.add_subparsers(dest="kb_action", metavar="ACTION", required=True)
 

@@ -44,7 +44,7 @@ def discord_token(settings: Settings) -> str:
     return token
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from cloud_engine.cli import log_level
 
     parser = sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
