@@ -35,14 +35,14 @@ T = TypeVar("T")
 # A slash command's callback as a cog method: (cog, interaction, **options) -> coroutine.
 CommandCallback = Callable[..., Coroutine[Any, Any, None]]
 
-# Lobby button -> the engine action whose role it needs. Approve (and the read-only review
-# an approver wants first) may be pressed by others.
+# Lobby button -> the engine action whose role it needs. Approve and Reject (who may reject is
+# who may approve), and the read-only review an approver wants first, may be pressed by others.
 LOBBY_ENGINE_ACTIONS: dict[LobbyAction, str] = {
     LobbyAction.ADD: "deploy", LobbyAction.REMOVE: "deploy", LobbyAction.VALIDATE: "deploy",
     LobbyAction.PLAN: "deploy", LobbyAction.REVIEW: "view", LobbyAction.APPROVE: "approve",
-    LobbyAction.APPLY: "apply", LobbyAction.CANCEL: "deploy",
+    LobbyAction.REJECT: "approve", LobbyAction.APPLY: "apply", LobbyAction.CANCEL: "deploy",
 }
-_OTHERS_MAY_PRESS = frozenset({LobbyAction.APPROVE, LobbyAction.REVIEW})
+_OTHERS_MAY_PRESS = frozenset({LobbyAction.APPROVE, LobbyAction.REJECT, LobbyAction.REVIEW})
 
 
 async def sync_admin(engine: CloudOrchestrator, interaction: discord.Interaction) -> None:

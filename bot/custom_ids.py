@@ -24,6 +24,7 @@ class LobbyAction(StrEnum):
     PLAN = "plan"
     REVIEW = "review"
     APPROVE = "approve"
+    REJECT = "reject"
     APPLY = "apply"
     CANCEL = "cancel"
 

@@ -12,10 +12,14 @@ from typing import Any
 import discord
 
 from bot.limits import EMBED_FIELD_VALUE, fit_embed, safe, truncate
+from cloud_engine.core.audit_export import AuditExport
+from cloud_engine.core.lock_admin import HeldLock, UnlockResult
 from cloud_engine.core.models import Project, Session, SessionResource, State, ValidationResult
+from cloud_engine.core.reasons import Rejection
 
-__all__ = ["STATE_COLOURS", "audit", "costs", "grants", "health", "lobby", "policies", "project_card", "project_list",
-           "quota", "run_summary", "sessions", "stats", "target_line", "validation"]
+__all__ = ["STATE_COLOURS", "audit", "audit_export_note", "costs", "grants", "health", "lobby", "locks", "policies",
+           "project_card", "project_list", "quota", "run_summary", "sessions", "stats", "target_line", "unlocked",
+           "validation"]
 
 STATE_COLOURS: dict[State, discord.Colour] = {
     State.DRAFT: discord.Colour.light_grey(), State.VALIDATING: discord.Colour.blurple(),
@@ -74,7 +78,8 @@ def _plan_lines(summary: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def lobby(session: Session, project: Project, quotas: Sequence[Mapping[str, Any]] | None = None) -> discord.Embed:
+def lobby(session: Session, project: Project, quotas: Sequence[Mapping[str, Any]] | None = None, *,
+          rejection: Rejection | None = None) -> discord.Embed:
     """The deployment lobby: what will change, where, for how much, and what stands in the way."""
     embed = discord.Embed(title=f"Deployment #{session.id} · {project.name}", colour=STATE_COLOURS[session.state],
                           description=f"{target_line(project)}\nState: **{session.state.value}** · "
@@ -95,6 +100,9 @@ def lobby(session: Session, project: Project, quotas: Sequence[Mapping[str, Any]
         embed.add_field(name="Plan", value=_lines(_plan_lines(session.plan_summary)), inline=False)
     if session.needs_approval:
         embed.add_field(name="Approval", value="A policy requires a **CloudAdmin** to approve this plan.", inline=False)
+    if rejection is not None:
+        embed.add_field(name="Plan rejected", inline=False,
+                        value=f"<@{rejection.by}>: {safe(rejection.reason, 300)}\nChange it, then **Plan** again.")
     if session.approved_by:
         embed.add_field(name="Approved by", value=f"<@{session.approved_by}>", inline=True)
     if session.error:
@@ -169,6 +177,41 @@ def audit(rows: Sequence[Mapping[str, Any]]) -> discord.Embed:
         return f"`{str(r.get('at', ''))[:19]}` <@{r.get('actor_id')}> **{safe(r.get('action', ''))}**{target}{move}"
     return fit_embed(discord.Embed(title="Audit log", colour=discord.Colour.dark_grey(),
                                    description=_lines(map(line, rows), limit=4000, empty="Nothing recorded.")))
+
+
+def audit_export_note(export: AuditExport, limit_bytes: int) -> str:
+    """What an audit export attachment holds, and where to go on when Discord's file limit cut it."""
+    if export.total == 0:
+        return "Nothing recorded in that period."
+    text = (f"Audit log export: {export.rows} row(s), #{export.first_id} to #{export.last_id}, each with its "
+            f"`prev_hash` and `row_hash` (check with `python main.py audit verify`).")
+    if export.truncated:
+        text += (f"\nThe file holds the oldest {export.rows} of {export.total} rows that fit Discord's "
+                 f"{limit_bytes // (1024 * 1024)} MiB limit; run again with `since:{export.next_since}` for the rest.")
+    return text
+
+
+def locks(items: Sequence[HeldLock]) -> discord.Embed:
+    """Held project locks: project, holding deployment, holder, since when, its state and whether Terraform runs."""
+    def line(lock: HeldLock) -> str:
+        state = lock.state.value if lock.state else "session gone"
+        running = " · Terraform running" if lock.running else ""
+        return (f"**{safe(lock.project)}** · deployment #{lock.session_id} · <@{lock.holder_id}> · since "
+                f"{discord.utils.format_dt(lock.since, 'R')} · {state}{running}")
+    return fit_embed(discord.Embed(title="Project locks", colour=discord.Colour.orange() if items else
+                                   discord.Colour.green(),
+                                   description=_lines(map(line, items), limit=4000, empty="No project is locked.")))
+
+
+def unlocked(result: UnlockResult) -> str:
+    """The reply to `/cloud-unlock`: whose lock went, and what became of the session holding it."""
+    text = f"Released the lock on **{safe(result.project)}** held by deployment #{result.session_id} (<@{result.holder_id}>)."
+    if result.session_ended and result.state is not None:
+        text += f" The deployment is now **{result.state.value}**: {safe(result.reason)}"
+    else:
+        state = result.previous_state.value if result.previous_state else "gone"
+        text += f" The deployment had already ended ({state}); only the lock was left behind."
+    return text
 
 
 def costs(project: Project, resources: Sequence[SessionResource]) -> discord.Embed:

@@ -15,7 +15,7 @@ __all__ = [
     "EMBED_FIELD_VALUE", "EMBED_FOOTER", "EMBED_TITLE", "EMBED_TOTAL", "FOLLOWUP_SECONDS", "LABEL", "MESSAGE",
     "MESSAGES_PER_WINDOW", "MODAL_TITLE", "RATE_WINDOW_S", "ROWS", "SELECT_OPTIONS", "TEXT_INPUT", "THREAD_NAME",
     "VIEW_MARGIN_SECONDS", "VIEW_SECONDS",
-    "AUTOCOMPLETE_CHOICES", "fit_embed", "safe", "truncate",
+    "ATTACHMENT", "AUTOCOMPLETE_CHOICES", "attachment_limit", "fit_embed", "safe", "truncate",
 ]
 
 MESSAGE = 2000
@@ -35,6 +35,8 @@ BUTTON_LABEL = 80  # button labels: Discord caps them below the 100 of options a
 MODAL_TITLE = 45
 TEXT_INPUT = 4000
 THREAD_NAME = 100
+# One uploaded file: what every server accepts (discord.py's default, 10 MiB); boosted servers take more.
+ATTACHMENT = discord.utils.DEFAULT_FILE_SIZE_LIMIT_BYTES
 
 ACK_SECONDS = 3.0  # an interaction must be answered (or deferred) within this
 FOLLOWUP_SECONDS = 15 * 60  # interaction tokens (followups, edits of the original) expire after this
@@ -65,6 +67,13 @@ def safe(text: object, limit: int | None = None) -> str:
     """User-supplied text made inert: no markdown, no @mentions; optionally truncated."""
     out = discord.utils.escape_mentions(discord.utils.escape_markdown(str(text)))
     return truncate(out, limit) if limit is not None else out
+
+
+def attachment_limit(guild: object) -> int:
+    """The bytes one file sent to `guild` may hold: its boost tier's limit, never below ATTACHMENT."""
+    if isinstance(guild, discord.Guild):
+        return max(guild.filesize_limit, ATTACHMENT)
+    return ATTACHMENT
 
 
 def fit_embed(embed: discord.Embed) -> discord.Embed:

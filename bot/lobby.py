@@ -49,6 +49,7 @@ ACTIONS: dict[LobbyAction, tuple[str, discord.ButtonStyle, str]] = {
     _A.PLAN: ("Plan", discord.ButtonStyle.primary, "📋"),
     _A.REVIEW: ("Review plan", discord.ButtonStyle.secondary, "🧐"),
     _A.APPROVE: ("Approve", discord.ButtonStyle.success, "✅"),
+    _A.REJECT: ("Reject", discord.ButtonStyle.secondary, "↩️"),
     _A.APPLY: ("Apply", discord.ButtonStyle.danger, "🚀"),
     _A.CANCEL: ("Cancel", discord.ButtonStyle.secondary, "✖️"),
 }
@@ -58,6 +59,7 @@ EVENT_ACTIONS: dict[Event, tuple[LobbyAction, ...]] = {
     Event.EDIT: (_A.ADD, _A.REMOVE),  # editing a ready plan sends the session back to DRAFT
     Event.PLAN_SUCCEEDED: (_A.PLAN,),  # validated and waiting for a plan run
     Event.APPROVE: (_A.REVIEW, _A.APPROVE),  # a ready plan can be reviewed by the advisor before approval
+    Event.REJECT: (_A.REJECT,),  # or turned down, with a reason, by anyone who may approve it
     Event.APPLY: (_A.REVIEW, _A.APPLY),
     Event.CANCEL: (_A.CANCEL,),
     Event.APPLY_FAILED: (_A.CANCEL,),  # a running apply can be stopped; the engine interrupts Terraform
@@ -154,7 +156,8 @@ async def lobby_payload(engine: CloudOrchestrator, session_id: int) -> tuple[dis
     session = await engine.get_session(session_id)
     project = await engine.get_project(session.project_id)
     quotas = await engine.quota_usage(session.guild_id) if session.reservations else None
-    return (embeds.lobby(session, project, quotas),
+    rejection = await engine.rejection(session_id) if session.state == State.DRAFT else None
+    return (embeds.lobby(session, project, quotas, rejection=rejection),
             lobby_view(session, running=engine.running(session_id) is not None))
 
 

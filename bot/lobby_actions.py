@@ -13,15 +13,18 @@ import discord
 
 from bot import embeds, embeds_ai
 from bot.custom_ids import LobbyAction
+from bot.errors import report
+from bot.limits import MODAL_TITLE, VIEW_SECONDS, truncate
 from bot.lobby import handler
 from bot.resource_wizard import start_add, start_remove
 from bot.runs import launch_run
 from cloud_engine.core.models import Session
+from cloud_engine.core.validation import MAX_DESCRIPTION
 
 if TYPE_CHECKING:
     from bot.bot import CloudBot
 
-__all__: list[str] = []
+__all__ = ["RejectModal"]
 
 
 @handler(LobbyAction.ADD)
@@ -72,6 +75,38 @@ async def approve(bot: CloudBot, interaction: discord.Interaction, session: Sess
     await interaction.response.defer(ephemeral=True, thinking=True)
     await bot.engine.approve(session.id, interaction.user.id)
     await interaction.followup.send(f"Approved deployment #{session.id}; its author can now **Apply**.", ephemeral=True)
+
+
+class RejectModal(discord.ui.Modal):
+    """Why the plan is turned down: the reason is shown in the lobby and kept in the audit log."""
+
+    def __init__(self, bot: CloudBot, session_id: int, *, timeout: float = VIEW_SECONDS) -> None:
+        super().__init__(title=truncate(f"Reject the plan of deployment #{session_id}", MODAL_TITLE), timeout=timeout)
+        self.bot, self.session_id = bot, session_id
+        self.reason: discord.ui.TextInput[RejectModal] = discord.ui.TextInput(
+            label="Reason (shown to the author)", placeholder="e.g. the database needs backups first",
+            required=True, max_length=MAX_DESCRIPTION)
+        self.add_item(self.reason)
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        try:
+            after = await self.bot.engine.reject(self.session_id, interaction.user.id, str(self.reason.value or ""))
+        except Exception as exc:  # e.g. approved meanwhile: one short reply, refusals audited
+            await report(interaction, exc, action="lobby:reject")
+            return
+        await interaction.followup.send(f"Rejected the plan: deployment #{after.id} is back in **{after.state.value}** "
+                                        "with your reason shown in its lobby.", ephemeral=True)
+
+    # Modal.on_error's own signature (no item): discord.py's Modal drops BaseView's `item` parameter itself.
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
+        await report(interaction, error, action="lobby:reject")
+
+
+@handler(LobbyAction.REJECT)
+async def reject(bot: CloudBot, interaction: discord.Interaction, session: Session) -> None:
+    """Ask for the reason first; the modal's submit sends the session back to DRAFT."""
+    await interaction.response.send_modal(RejectModal(bot, session.id))
 
 
 @handler(LobbyAction.CANCEL)

@@ -7,18 +7,22 @@ settings) and checked against the engine's CloudAdmin role, which the engine che
 
 from __future__ import annotations
 
+import io
 from typing import Literal
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import embeds
+from bot import autocomplete, embeds
 from bot.bot import CloudBot
 from bot.checks import admin_command
 from bot.client import guild_id_of
 from bot.converters import Duration
+from bot.limits import attachment_limit
+from cloud_engine.core.audit_export import parse_since
 from cloud_engine.core.models import FINAL_STATES, State
+from cloud_engine.core.validation import MAX_DESCRIPTION
 
 QuotaName = Literal["compute.instances", "compute.cpus", "compute.ram_gb", "database.instances", "storage.buckets",
                     "network.vpcs", "network.load_balancers"]
@@ -68,18 +72,46 @@ class AdminCog(commands.Cog):
         after = await self.bot.engine.admin_cancel(session, interaction.user.id, reason=reason[:300])
         await interaction.followup.send(f"Deployment #{after.id} is now **{after.state.value}**.", ephemeral=True)
 
+    @admin_command(name="cloud-unlock", description="Release a project's lock, ending the deployment that holds it")
+    @app_commands.autocomplete(project=autocomplete.projects)
+    @app_commands.describe(reason="why: shown on the deployment and kept in the audit log")
+    async def unlock(self, interaction: discord.Interaction, project: str,
+                     reason: app_commands.Range[str, 1, MAX_DESCRIPTION]) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        result = await self.bot.engine.unlock(guild_id_of(interaction), interaction.user.id, project, reason)
+        await interaction.followup.send(embeds.unlocked(result), ephemeral=True)
+
     @admin_command(name="cloud-stats", description="Sessions, resources and monthly cost for this server")
     async def stats(self, interaction: discord.Interaction) -> None:
         found = await self.bot.engine.stats(guild_id_of(interaction))
         await interaction.response.send_message(embed=embeds.stats(found), ephemeral=True)
 
-    @admin_command(name="cloud-audit", description="Recent audit log entries")
-    @app_commands.describe(action="e.g. refused, grant, session.apply, add_resource")
+    @admin_command(name="cloud-audit", description="Recent audit log entries, or the whole log as a file")
+    @app_commands.describe(action="e.g. refused, grant, session.apply, add_resource",
+                           export="send every row from `since` on as a file, with its hash (limit, user, action unused)",
+                           since="with export: from this date on, YYYY-MM-DD (UTC)")
     async def audit(self, interaction: discord.Interaction, limit: app_commands.Range[int, 1, 50] = 20,
-                    user: discord.Member | None = None, action: str | None = None) -> None:
+                    user: discord.Member | None = None, action: str | None = None,
+                    export: Literal["jsonl", "csv"] | None = None, since: str | None = None) -> None:
+        if export is not None:
+            await self._send_export(interaction, export, since)
+            return
         rows = await self.bot.engine.audit(guild_id_of(interaction), interaction.user.id, limit=limit,
                                            actor_id=user.id if user else None, action=action)
         await interaction.response.send_message(embed=embeds.audit(rows), ephemeral=True)
+
+    async def _send_export(self, interaction: discord.Interaction, fmt: Literal["jsonl", "csv"], since: str | None) -> None:
+        """`/cloud-audit export:`: the chained log as one attachment within the server's upload limit."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        budget = attachment_limit(interaction.guild)
+        found = await self.bot.engine.export_audit(guild_id_of(interaction), interaction.user.id, fmt,
+                                                   since=parse_since(since) if since else None, max_bytes=budget)
+        note = embeds.audit_export_note(found, budget)
+        if not found.rows:
+            await interaction.followup.send(note, ephemeral=True)
+            return
+        await interaction.followup.send(note, file=discord.File(io.BytesIO(found.data), filename=found.filename),
+                                        ephemeral=True)
 
 
 async def setup(bot: CloudBot) -> None:

@@ -1,4 +1,4 @@
-"""/cloud-deploy, /cloud-list, /cloud-cancel, /cloud-validate, /cloud-edit, /cloud-rollback: sessions and lobbies.
+"""/cloud-deploy, /cloud-list, /cloud-locks, /cloud-cancel, /cloud-validate, /cloud-edit, /cloud-rollback: sessions and lobbies.
 
 The lobby message is sent to the channel (not as an interaction followup) so it can be
 edited long after the 15-minute interaction token has expired. When Discord forbids that,
@@ -43,6 +43,13 @@ class DeployCog(commands.Cog):
     async def list_mine(self, interaction: discord.Interaction) -> None:
         found = await self.bot.engine.list_sessions(guild_id_of(interaction), user_id=interaction.user.id, limit=25)
         await interaction.response.send_message(embed=embeds.sessions(found, "Your deployments"), ephemeral=True)
+
+    @app_commands.command(name="cloud-locks", description="Held project locks: project, deployment, holder, since, state")
+    @app_commands.guild_only()
+    @require_role(Role.VIEWER)
+    async def locks(self, interaction: discord.Interaction) -> None:
+        found = await self.bot.engine.list_locks(guild_id_of(interaction), interaction.user.id)
+        await interaction.response.send_message(embed=embeds.locks(found), ephemeral=True)
 
     @app_commands.command(name="cloud-cancel", description="Cancel one of your deployments (stops a running apply)")
     @app_commands.autocomplete(session=autocomplete.sessions)

@@ -18,10 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cloud_engine.core.access import AccessService
+from cloud_engine.core.audit_export import AuditExport, ExportFormat
 from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.deployer import Deployer
 from cloud_engine.core.events import EventBus
 from cloud_engine.core.governance import GovernanceService
+from cloud_engine.core.lock_admin import HeldLock, LockAdmin, UnlockResult
 from cloud_engine.core.models import Project, Session
 from cloud_engine.core.policies import Policy, PolicySpec
 from cloud_engine.core.projects import ProjectService
@@ -64,6 +66,7 @@ class CloudOrchestrator(DeploymentWorkflow):
         self.governance = GovernanceService(db, self.access, self.catalog, clock)
         self.reports = Reports(db, self.access, clock)
         self.projects = ProjectService(db, self.settings, self.catalog, self.access, clock)
+        self.locks = LockAdmin(self)
         self._tasks: dict[int, asyncio.Task[Session]] = {}
         self._stop_reasons: dict[int, str] = {}  # why a running apply was interrupted, for its FAILED reason
         self._applying: set[int] = set()  # sessions whose apply runs in this process
@@ -111,9 +114,19 @@ class CloudOrchestrator(DeploymentWorkflow):
                     action: str | None = None) -> list[dict[str, Any]]:
         return await self.reports.audit(guild_id, by_user_id, limit=limit, actor_id=actor_id, action=action)
 
+    async def export_audit(self, guild_id: int, by_user_id: int, fmt: ExportFormat, *, since: datetime | None = None,
+                           max_bytes: int | None = None) -> AuditExport:
+        return await self.reports.export_audit(guild_id, by_user_id, fmt, since=since, max_bytes=max_bytes)
+
     async def record_refusal(self, guild_id: int, user_id: int, action: str, reason: str,
                              session_id: int | None = None) -> None:
         await self.reports.record_refusal(guild_id, user_id, action, reason, session_id)
+
+    async def list_locks(self, guild_id: int, by_user_id: int) -> list[HeldLock]:
+        return await self.locks.list_locks(guild_id, by_user_id)
+
+    async def unlock(self, guild_id: int, admin_id: int, project: str, reason: str) -> UnlockResult:
+        return await self.locks.unlock(guild_id, admin_id, project, reason)
 
     async def create_project(self, guild_id: int, user_id: int, *, name: str, provider: str, region: str,
                              budget_monthly: float = 0.0, target: str | None = None,

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from cloud_engine.core.access import AccessService
+from cloud_engine.core.audit_export import AuditExport, ExportFormat, export_audit
 from cloud_engine.store.audit import recent_audit, write_audit
 from cloud_engine.store.database import Database
 
@@ -42,6 +43,17 @@ class Reports:
                     action: str | None = None) -> list[dict[str, Any]]:
         await self.access.require(guild_id, by_user_id, "admin")
         return await recent_audit(self.db, guild_id, limit=min(max(limit, 1), 200), actor_id=actor_id, action=action)
+
+    async def export_audit(self, guild_id: int, by_user_id: int, fmt: ExportFormat, *, since: datetime | None = None,
+                           max_bytes: int | None = None) -> AuditExport:
+        """The guild's chained audit log from `since` on as a file (CloudAdmin); the export is audited too."""
+        await self.access.require(guild_id, by_user_id, "admin")
+        export = await export_audit(self.db, fmt, guild_id=guild_id, since=since, max_bytes=max_bytes)
+        async with self.db.transaction() as conn:
+            await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="audit_export",
+                              detail={"format": fmt, "since": since.isoformat() if since else None, "rows": export.rows,
+                                      "total": export.total, "first_id": export.first_id, "last_id": export.last_id})
+        return export
 
     async def record_refusal(self, guild_id: int, user_id: int, action: str, reason: str,
                              session_id: int | None = None) -> None:

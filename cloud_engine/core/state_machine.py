@@ -22,6 +22,7 @@ class Event(StrEnum):
     PLAN_REFUSED = "plan_refused"
     EDIT = "edit"
     APPROVE = "approve"
+    REJECT = "reject"
     APPLY = "apply"
     APPLY_SUCCEEDED = "apply_succeeded"
     APPLY_FAILED = "apply_failed"
@@ -44,6 +45,8 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (State.PLANNING, Event.PLAN_REFUSED): State.DRAFT,
     (State.PLAN_READY, Event.EDIT): State.DRAFT,
     (State.PLAN_READY, Event.APPROVE): State.APPROVED,
+    # Someone who may approve the plan turns it down, with a reason: the plan is void, as after an edit.
+    (State.PLAN_READY, Event.REJECT): State.DRAFT,
     (State.APPROVED, Event.APPLY): State.APPLYING,
     (State.APPLYING, Event.APPLY_SUCCEEDED): State.APPLIED,
     (State.APPLYING, Event.APPLY_FAILED): State.FAILED,

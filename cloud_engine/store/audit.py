@@ -9,6 +9,7 @@ import aiosqlite
 
 from cloud_engine.logging_setup import request_id_var
 from cloud_engine.secret_text import mask_secrets
+from cloud_engine.store.audit_chain import chain_link, seal
 from cloud_engine.store.database import Database
 from cloud_engine.store.rows import dumps, iso, loads
 
@@ -21,14 +22,19 @@ async def write_audit(
     """Insert an audit row on `conn`, inside the caller's transaction so both commit together.
 
     Every string in `detail` is masked first: details carry reasons, errors and texts users
-    typed, and the audit log keeps them for good.
+    typed, and the audit log keeps them for good. The row joins its guild's hash chain
+    (store/audit_chain.py): its link is read and its hash written in this same transaction,
+    so concurrent writers never fork the chain.
     """
-    await conn.execute(
+    prev_hash = await chain_link(conn, guild_id)
+    async with conn.execute(
         "INSERT INTO audit_log (ts, guild_id, actor_id, action, target_type, target_id, from_state, to_state, detail,"
-        " request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " request_id, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (iso(at), guild_id, actor_id, action, target_type, None if target_id is None else str(target_id),
-         from_state, to_state, dumps(masked(detail or {})), request_id_var.get()),
-    )
+         from_state, to_state, dumps(masked(detail or {})), request_id_var.get(), prev_hash),
+    ) as cur:
+        row_id = int(cur.lastrowid or 0)
+    await seal(conn, row_id)
 
 
 def masked(value: Any) -> Any:

@@ -17,10 +17,14 @@ OLD_IDS = {
 }
 
 
+# Actions added after those ids were fixed (new words; the old ones never change).
+NEWER = {LobbyAction.REJECT}
+
+
 def test_every_action_has_its_old_wire_word() -> None:
-    assert [a.value for a in LobbyAction] == ["add", "remove", "validate", "plan", "review", "approve", "apply",
-                                             "cancel"]
-    assert {action for action, _ in OLD_IDS.values()} == set(LobbyAction)
+    assert [a.value for a in LobbyAction] == ["add", "remove", "validate", "plan", "review", "approve", "reject",
+                                             "apply", "cancel"]
+    assert {action for action, _ in OLD_IDS.values()} == set(LobbyAction) - NEWER
 
 
 @pytest.mark.parametrize("custom_id", sorted(OLD_IDS))

@@ -18,7 +18,7 @@ EXPECTED = {
     State.DRAFT: ["add", "remove", "validate", "plan", "cancel"],
     State.VALIDATING: ["cancel"],
     State.PLANNING: ["plan", "cancel"],
-    State.PLAN_READY: ["add", "remove", "review", "approve", "cancel"],
+    State.PLAN_READY: ["add", "remove", "review", "approve", "reject", "cancel"],
     State.APPROVED: ["review", "apply", "cancel"],
     State.APPLYING: ["cancel"],
     State.APPLIED: [], State.FAILED: [], State.CANCELLED: [], State.EXPIRED: [],

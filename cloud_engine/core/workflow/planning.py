@@ -15,9 +15,10 @@ import aiosqlite
 
 from cloud_engine.core import permissions, policies, quotas
 from cloud_engine.core.deployer import PlanArtifact
-from cloud_engine.core.locks import acquire_project_lock
+from cloud_engine.core.locks import acquire_project_lock, release_project_lock
 from cloud_engine.core.models import Project, ResourceSpec, Role, Session, State
 from cloud_engine.core.plan_judgement import plan_summary, quota_needs, unrequested_destruction
+from cloud_engine.core.reasons import Rejection, checked_reason
 from cloud_engine.core.state_machine import Event
 from cloud_engine.core.workflow._base import WorkflowBase
 from cloud_engine.core.workflow.applying import reason_of
@@ -30,7 +31,7 @@ from cloud_engine.errors import (
     QuotaExceeded,
 )
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.rows import dumps, iso, loads
+from cloud_engine.store.rows import check_id, dumps, iso, loads
 from cloud_engine.store.sessions import session_from_row, session_row, state_of
 
 if TYPE_CHECKING:
@@ -94,7 +95,7 @@ class Planning(WorkflowBase):
             return await self.get_session(session_id)
         summary = plan_summary(artifact)
         updates: dict[str, Any] = {"plan_summary": dumps(summary), "plan_fingerprint": artifact.fingerprint,
-                                   "plan_created_at": iso(self.clock())}
+                                   "plan_created_at": iso(self.clock()), "rejected_by": None, "rejected_reason": None}
         if unasked := unrequested_destruction(session, artifact):
             # Approval is of the plan Terraform will run, not of the request: whatever it would
             # destroy that nobody asked to change needs someone who may destroy to approve it.
@@ -133,17 +134,22 @@ class Planning(WorkflowBase):
             await quotas.release(conn, project.guild_id, held)
         self._publish(event)
 
+    async def _may_approve(self, session: Session, project: Project, user_id: int, verb: str) -> Role:
+        """Whoever may approve this plan (and so reject it): the role, plus the policy's and the project's rules."""
+        role = await self.role(project.guild_id, user_id)
+        permissions.require(role, "approve")
+        if session.needs_approval and not role >= Role.ADMIN:
+            raise PermissionDenied(action=f"{verb} a plan that a policy marked require_approval",
+                                   required=Role.ADMIN.value, role=role.value)
+        if project.approver_must_differ and user_id == session.user_id:
+            raise PermissionDenied(action=f"{verb} your own plan in project {project.name}",
+                                   required="an approver other than the author", role=role.value)
+        return role
+
     async def approve(self, session_id: int, approver_id: int) -> Session:
         session = await self.get_session(session_id)
         project = await self.get_project(session.project_id)
-        role = await self.role(project.guild_id, approver_id)
-        permissions.require(role, "approve")
-        if session.needs_approval and not role >= Role.ADMIN:
-            raise PermissionDenied(action="approving a plan that a policy marked require_approval",
-                                   required=Role.ADMIN.value, role=role.value)
-        if project.approver_must_differ and approver_id == session.user_id:
-            raise PermissionDenied(action=f"approving your own plan in project {project.name}",
-                                   required="an approver other than the author", role=role.value)
+        await self._may_approve(session, project, approver_id, "approving")
         now = self.clock()
         async with self.db.transaction() as conn:
             row = await session_row(conn, session_id)
@@ -154,6 +160,36 @@ class Planning(WorkflowBase):
                                            updates={"approved_by": approver_id})
         self._publish(event)
         return await self.get_session(session_id)
+
+    async def reject(self, session_id: int, user_id: int, reason: str) -> Session:
+        """Turn a ready plan down (whoever may approve it may): back to DRAFT with the reason, plan void.
+
+        As after an edit, the plan's reservations and the project lock go with it. The state
+        moves with `WHERE state = PLAN_READY`, so an approve racing this reject finds the
+        session gone from PLAN_READY (or this one does): exactly one of them happens.
+        """
+        reason = checked_reason(reason)
+        session = await self.get_session(session_id)
+        project = await self.get_project(session.project_id)
+        await self._may_approve(session, project, user_id, "rejecting")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            held = session_from_row(await session_row(conn, session_id), []).reservations
+            event = await self._transition(conn, session_id, Event.REJECT, user_id, now, detail={"reason": reason},
+                                           updates={"reservations": "{}", "rejected_by": user_id,
+                                                    "rejected_reason": reason})
+            await quotas.release(conn, project.guild_id, held)
+            await release_project_lock(conn, project_id=project.id, session_id=session_id)
+        self._publish(event)
+        return await self.get_session(session_id)
+
+    async def rejection(self, session_id: int) -> Rejection | None:
+        """Who turned the session's last plan down and why, while it waits in DRAFT for changes; else None."""
+        row = await self.db.fetchone("SELECT state, rejected_by, rejected_reason FROM deployment_sessions WHERE id = ?",
+                                     (check_id(session_id, "session"),))
+        if row is None or row["state"] != State.DRAFT.value or row["rejected_by"] is None:
+            return None
+        return Rejection(by=int(row["rejected_by"]), reason=str(row["rejected_reason"] or ""))
 
     def start_plan(self, session_id: int, user_id: int, *, sinks: Sequence[OutputSink] = ()) -> asyncio.Task[Session]:
         """Run `plan` as a task that outlives the interaction that asked for it."""

@@ -20,6 +20,7 @@ EXPECTED = {
     (State.PLANNING, Event.PLAN_REFUSED): State.DRAFT,
     (State.PLAN_READY, Event.EDIT): State.DRAFT,
     (State.PLAN_READY, Event.APPROVE): State.APPROVED,
+    (State.PLAN_READY, Event.REJECT): State.DRAFT,
     (State.APPROVED, Event.APPLY): State.APPLYING,
     (State.APPLYING, Event.APPLY_SUCCEEDED): State.APPLIED,
     (State.APPLYING, Event.APPLY_FAILED): State.FAILED,
