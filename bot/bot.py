@@ -22,11 +22,13 @@ from discord.ext import commands
 from bot import lobby_actions  # noqa: F401  (registers the lobby handlers)
 from bot.background import periodic
 from bot.errors import handle_app_command_error
+from bot.limits import MESSAGE, safe
 from bot.lobby import LobbyButton, LobbyRenderer, check_wiring
 from bot.resource_wizard import DraftStore
 from cloud_engine.core import CloudOrchestrator
 from cloud_engine.core.models import Session
 from cloud_engine.logging_setup import new_request_id, request_id_var
+from cloud_engine.notify import DeliveryReport
 from cloud_engine.services import Services
 from cloud_engine.settings import Settings
 
@@ -35,6 +37,7 @@ __all__ = ["EXTENSIONS", "CloudBot", "CloudEngineBot", "CloudTree", "create_bot"
 log = logging.getLogger(__name__)
 EXTENSIONS: tuple[str, ...] = (
     "cogs.projects", "cogs.deploy", "cogs.admin", "cogs.policy", "cogs.health", "cogs.advise", "cogs.finops",
+    "cogs.notify",
 )
 
 
@@ -104,10 +107,19 @@ class CloudBot(commands.Bot):
         self.add_dynamic_items(LobbyButton)
 
     def start_background(self) -> None:
-        """Lobby re-rendering on engine events and the idle-session expiry sweep."""
+        """Lobby re-rendering on engine events, the idle-session expiry sweep and notification delivery."""
         if self._unsubscribe is None:
             self._unsubscribe = self.engine.events.subscribe(self.lobbies.on_event)
         self.track(periodic(self.settings.expiry_sweep_seconds, self.engine.expire_idle, name="session expiry"))
+        self.track(periodic(self.settings.notify_interval_s, self.deliver_notifications, name="notifications"))
+
+    async def deliver_notifications(self) -> DeliveryReport:
+        """One delivery round: new events fanned out, due channel posts and webhooks sent (cloud_engine/notify)."""
+        return await (await self.services.notifications()).run_once(self.post_notice)
+
+    async def post_notice(self, channel_id: int, text: str) -> None:
+        """A notification in a channel: inert text (no markdown, no pings), within one message."""
+        await self.messageable(channel_id).send(safe(text, MESSAGE), allowed_mentions=discord.AllowedMentions.none())
 
     async def announce_interrupted(self, sessions: Sequence[Session]) -> int:
         """Tell each session cut off by a restart, in its thread (or lobby channel), what happened."""

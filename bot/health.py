@@ -28,8 +28,8 @@ def _process_stats() -> dict[str, Any]:
             "bot_rss_mb": round(proc.memory_info().rss / 2**20, 1)}
 
 
-async def collect(bot: CloudBot) -> dict[str, Any]:
-    """Uptime, host load, bot memory, database ping and Terraform binary."""
+async def collect(bot: CloudBot, guild_id: int | None = None) -> dict[str, Any]:
+    """Uptime, host load, bot memory, database ping, Terraform binary, and the server's undelivered notifications."""
     stats = await asyncio.to_thread(_process_stats)
     started = time.monotonic()
     try:
@@ -43,6 +43,11 @@ async def collect(bot: CloudBot) -> dict[str, Any]:
     except ConfigurationError:
         terraform = ""
     uptime = timedelta(seconds=int(time.monotonic() - bot.started_at))
-    return {"uptime": str(uptime), "cpu": f"{stats['cpu_percent']:.0f}%", "memory": f"{stats['memory_percent']:.0f}%",
+    extra: dict[str, Any] = {}
+    if guild_id is not None:
+        dead = await (await bot.services.notifications()).dead_letters(guild_id)
+        extra["notifications"] = (f"{len(dead)} undelivered after every retry (/cloud-notify list)" if dead
+                                  else "all delivered")
+    return {**extra, "uptime": str(uptime), "cpu": f"{stats['cpu_percent']:.0f}%", "memory": f"{stats['memory_percent']:.0f}%",
             "bot_memory": f"{stats['bot_rss_mb']} MB", "db_ok": db_ok, "terraform": terraform or "not found",
             "latency": f"{bot.latency * 1000:.0f} ms" if bot.latency == bot.latency and bot.latency != float("inf") else "—"}

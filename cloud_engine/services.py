@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from cloud_engine.ai.knowledge import KnowledgeIndex
     from cloud_engine.ai.schemas import PlanReview
     from cloud_engine.finops.service import FinOpsService
+    from cloud_engine.notify import NotificationService
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,17 @@ class Services:
                 self._extras["advisor"] = advisor
             shared: CloudAIAdvisor = self._extras["advisor"]
             return shared
+
+    async def notifications(self) -> NotificationService:
+        """Channel and webhook subscriptions and their delivery (the bot's background loop runs it)."""
+        from cloud_engine.notify import NotificationService
+
+        async with self._lock:
+            if "notifications" not in self._extras:
+                self._extras["notifications"] = NotificationService(self.db, self.settings, self.engine.access,
+                                                                    self.engine.clock)
+            service: NotificationService = self._extras["notifications"]
+            return service
 
     async def finops(self) -> FinOpsService:
         from cloud_engine.finops.service import FinOpsService

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     shutdown_grace_s: float = Field(default=120, ge=0)
 
+    # Notifications (/cloud-notify): how often queued events are delivered, attempts before a
+    # delivery becomes a dead letter, the first retry wait (doubled each time), the webhook
+    # timeout, and whether webhooks may point at private/loopback addresses or use http
+    notify_interval_s: float = Field(default=5, gt=0, le=3600)
+    notify_max_attempts: int = Field(default=6, ge=1, le=50)
+    notify_backoff_s: float = Field(default=30, ge=0, le=86_400)
+    webhook_timeout_s: float = Field(default=10, gt=0, le=120)
+    webhook_allow_private: bool = False
+
     # AI providers (optional; the rules engine answers when none is set)
     groq_api_key: SecretStr | None = None
     groq_models: str = "llama-3.3-70b-versatile"

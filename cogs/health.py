@@ -23,7 +23,7 @@ class HealthCog(commands.Cog):
     @admin_command(name="cloud-health", description="Uptime, CPU, memory, database and Terraform status")
     async def health(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await health.collect(self.bot)
+        report = await health.collect(self.bot, interaction.guild_id)
         await interaction.followup.send(embed=embeds.health(report), ephemeral=True)
 
 

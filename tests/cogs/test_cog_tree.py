@@ -16,11 +16,13 @@ USER_COMMANDS = {
     "cloud-init": ["name", "provider", "region", "budget"], "cloud-projects": [], "cloud-quota": [],
     "cloud-costs": ["project"], "cloud-deploy": ["project", "purpose"], "cloud-list": [], "cloud-cancel": ["session"],
     "cloud-validate": ["session"], "cloud-edit": ["project", "resource"], "cloud-rollback": ["project", "commit"],
+    "cloud-locks": [],
 }
 ADMIN_COMMANDS = {
     "cloud-grant": ["user", "role", "duration"], "cloud-revoke": ["user"], "cloud-set-quota": ["quota", "limit"],
     "cloud-admin-list": ["include_finished"], "cloud-admin-cancel": ["session", "reason"], "cloud-stats": [],
-    "cloud-audit": ["limit", "user", "action"], "cloud-health": [],
+    "cloud-audit": ["limit", "user", "action", "export", "since"], "cloud-health": [],
+    "cloud-unlock": ["project", "reason"],
 }
 
 
@@ -34,7 +36,7 @@ def _param(command, name) -> app_commands.Parameter:
 
 async def test_every_command_with_its_parameters(bot) -> None:
     found = _commands(bot)
-    assert set(found) == set(USER_COMMANDS) | set(ADMIN_COMMANDS) | {"cloud-policy"}
+    assert set(found) == set(USER_COMMANDS) | set(ADMIN_COMMANDS) | {"cloud-policy", "cloud-notify"}
     for name, params in {**USER_COMMANDS, **ADMIN_COMMANDS}.items():
         assert [p.name for p in found[name].parameters] == params, name
 
@@ -58,7 +60,7 @@ async def test_choices_types_and_autocomplete(bot) -> None:
 
 async def test_admin_commands_are_hidden_from_non_managers(bot) -> None:
     found = _commands(bot)
-    for name in [*ADMIN_COMMANDS, "cloud-policy"]:
+    for name in [*ADMIN_COMMANDS, "cloud-policy", "cloud-notify"]:
         perms = found[name].default_permissions
         assert perms is not None and perms.manage_guild, name
     for name in USER_COMMANDS:
@@ -74,7 +76,7 @@ async def test_cloud_health_is_guild_only_in_the_synced_payload(bot) -> None:
 async def test_admin_commands_are_offered_in_servers_only(bot) -> None:
     """What Discord receives: a plain Cog's class decorators reach no command, so each admin command has its own."""
     found = _commands(bot)
-    for name in [*ADMIN_COMMANDS, "cloud-policy"]:
+    for name in [*ADMIN_COMMANDS, "cloud-policy", "cloud-notify"]:
         payload = found[name].to_dict(bot.tree)
         assert payload["dm_permission"] is False and payload["contexts"] == [0], name  # 0: GUILD only
         assert payload["default_member_permissions"] == discord.Permissions(manage_guild=True).value, name
