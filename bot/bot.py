@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any
 
 import discord
@@ -21,6 +21,7 @@ from discord.ext import commands
 
 from bot import lobby_actions  # noqa: F401  (registers the lobby handlers)
 from bot.background import periodic
+from bot.drift_views import DriftButton, drift_view
 from bot.errors import handle_app_command_error
 from bot.limits import MESSAGE, safe
 from bot.lobby import LobbyButton, LobbyRenderer, check_wiring
@@ -28,7 +29,7 @@ from bot.resource_wizard import DraftStore
 from cloud_engine.core import CloudOrchestrator
 from cloud_engine.core.models import Session
 from cloud_engine.logging_setup import new_request_id, request_id_var
-from cloud_engine.notify import DeliveryReport
+from cloud_engine.notify import DeliveryReport, NotifyEvent
 from cloud_engine.services import Services
 from cloud_engine.settings import Settings
 
@@ -37,7 +38,7 @@ __all__ = ["EXTENSIONS", "CloudBot", "CloudEngineBot", "CloudTree", "create_bot"
 log = logging.getLogger(__name__)
 EXTENSIONS: tuple[str, ...] = (
     "cogs.projects", "cogs.deploy", "cogs.admin", "cogs.policy", "cogs.health", "cogs.advise", "cogs.finops",
-    "cogs.notify",
+    "cogs.notify", "cogs.drift",
 )
 
 
@@ -104,7 +105,7 @@ class CloudBot(commands.Bot):
         check_wiring()
         for name in self.extensions_to_load:
             await self.load_extension(name)
-        self.add_dynamic_items(LobbyButton)
+        self.add_dynamic_items(LobbyButton, DriftButton)
 
     def start_background(self) -> None:
         """Lobby re-rendering on engine events, the idle-session expiry sweep and notification delivery."""
@@ -112,14 +113,24 @@ class CloudBot(commands.Bot):
             self._unsubscribe = self.engine.events.subscribe(self.lobbies.on_event)
         self.track(periodic(self.settings.expiry_sweep_seconds, self.engine.expire_idle, name="session expiry"))
         self.track(periodic(self.settings.notify_interval_s, self.deliver_notifications, name="notifications"))
+        if self.settings.drift_check_interval_hours > 0:
+            self.track(periodic(self.settings.drift_check_interval_hours * 3600, self.engine.drift.check_all,
+                                name="drift check"))
 
     async def deliver_notifications(self) -> DeliveryReport:
         """One delivery round: new events fanned out, due channel posts and webhooks sent (cloud_engine/notify)."""
         return await (await self.services.notifications()).run_once(self.post_notice)
 
-    async def post_notice(self, channel_id: int, text: str) -> None:
-        """A notification in a channel: inert text (no markdown, no pings), within one message."""
-        await self.messageable(channel_id).send(safe(text, MESSAGE), allowed_mentions=discord.AllowedMentions.none())
+    async def post_notice(self, channel_id: int, text: str, notice: Mapping[str, Any]) -> None:
+        """A notification in a channel: inert text (no markdown, no pings), within one message.
+
+        A drift finding carries its Reconcile and Dismiss buttons.
+        """
+        extra: dict[str, Any] = {}
+        if notice.get("event") == NotifyEvent.DRIFT_FOUND and notice.get("drift_report_id"):
+            extra["view"] = drift_view(int(notice["drift_report_id"]))
+        await self.messageable(channel_id).send(safe(text, MESSAGE), allowed_mentions=discord.AllowedMentions.none(),
+                                                **extra)
 
     async def announce_interrupted(self, sessions: Sequence[Session]) -> int:
         """Tell each session cut off by a restart, in its thread (or lobby channel), what happened."""

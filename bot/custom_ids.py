@@ -12,7 +12,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-__all__ = ["LOBBY_TEMPLATE", "LobbyAction", "lobby_custom_id", "parse_lobby_custom_id"]
+__all__ = ["DRIFT_TEMPLATE", "LOBBY_TEMPLATE", "DriftAction", "LobbyAction", "drift_custom_id", "lobby_custom_id",
+           "parse_lobby_custom_id"]
 
 
 class LobbyAction(StrEnum):
@@ -45,3 +46,17 @@ def parse_lobby_custom_id(custom_id: str) -> tuple[LobbyAction, int] | None:
     if match is None or match["action"] not in _VERBS:
         return None
     return LobbyAction(match["action"]), int(match["session"])
+
+
+class DriftAction(StrEnum):
+    """A drift report's buttons (`ce:drift:reconcile:7`), posted with the finding; persistent like the lobby's."""
+
+    RECONCILE = "reconcile"
+    DISMISS = "dismiss"
+
+
+DRIFT_TEMPLATE = r"ce:drift:(?P<action>reconcile|dismiss):(?P<report>[0-9]+)"
+
+
+def drift_custom_id(action: DriftAction, report_id: int) -> str:
+    return f"ce:drift:{DriftAction(action).value}:{report_id}"

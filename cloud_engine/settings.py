@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     shutdown_grace_s: float = Field(default=120, ge=0)
 
+    # Drift: hours between scheduled checks of every project's applied configuration (0 = only /cloud-drift)
+    drift_check_interval_hours: float = Field(default=24, ge=0, le=24 * 30)
+
     # Notifications (/cloud-notify): how often queued events are delivered, attempts before a
     # delivery becomes a dead letter, the first retry wait (doubled each time), the webhook
     # timeout, and whether webhooks may point at private/loopback addresses or use http

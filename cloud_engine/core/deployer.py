@@ -8,7 +8,7 @@ lets the state machine be reasoned about on its own and the Terraform side be sw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from pydantic import BaseModel, Field
@@ -56,6 +56,13 @@ class ReconcileArtifact(BaseModel):
     warnings: list[str] = Field(default_factory=list)
 
 
+class DriftArtifact(BaseModel):
+    """What a plan of the applied configuration found: every change is the world moving away from it."""
+
+    result: PlanResult
+    logical: list[dict[str, Any]] = Field(default_factory=list, description="per user resource: kind, name, action")
+
+
 class Deployer(Protocol):
     async def plan(self, project: Project, desired: Sequence[ResourceSpec], *, session_id: int,
                    sinks: Sequence[OutputSink] = (), allow_world_admin: frozenset[str] = frozenset()) -> PlanArtifact: ...
@@ -64,6 +71,9 @@ class Deployer(Protocol):
                     sinks: Sequence[OutputSink] = ()) -> ApplyArtifact: ...
 
     async def cancel(self, session_id: int) -> bool: ...
+
+    async def check_drift(self, project: Project, applied: Sequence[ResourceSpec], *,
+                          still_free: Callable[[], Awaitable[bool]]) -> DriftArtifact | None: ...
 
     async def reconcile(self, project: Project, before: Sequence[ResourceSpec], after: Sequence[ResourceSpec], *,
                         changed: Sequence[tuple[str, str]], session_id: int,

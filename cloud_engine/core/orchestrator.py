@@ -21,6 +21,7 @@ from cloud_engine.core.access import AccessService
 from cloud_engine.core.audit_export import AuditExport, ExportFormat
 from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.deployer import Deployer
+from cloud_engine.core.drift import DriftService
 from cloud_engine.core.events import EventBus
 from cloud_engine.core.governance import GovernanceService
 from cloud_engine.core.lock_admin import HeldLock, LockAdmin, UnlockResult
@@ -67,6 +68,7 @@ class CloudOrchestrator(DeploymentWorkflow):
         self.reports = Reports(db, self.access, clock)
         self.projects = ProjectService(db, self.settings, self.catalog, self.access, clock)
         self.locks = LockAdmin(self)
+        self.drift = DriftService(self)
         self._tasks: dict[int, asyncio.Task[Session]] = {}
         self._stop_reasons: dict[int, str] = {}  # why a running apply was interrupted, for its FAILED reason
         self._applying: set[int] = set()  # sessions whose apply runs in this process

@@ -18,12 +18,12 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact, ReconcileArtifact
+from cloud_engine.core.deployer import ApplyArtifact, DriftArtifact, PlanArtifact, ReconcileArtifact
 from cloud_engine.core.locks import WorkdirLocks
 from cloud_engine.core.models import Project, ResourceSpec
 from cloud_engine.iac.background import in_background_thread
@@ -299,6 +299,32 @@ class TerraformDeployer:
                                      before={} if address in old_keys else None,
                                      after={} if address in new_keys else None)
                 for address in old_keys.keys() | new_keys.keys()}
+
+    async def check_drift(self, project: Project, applied: Sequence[ResourceSpec], *,
+                          still_free: Callable[[], Awaitable[bool]]) -> DriftArtifact | None:
+        """Plan the project's applied configuration against its state: any change is drift.
+
+        The root is rewritten with the applied configuration first (a plan that was never
+        applied may have left its files). `still_free` is asked once this process holds
+        the root: a session holding the project's lock has planned files here that its
+        apply will check, so the root is left alone and None returned.
+        """
+        async with self.locks.for_project(project.id):
+            if not await still_free():
+                return None
+            workspace = self.workspace(project)
+            await workspace.ensure()
+            planned = await asyncio.to_thread(self._render_planned, project, applied, frozenset(
+                s.name for s in applied if s.kind == "firewall"))  # applied once, so allowed then
+            run_dir = workspace.run_dir("drift")
+            runner = await self._runner(project, run_dir, "drift")
+            try:
+                await workspace.write_files(planned, keep_suffixes=(".hcl",))
+                await self._init_if_needed(workspace, runner, planned, ())
+                outcome = await runner.plan(run_dir / PLAN_FILE, read_back="always")
+            finally:
+                await _close(runner)
+        return DriftArtifact(result=outcome.result, logical=self.impact(project, outcome.result, applied))
 
     async def saved_plan(self, project: Project, session_id: int) -> PlanResult:
         """Re-read a session's saved plan file (kept until it is applied), e.g. for a review before approval."""

@@ -20,6 +20,7 @@ class NotifyEvent(StrEnum):
     APPLY_SUCCEEDED = "apply_succeeded"
     APPLY_FAILED = "apply_failed"
     BUDGET_THRESHOLD = "budget_threshold"
+    DRIFT_FOUND = "drift_found"
 
 
 # audit action -> the events it raises
@@ -30,6 +31,7 @@ AUDIT_EVENTS: dict[str, tuple[NotifyEvent, ...]] = {
     "session.apply_succeeded": (NotifyEvent.APPLY_SUCCEEDED,),
     "session.apply_failed": (NotifyEvent.APPLY_FAILED,),
     "budget_alert": (NotifyEvent.BUDGET_THRESHOLD,),
+    "drift.found": (NotifyEvent.DRIFT_FOUND,),
 }
 
 

@@ -77,7 +77,9 @@ async def _notice(conn: aiosqlite.Connection, row: dict[str, Any]) -> dict[str, 
         if found is None:
             return None
         base.update(project_id=found["id"], project=found["name"], budget_monthly=found["budget_monthly"],
-                    threshold_pct=detail.get("threshold_pct"), projected_monthly=detail.get("projected_monthly"))
+                    threshold_pct=detail.get("threshold_pct"), projected_monthly=detail.get("projected_monthly"),
+                    drift_report_id=detail.get("report_id"), drift_summary=detail.get("summary"),
+                    drifted=detail.get("resources"))
     return base
 
 
@@ -97,6 +99,9 @@ def _text(event: NotifyEvent, n: dict[str, Any]) -> str:
         return f"Applied: {where}."
     if event is NotifyEvent.APPLY_FAILED:
         return f"Apply failed: {where}" + (f": {str(n['error'])[:300]}" if n.get("error") else ".")
+    if event is NotifyEvent.DRIFT_FOUND:
+        return (f"Drift in project {n['project']}: {n.get('drifted')} resource(s) no longer match what was applied "
+                f"({n.get('drift_summary')}). Reconcile or dismiss drift report #{n.get('drift_report_id')}.")
     return (f"Budget alert: project {n['project']} is projected at ${float(n.get('projected_monthly') or 0):,.2f}/month,"
             f" {n.get('threshold_pct')}% of its ${float(n.get('budget_monthly') or 0):,.2f} budget.")
 

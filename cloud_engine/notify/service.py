@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -41,7 +41,9 @@ _EVENT_NAMES = frozenset(e.value for e in NotifyEvent)
 
 
 class ChannelSender(Protocol):
-    async def __call__(self, channel_id: int, text: str) -> None: ...
+    """Posts one notice in a Discord channel; `notice` lets the bot add buttons (a drift's Reconcile/Dismiss)."""
+
+    async def __call__(self, channel_id: int, text: str, notice: Mapping[str, Any]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,7 @@ class NotificationService:
             if row["kind"] == "channel":
                 if send_to_channel is None:
                     return "no Discord connection to post with"
-                await send_to_channel(int(row["target"]), f"🔔 {notice['text']}")
+                await send_to_channel(int(row["target"]), f"🔔 {notice['text']}", notice)
                 return None
             url = await check_webhook_url(row["target"], allow_private=self.settings.webhook_allow_private)
             body = body_for(row["format"], notice)

@@ -16,7 +16,7 @@ USER_COMMANDS = {
     "cloud-init": ["name", "provider", "region", "budget"], "cloud-projects": [], "cloud-quota": [],
     "cloud-costs": ["project"], "cloud-deploy": ["project", "purpose"], "cloud-list": [], "cloud-cancel": ["session"],
     "cloud-validate": ["session"], "cloud-edit": ["project", "resource"], "cloud-rollback": ["project", "commit"],
-    "cloud-locks": [],
+    "cloud-locks": [], "cloud-drift": ["project"],
 }
 ADMIN_COMMANDS = {
     "cloud-grant": ["user", "role", "duration"], "cloud-revoke": ["user"], "cloud-set-quota": ["quota", "limit"],

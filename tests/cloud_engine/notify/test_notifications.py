@@ -96,7 +96,7 @@ async def test_a_channel_hears_who_may_approve_and_how_the_apply_ended(engine: C
                                                                        notes: NotificationService) -> None:
     posted: list[tuple[int, str]] = []
 
-    async def send(channel_id: int, text: str) -> None:
+    async def send(channel_id: int, text: str, notice: object = None) -> None:
         posted.append((channel_id, text))
 
     await notes.subscribe_channel(GUILD, ADMIN, 555, events=EVERY)
@@ -176,7 +176,7 @@ async def test_only_the_subscribed_project_and_later_events_are_sent(engine: Clo
                                                                      notes: NotificationService) -> None:
     posted: list[str] = []
 
-    async def send(channel_id: int, text: str) -> None:
+    async def send(channel_id: int, text: str, notice: object = None) -> None:
         posted.append(text)
 
     early = await _planned(engine, "early")  # before any subscription: never sent
@@ -194,7 +194,7 @@ async def test_only_the_subscribed_project_and_later_events_are_sent(engine: Clo
 async def test_a_budget_threshold_is_announced(engine: CloudOrchestrator, notes: NotificationService) -> None:
     posted: list[str] = []
 
-    async def send(channel_id: int, text: str) -> None:
+    async def send(channel_id: int, text: str, notice: object = None) -> None:
         posted.append(text)
 
     await notes.subscribe_channel(GUILD, ADMIN, 9, events=(NotifyEvent.BUDGET_THRESHOLD,))
