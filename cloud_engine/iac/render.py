@@ -18,13 +18,15 @@ from cloud_engine.iac.hcl import Block, write_files
 from cloud_engine.iac.providers import RenderContext, Rendered, get_provider
 from cloud_engine.iac.providers._common import (
     WorldAdminAllowance,
+    check_api_access_cidrs,
     check_project_name,
     check_unique,
     check_world_admin,
 )
 from cloud_engine.iac.sandbox import render_sandbox
 
-__all__ = ["BACKEND_KEYS", "backend_config", "render", "render_formatted", "resource_keys"]
+__all__ = ["BACKEND_KEYS", "KIND_ORDER", "backend_config", "ordered", "plumbing", "render", "render_formatted",
+           "resource_keys"]
 
 # Accepted backend settings: name → required?; anything else is refused.
 BACKEND_KEYS: dict[str, dict[str, bool]] = {
@@ -35,6 +37,26 @@ BACKEND_KEYS: dict[str, dict[str, bool]] = {
                 "use_azuread_auth": False, "subscription_id": False},
 }
 FILE_ORDER = ("versions.tf", "providers.tf", "variables.tf", "main.tf", "outputs.tf")
+# Blocks are written in this order of kinds (then in the project's order), so a network
+# always prints before its subnets' users and the files do not change when specs are reordered.
+KIND_ORDER = ("network", "firewall", "bucket", "database", "vm", "k8s_cluster")
+
+
+def ordered(resources: Sequence[ResourceSpec]) -> tuple[ResourceSpec, ...]:
+    """The specs sorted by KIND_ORDER, keeping the project's order within a kind."""
+    rank = {kind: i for i, kind in enumerate(KIND_ORDER)}
+    return tuple(sorted(resources, key=lambda spec: rank.get(spec.kind, len(rank))))
+
+
+def _rendered(provider: str, specs: Sequence[ResourceSpec], *, project_name: str, region: str | None,
+              api_access_cidrs: Sequence[str] = ()) -> tuple[RenderContext, Rendered]:
+    prov = get_provider(provider)
+    ctx = RenderContext(provider=provider, project_name=project_name, region=region or prov.default_region,
+                        resources=ordered(specs), api_access_cidrs=check_api_access_cidrs(api_access_cidrs))
+    rendered = Rendered()
+    for spec in ctx.resources:
+        rendered.merge(prov.kind(spec.kind).render(spec, ctx))
+    return ctx, rendered
 
 
 def render(
@@ -46,11 +68,14 @@ def render(
     backend: Mapping[str, Any] | None = None,
     shape: str = "gcp",
     allow_world_admin: WorldAdminAllowance = False,
+    api_access_cidrs: Sequence[str] = (),
 ) -> dict[str, str]:
     """File name → HCL text for `provider` (gcp, aws, azure) or the sandbox mirror ("sandbox").
 
     `allow_world_admin` lets firewall rules open SSH/RDP to 0.0.0.0/0: True for all firewalls,
     or the names of those a security policy exempted (the engine decides; default none). The sandbox ignores `backend` (its state is local).
+    `api_access_cidrs` are public ranges (an office, a CI runner) allowed to reach Kubernetes
+    control planes; by default EKS is private-only and GKE admits only the network's subnets.
     """
     check_project_name(project_name)
     specs = tuple(resources)
@@ -59,18 +84,15 @@ def render(
     if provider == "sandbox":
         return render_sandbox(specs, project_name=project_name, region=region, shape=shape,
                               allow_world_admin=allow_world_admin)
-    prov = get_provider(provider)
-    ctx = RenderContext(provider=provider, project_name=project_name, region=region or prov.default_region,
-                        resources=specs)
-    rendered = Rendered()
-    for spec in specs:
-        rendered.merge(prov.kind(spec.kind).render(spec, ctx))
-    base = prov.base(ctx, rendered)
+    ctx, rendered = _rendered(provider, specs, project_name=project_name, region=region,
+                              api_access_cidrs=api_access_cidrs)
+    base = get_provider(provider).base(ctx, rendered)
     files: dict[str, list[Block]] = {
         "versions.tf": base["versions.tf"],
         "providers.tf": base["providers.tf"],
         "variables.tf": base["variables.tf"],
-        "main.tf": [*base.get("main.tf", []), *rendered.shared.values(), *rendered.resources],
+        "main.tf": [*base.get("main.tf", []), *rendered.shared.values(), *rendered.resources,
+                    *rendered.plumbing.values()],
         "outputs.tf": rendered.outputs,
     }
     backend_block = backend_config(backend)
@@ -87,7 +109,7 @@ def resource_keys(provider: str, resources: Sequence[ResourceSpec], *, project_n
     `google_compute_firewall.edge__r0`); reconciling them with the engine's records needs
     the user resource behind each. Shared blocks (provider plumbing) map to nothing.
     """
-    specs = tuple(resources)
+    specs = ordered(resources)
     prov = get_provider(provider)
     ctx = RenderContext(provider=provider, project_name=project_name, region=region or prov.default_region,
                         resources=specs)
@@ -97,6 +119,21 @@ def resource_keys(provider: str, resources: Sequence[ResourceSpec], *, project_n
             if block.type == "resource" and len(block.labels) == 2:
                 out[f"{block.labels[0]}.{block.labels[1]}"] = spec.key
     return out
+
+
+def plumbing(provider: str, resources: Sequence[ResourceSpec], *, project_name: str,
+             region: str | None = None) -> list[str]:
+    """Terraform addresses of the network plumbing the project's resources need on `provider`, in file order.
+
+    Why: gateways, NAT, route tables, flow logs and private DNS zones are created although
+    nobody named them; the lobby lists them as "network plumbing" so nothing is hidden
+    (`iac/plumbing.py` prices them). Blocks a kind adds for itself (a database's security
+    group, a cluster's KMS key) belong to that resource and are not listed.
+    """
+    specs = tuple(resources)
+    check_unique(specs)
+    _, rendered = _rendered(provider, specs, project_name=project_name, region=region)
+    return [".".join(block.labels) for block in rendered.plumbing.values() if block.type == "resource"]
 
 
 async def render_formatted(

@@ -26,6 +26,9 @@ class RenderContext:
     project_name: str
     region: str
     resources: tuple[ResourceSpec, ...]
+    # Public CIDRs that may reach Kubernetes control planes (EKS public endpoint, GKE authorized
+    # networks); empty keeps them reachable only from inside the project's network.
+    api_access_cidrs: tuple[str, ...] = ()
 
     def region_of(self, spec: ResourceSpec) -> str:
         return spec.region or self.region
@@ -57,10 +60,17 @@ class RenderContext:
 
 @dataclass
 class Rendered:
-    """HCL produced for one spec: resources for main.tf plus shared blocks, deduplicated by key."""
+    """HCL produced for one spec: resources for main.tf plus shared blocks, deduplicated by key.
+
+    `plumbing` holds the blocks the network needs to work on a real cloud that the user did
+    not ask for by name (gateways, NAT, route tables, flow logs, private DNS zones). They
+    are written after the user resources, in the order first rendered, and like shared
+    blocks they belong to no user resource (`render.plumbing` lists them for the lobby).
+    """
 
     resources: list[Block] = field(default_factory=list)
     shared: dict[str, Block] = field(default_factory=dict)
+    plumbing: dict[str, Block] = field(default_factory=dict)
     variables: dict[str, Block] = field(default_factory=dict)
     outputs: list[Block] = field(default_factory=list)
     required_providers: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -69,10 +79,17 @@ class Rendered:
         self.resources.extend(other.resources)
         for key, block in other.shared.items():
             self.shared.setdefault(key, block)
+        for key, block in other.plumbing.items():
+            self.plumbing.setdefault(key, block)
         for key, block in other.variables.items():
             self.variables.setdefault(key, block)
         self.outputs.extend(other.outputs)
         self.required_providers.update(other.required_providers)
+
+    def add_plumbing(self, *blocks: Block) -> None:
+        """Add plumbing blocks keyed by their address (the first one rendered wins)."""
+        for block in blocks:
+            self.plumbing.setdefault(".".join((block.type, *block.labels)), block)
 
 
 RenderFn = Callable[[ResourceSpec, RenderContext], Rendered]

@@ -87,3 +87,16 @@ def check_project_name(project_name: str) -> None:
         validation.cloud_name(project_name)
     except ValueError as exc:
         raise InvalidInput(field="project_name", rule=str(exc)) from None
+
+
+def check_api_access_cidrs(cidrs: Sequence[str]) -> tuple[str, ...]:
+    """Control-plane access ranges: valid CIDRs, and never the whole internet (CKV_AWS_38, CKV_GCP_20)."""
+    out: list[str] = []
+    for index, value in enumerate(cidrs):
+        try:
+            out.append(validation.cidr(value))
+        except ValueError as exc:
+            raise InvalidInput(field=f"api_access_cidrs[{index}]", rule=str(exc)) from None
+    if out and validation.world_open(out):
+        raise InvalidInput(field="api_access_cidrs", rule="a cluster API open to the whole internet is refused")
+    return tuple(out)

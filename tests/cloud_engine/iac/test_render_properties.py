@@ -49,11 +49,11 @@ def test_gcp_descriptions_read_back_exactly(description: str) -> None:
 @given(st.dictionaries(st.from_regex(r"[a-z][a-z0-9_-]{0,20}", fullmatch=True),
                        st.from_regex(TAG_VALUE_RE, fullmatch=True), max_size=5))
 def test_aws_tag_values_read_back_exactly(tags: dict[str, str]) -> None:
-    bucket = spec_or_skip(kind="bucket", name="b1", tags=tags)
+    bucket = spec_or_skip(kind="bucket", name="bk1", tags=tags)
     files = render("aws", [bucket], project_name="p1")
-    got = resource_body(files, "aws_s3_bucket", "b1")["tags"]
+    got = resource_body(files, "aws_s3_bucket", "bk1")["tags"]
     decoded = {(unescape_hcl_literal(k) if k.startswith('"') else k): unescape_hcl_literal(v) for k, v in got.items()}
-    assert decoded == {**bucket.tags, "Name": "b1", "managed_by": "cloud-engine", "project": "p1"}
+    assert decoded == {**bucket.tags, "Name": "bk1", "managed_by": "cloud-engine", "project": "p1"}
 
 
 @SETTINGS

@@ -33,13 +33,15 @@ def world_ssh_firewall(port: int = 22) -> ResourceSpec:
 
 
 def network() -> ResourceSpec:
-    return ResourceSpec(kind="network", name="core", subnets=[{"name": "a", "cidr": "10.10.1.0/24"}])
+    # databases need a network; RDS needs subnets in two zones
+    return ResourceSpec(kind="network", name="core", subnets=[{"name": "a", "cidr": "10.10.1.0/24"},
+                                                              {"name": "b", "cidr": "10.10.2.0/24"}])
 
 
 def test_gcp_security_defaults() -> None:
-    specs = [ResourceSpec(kind="bucket", name="b1"), ResourceSpec(kind="database", name="db1")]
+    specs = [network(), ResourceSpec(kind="bucket", name="bk1"), ResourceSpec(kind="database", name="db1", network="core")]
     main = render("gcp", specs, project_name="p1")["main.tf"]
-    bucket = resources_of(main, "google_storage_bucket")["b1"]
+    bucket = resources_of(main, "google_storage_bucket")["bk1"]
     assert bucket["uniform_bucket_level_access"] is True
     assert bucket["public_access_prevention"] == '"enforced"'
     db = resources_of(main, "google_sql_database_instance")["db1"]
@@ -49,18 +51,18 @@ def test_gcp_security_defaults() -> None:
 
 
 def test_aws_security_defaults() -> None:
-    specs = [ResourceSpec(kind="bucket", name="b1"), ResourceSpec(kind="database", name="db1"),
+    specs = [network(), ResourceSpec(kind="bucket", name="bk1"), ResourceSpec(kind="database", name="db1", network="core"),
              ResourceSpec(kind="vm", name="vm1")]
     main = render("aws", specs, project_name="p1")["main.tf"]
     db = resources_of(main, "aws_db_instance")["db1"]
     assert db["storage_encrypted"] is True and db["deletion_protection"] is True
     assert db["publicly_accessible"] is False and db["backup_retention_period"] == 7
-    block = resources_of(main, "aws_s3_bucket_public_access_block")["b1"]
+    block = resources_of(main, "aws_s3_bucket_public_access_block")["bk1"]
     assert all(block[k] is True for k in ("block_public_acls", "block_public_policy", "ignore_public_acls",
                                           "restrict_public_buckets"))
-    sse = resources_of(main, "aws_s3_bucket_server_side_encryption_configuration")["b1"]
+    sse = resources_of(main, "aws_s3_bucket_server_side_encryption_configuration")["bk1"]
     assert sse["rule"][0]["apply_server_side_encryption_by_default"][0]["sse_algorithm"] == '"aws:kms"'
-    versioning = resources_of(main, "aws_s3_bucket_versioning")["b1"]
+    versioning = resources_of(main, "aws_s3_bucket_versioning")["bk1"]
     assert versioning["versioning_configuration"][0]["status"] == '"Enabled"'
     vm = resources_of(main, "aws_instance")["vm1"]
     assert vm["root_block_device"][0]["encrypted"] is True
@@ -68,8 +70,8 @@ def test_aws_security_defaults() -> None:
 
 
 def test_azure_security_defaults() -> None:
-    specs = [network(), ResourceSpec(kind="bucket", name="bkt1"), ResourceSpec(kind="database", name="db1"),
-             ResourceSpec(kind="database", name="db2", engine="mysql")]
+    specs = [network(), ResourceSpec(kind="bucket", name="bkt1"), ResourceSpec(kind="database", name="db1", network="core"),
+             ResourceSpec(kind="database", name="db2", engine="mysql", network="core")]
     files = render("azure", specs, project_name="p1")
     account = resources_of(files["main.tf"], "azurerm_storage_account")["bkt1"]
     assert account["min_tls_version"] == '"TLS1_2"'
@@ -117,9 +119,9 @@ def test_world_open_non_admin_port_is_fine() -> None:
 def test_labels_include_ownership_and_override_user_tags() -> None:
     # a user tag named like an ownership label is refused at validation (tests/cloud_engine/core/
     # test_input_hardening.py); a spec that skipped validation still cannot spoof ownership
-    spec = ResourceSpec(kind="bucket", name="b1", tags={"team": "data"})
+    spec = ResourceSpec(kind="bucket", name="bk1", tags={"team": "data"})
     spec = spec.model_copy(update={"tags": {"team": "data", "managed_by": "someone"}})
-    body = resources_of(render("gcp", [spec], project_name="p1")["main.tf"], "google_storage_bucket")["b1"]
+    body = resources_of(render("gcp", [spec], project_name="p1")["main.tf"], "google_storage_bucket")["bk1"]
     assert body["labels"] == {"team": '"data"', "managed_by": '"cloud-engine"', "project": '"p1"'}
 
 
@@ -130,7 +132,7 @@ def test_unknown_kind_raises_unsupported(monkeypatch: pytest.MonkeyPatch) -> Non
     reduced = dataclasses.replace(gcp, kinds={k: v for k, v in gcp.kinds.items() if k != "bucket"})
     monkeypatch.setitem(PROVIDERS, "gcp", reduced)
     with pytest.raises(UnsupportedResource) as exc:
-        render("gcp", [ResourceSpec(kind="bucket", name="b1")], project_name="p1")
+        render("gcp", [ResourceSpec(kind="bucket", name="bk1")], project_name="p1")
     assert exc.value.kind == "bucket" and exc.value.provider == "gcp"
 
 
@@ -183,7 +185,7 @@ def test_aws_refuses_deny_rules_and_azure_vm_needs_a_subnet() -> None:
 
 def test_gcp_refuses_label_values_gcp_would_reject() -> None:
     with pytest.raises(InvalidInput):
-        render("gcp", [ResourceSpec(kind="bucket", name="b1", tags={"team": "Data Team"})], project_name="p1")
+        render("gcp", [ResourceSpec(kind="bucket", name="bk1", tags={"team": "Data Team"})], project_name="p1")
 
 
 def test_roundtrip_guard_catches_a_broken_escaper(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,6 +7,7 @@ from cloud_engine.core.models import ResourceSpec
 from cloud_engine.errors import InvalidInput
 from cloud_engine.iac.hcl import Raw, is_identifier
 from cloud_engine.iac.providers._base import RenderContext
+from cloud_engine.iac.providers._common import ref, tf_name
 
 
 def alias(region: str) -> str:
@@ -30,3 +31,12 @@ def aws_tags(spec: ResourceSpec, ctx: RenderContext, name: str | None = None) ->
 def sg_description(spec: ResourceSpec) -> str:
     """A security group description AWS will accept; other text is refused here, not at apply."""
     return aws_security_group_description(spec.name, spec.description)
+
+
+def firewall_groups(spec: ResourceSpec, ctx: RenderContext) -> list[Raw]:
+    """The security groups of the project's firewalls on the same network as `spec` (both unset counts)."""
+    return [
+        ref("aws_security_group", tf_name(other.name))
+        for other in ctx.resources
+        if other.kind == "firewall" and other.network == spec.network
+    ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloud_engine.iac.hcl import Block, Raw
+from cloud_engine.iac.hcl import Block, Raw, Value
 from cloud_engine.iac.providers._base import RenderContext, Rendered
 from cloud_engine.iac.providers.aws._common import alias
 
@@ -12,7 +12,7 @@ REQUIRED_TERRAFORM = ">= 1.0.0"
 
 
 def base_files(ctx: RenderContext, rendered: Rendered) -> dict[str, list[Block]]:
-    providers = {"aws": {"source": AWS_SOURCE, "version": AWS_VERSION}, **rendered.required_providers}
+    providers: dict[str, Value] = {"aws": {"source": AWS_SOURCE, "version": AWS_VERSION}, **rendered.required_providers}
     versions = Block("terraform", (), {"required_version": REQUIRED_TERRAFORM}, [
         Block("required_providers", (), providers),
     ])

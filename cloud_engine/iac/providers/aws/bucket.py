@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cloud_engine.core.catalog_checks import s3_bucket_name
 from cloud_engine.core.models import ResourceSpec
-from cloud_engine.iac.hcl import Block
+from cloud_engine.iac.hcl import Block, Value
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, tf_name
 from cloud_engine.iac.providers.aws._common import aws_tags, provider_for
@@ -21,7 +21,7 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     bucket_id = ref(TYPE, name)
     public = bool(spec.public_access)
 
-    def part(resource_type: str, attrs: dict, blocks: list[Block]) -> Block:
+    def part(resource_type: str, attrs: dict[str, Value], blocks: list[Block]) -> Block:
         return Block("resource", (resource_type, name), {"provider": provider, "bucket": bucket_id, **attrs}, blocks)
 
     blocks = [

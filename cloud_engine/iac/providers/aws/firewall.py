@@ -37,6 +37,7 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
                 attrs: dict[str, Value] = {
                     "provider": provider,
                     "security_group_id": ref(TYPE, name),
+                    "description": f"{spec.name} rule {i}",
                     "ip_protocol": "-1" if rule.protocol == "all" else rule.protocol,
                     "cidr_ipv6" if ":" in source else "cidr_ipv4": source,
                 }

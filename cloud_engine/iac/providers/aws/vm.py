@@ -1,4 +1,5 @@
-"""vm → aws_instance from a looked-up AMI, IMDSv2 only, encrypted gp3 root volume."""
+"""vm → aws_instance from a looked-up AMI, IMDSv2 only, encrypted gp3 root volume, in the app subnet
+with the security groups of every firewall on its network attached."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block, Raw
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered, require
 from cloud_engine.iac.providers._common import output, ref, tf_name
-from cloud_engine.iac.providers.aws._common import aws_tags, provider_for
+from cloud_engine.iac.providers.aws._common import aws_tags, firewall_groups, provider_for
 
 TYPE = "aws_instance"
 DEFAULT_MACHINE_TYPE = "t3.micro"
@@ -51,6 +52,8 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         "subnet_id": subnet,
         "availability_zone": spec.zone if subnet is None else None,
         "associate_public_ip_address": bool(spec.public_ip),
+        "vpc_security_group_ids": firewall_groups(spec, ctx) or None,
+        "ebs_optimized": True,
         "tags": aws_tags(spec, ctx),
     }, [
         Block("metadata_options", (), {"http_endpoint": "enabled", "http_tokens": "required"}),

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from cloud_engine.iac.hcl import Block, Raw
+from cloud_engine.iac.hcl import Block, Raw, Value
 from cloud_engine.iac.providers._base import MANAGED_BY, RenderContext, Rendered
 
 AZURERM_SOURCE = "hashicorp/azurerm"
-AZURERM_VERSION = "~> 4.0"
+AZURERM_VERSION = "~> 4.9"  # storage_account_id on containers (4.9)
 REQUIRED_TERRAFORM = ">= 1.0.0"
 
 
 def base_files(ctx: RenderContext, rendered: Rendered) -> dict[str, list[Block]]:
-    providers = {"azurerm": {"source": AZURERM_SOURCE, "version": AZURERM_VERSION}, **rendered.required_providers}
+    providers: dict[str, Value] = {"azurerm": {"source": AZURERM_SOURCE, "version": AZURERM_VERSION}, **rendered.required_providers}
     versions = Block("terraform", (), {"required_version": REQUIRED_TERRAFORM}, [
         Block("required_providers", (), providers),
     ])

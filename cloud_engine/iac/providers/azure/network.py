@@ -1,17 +1,48 @@
-"""network → azurerm_virtual_network + azurerm_subnet per subnet."""
+"""network → azurerm_virtual_network + azurerm_subnet per subnet, and its plumbing.
+
+Plumbing (`_topology.py`): a NAT gateway with a static public IP on the app subnet when VMs
+without a public IP sit there (new virtual networks have no default outbound access).
+AKS nodes reach the internet through their cluster's own load balancer.
+"""
 
 from __future__ import annotations
 
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
-from cloud_engine.iac.providers._common import output, ref, tf_name
+from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
+from cloud_engine.iac.providers._topology import NetworkUse, network_use
 from cloud_engine.iac.providers.azure._common import RESOURCE_GROUP, placement
 
 TYPE = "azurerm_virtual_network"
 # A VNet's address space and a subnet's prefixes can be changed in place.
 FORCE_NEW = frozenset({"name", "region"})
 SUBNET_FORCE_NEW = frozenset({"name", "network"})
+
+
+def _nat(use: NetworkUse, ctx: RenderContext) -> list[Block]:
+    app = use.app_subnet
+    if app is None or not use.private_vms:
+        return []
+    spec = use.network
+    key = tf_name(spec.name, "nat")
+    tags = ctx.labels(spec)
+    return [
+        Block("resource", ("azurerm_public_ip", key), {
+            "name": suffixed(spec.name, "nat-ip", 80), "resource_group_name": RESOURCE_GROUP,
+            "location": ctx.region_of(spec), "allocation_method": "Static", "sku": "Standard", "tags": tags,
+        }),
+        Block("resource", ("azurerm_nat_gateway", key), {
+            "name": suffixed(spec.name, "nat", 80), "resource_group_name": RESOURCE_GROUP,
+            "location": ctx.region_of(spec), "sku_name": "Standard", "tags": tags,
+        }),
+        Block("resource", ("azurerm_nat_gateway_public_ip_association", key), {
+            "nat_gateway_id": ref("azurerm_nat_gateway", key), "public_ip_address_id": ref("azurerm_public_ip", key),
+        }),
+        Block("resource", ("azurerm_subnet_nat_gateway_association", tf_name(spec.name, app.name)), {
+            "subnet_id": ref("azurerm_subnet", tf_name(spec.name, app.name)), "nat_gateway_id": ref("azurerm_nat_gateway", key),
+        }),
+    ]
 
 
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
@@ -28,7 +59,9 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         })
         for sub in spec.subnets or ()
     ]
-    return Rendered(resources=[vnet, *subnets], outputs=[output(spec, ref(TYPE, name), "VNet id")])
+    rendered = Rendered(resources=[vnet, *subnets], outputs=[output(spec, ref(TYPE, name), "VNet id")])
+    rendered.add_plumbing(*_nat(network_use(ctx, spec), ctx))
+    return rendered
 
 
 KIND = KindRenderer(kind="network", resource_type=TYPE, render=render, force_new=FORCE_NEW)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cloud_engine.core.models import ResourceSpec
-from cloud_engine.iac.hcl import Block, Raw
+from cloud_engine.iac.hcl import Block, Raw, Value
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered, require
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
 from cloud_engine.iac.providers.azure._common import first_subnet, placement
@@ -33,7 +33,7 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     name = tf_name(spec.name)
     tags = ctx.labels(spec)
     blocks: list[Block] = []
-    ip_config = {
+    ip_config: dict[str, Value] = {
         "name": "primary",
         "subnet_id": first_subnet(spec, ctx, required=True),
         "private_ip_address_allocation": "Dynamic",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloud_engine.iac.hcl import Block, Raw
+from cloud_engine.iac.hcl import Block, Raw, Value
 from cloud_engine.iac.providers._base import RenderContext, Rendered
 
 GOOGLE_SOURCE = "hashicorp/google"
@@ -11,7 +11,7 @@ REQUIRED_TERRAFORM = ">= 1.0.0"
 
 
 def base_files(ctx: RenderContext, rendered: Rendered) -> dict[str, list[Block]]:
-    providers = {"google": {"source": GOOGLE_SOURCE, "version": GOOGLE_VERSION}, **rendered.required_providers}
+    providers: dict[str, Value] = {"google": {"source": GOOGLE_SOURCE, "version": GOOGLE_VERSION}, **rendered.required_providers}
     versions = Block("terraform", (), {"required_version": REQUIRED_TERRAFORM}, [
         Block("required_providers", (), providers),
     ])

@@ -3,14 +3,9 @@ output "network__core" {
   value       = aws_vpc.core.id
 }
 
-output "vm__web-1" {
-  description = "Instance id"
-  value       = aws_instance.web-1.id
-}
-
-output "database__orders-db" {
-  description = "Endpoint"
-  value       = aws_db_instance.orders-db.endpoint
+output "firewall__web-fw" {
+  description = "Security group id"
+  value       = aws_security_group.web-fw.id
 }
 
 output "bucket__assets-ce" {
@@ -18,9 +13,14 @@ output "bucket__assets-ce" {
   value       = aws_s3_bucket.assets-ce.arn
 }
 
-output "firewall__web-fw" {
-  description = "Security group id"
-  value       = aws_security_group.web-fw.id
+output "database__orders-db" {
+  description = "Endpoint"
+  value       = aws_db_instance.orders-db.endpoint
+}
+
+output "vm__web-1" {
+  description = "Instance id"
+  value       = aws_instance.web-1.id
 }
 
 output "k8s_cluster__apps" {

@@ -3,14 +3,9 @@ output "network__core" {
   value       = azurerm_virtual_network.core.id
 }
 
-output "vm__web-1" {
-  description = "VM id"
-  value       = azurerm_linux_virtual_machine.web-1.id
-}
-
-output "database__orders-db" {
-  description = "Server FQDN"
-  value       = azurerm_postgresql_flexible_server.orders-db.fqdn
+output "firewall__web-fw" {
+  description = "NSG id"
+  value       = azurerm_network_security_group.web-fw.id
 }
 
 output "bucket__assets-ce" {
@@ -18,9 +13,14 @@ output "bucket__assets-ce" {
   value       = azurerm_storage_account.assets-ce.primary_blob_endpoint
 }
 
-output "firewall__web-fw" {
-  description = "NSG id"
-  value       = azurerm_network_security_group.web-fw.id
+output "database__orders-db" {
+  description = "Server FQDN"
+  value       = azurerm_postgresql_flexible_server.orders-db.fqdn
+}
+
+output "vm__web-1" {
+  description = "VM id"
+  value       = azurerm_linux_virtual_machine.web-1.id
 }
 
 output "k8s_cluster__apps" {

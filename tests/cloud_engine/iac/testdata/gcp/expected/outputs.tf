@@ -3,9 +3,9 @@ output "network__core" {
   value       = google_compute_network.core.id
 }
 
-output "vm__web-1" {
-  description = "Instance self link"
-  value       = google_compute_instance.web-1.self_link
+output "bucket__assets-ce" {
+  description = "Bucket URL"
+  value       = google_storage_bucket.assets-ce.url
 }
 
 output "database__orders-db" {
@@ -13,9 +13,9 @@ output "database__orders-db" {
   value       = google_sql_database_instance.orders-db.connection_name
 }
 
-output "bucket__assets-ce" {
-  description = "Bucket URL"
-  value       = google_storage_bucket.assets-ce.url
+output "vm__web-1" {
+  description = "Instance self link"
+  value       = google_compute_instance.web-1.self_link
 }
 
 output "k8s_cluster__apps" {
