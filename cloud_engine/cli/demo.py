@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+
+from aiohttp import web
 
 from cloud_engine.cli import log_level
 from cloud_engine.core import CloudOrchestrator, FirewallRule, ResourceSpec, Subnet
 from cloud_engine.core.models import Project, Session
 from cloud_engine.errors import PermissionDenied
 from cloud_engine.finops.cli_support import add_guild_option, guild_of
+from cloud_engine.iac.binary import find_terraform, terraform_env
+from cloud_engine.notify import SIGNATURE_HEADER, NotificationService, NotifyEvent, verify
 from cloud_engine.services import Services
 from cloud_engine.settings import Settings
 
@@ -163,6 +168,70 @@ async def core_and_terraform(services: Services, base: Path, guild: int) -> None
     services._extras["demo_project"] = project
 
 
+async def team(services: Services, base: Path, guild: int) -> None:
+    """A signed webhook hears the team's events; drift made out of band is found and reconciled."""
+    engine: CloudOrchestrator = services.engine
+    project: Project = services._extras["demo_project"]
+    _section("Team: a signed webhook hears what happens; drift is found and reconciled")
+    received: list[tuple[bytes, str | None]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((await request.read(), request.headers.get(SIGNATURE_HEADER)))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    lab = services.settings.model_copy(update={"webhook_allow_private": True})  # the receiver is on loopback
+    notes = NotificationService(services.db, lab, engine.access, engine.clock)
+    try:
+        sub, secret = await notes.subscribe_webhook(
+            guild, ADMIN, f"http://127.0.0.1:{port}/hook",
+            events=(NotifyEvent.DRIFT_FOUND, NotifyEvent.PLAN_READY, NotifyEvent.APPLY_SUCCEEDED))
+        print(f"Webhook #{sub.id} (a receiver on this machine; loopback is allowed for the demo only) is told of "
+              "drift_found, plan_ready and apply_succeeded, each POST signed with its own HMAC-SHA256 secret.")
+        root = Path(services.settings.terraform_runs_dir) / str(project.id)
+        await _forget_in_state(services, root, "vm__web-1")
+        print("Someone runs `terraform state rm` on vm web-1 by hand: Terraform no longer knows it exists.")
+        checked = await engine.drift.check(guild, DEV, project.name)
+        if checked.report is None:
+            print(f"Drift check: {checked.outcome}.")
+            return
+        print(f"Drift check: report #{checked.report.id}, {checked.report.summary()}. A Reconcile button opens:")
+        session = await engine.drift.reconcile(guild, DEV, checked.report.id)
+        session = await engine.plan(session.id, DEV)
+        print(f"  session {session.id} ({session.purpose}), planned: {(session.plan_summary or {}).get('text')}.")
+        await engine.approve(session.id, ADMIN)
+        session = await engine.apply(session.id, DEV)
+        after = await engine.drift.check(guild, DEV, project.name)
+        print(f"  approved by user {ADMIN} and {session.state.value}; the next drift check is {after.outcome}.")
+        await notes.run_once()
+        print("The webhook received:")
+        for body, signature in received:
+            notice = json.loads(body)
+            check = "signature verified" if verify(secret, body, signature) else "SIGNATURE WRONG"
+            print(f"  {notice['event']}: {notice['text']} ({check})")
+    finally:
+        await notes.close()
+        await runner.cleanup()
+
+
+async def _forget_in_state(services: Services, root: Path, resource: str) -> None:
+    """`terraform state rm` of every mirror address of one user resource, as a person with a shell would."""
+    state = json.loads(await asyncio.to_thread((root / "terraform.tfstate").read_text, "utf-8"))
+    addresses = [f"null_resource.{r['name']}" for r in state.get("resources", [])
+                 if r["name"] == resource or r["name"].startswith(f"{resource}__")]
+    binary = find_terraform(services.settings.terraform_bin)
+    proc = await asyncio.create_subprocess_exec(str(binary.path), "state", "rm", *addresses, cwd=root,
+                                                env=terraform_env(), stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+    await proc.wait()
+
+
 def _print_plan(services: Services, project: Project, session: Session) -> None:
     summary = session.plan_summary or {}
     if session.state.value != "PLAN_READY":
@@ -273,4 +342,4 @@ def _money(value: float, currency: str | None) -> str:
     return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {currency}"
 
 
-STEPS = [core_and_terraform, advisor, finops]
+STEPS = [core_and_terraform, team, advisor, finops]

@@ -57,3 +57,12 @@ def test_tables_are_aligned(demo_output: str) -> None:
 def test_run_needs_no_extra_setup(cli: CliRunner) -> None:
     """`demo --help` works from any folder holding the copied sample (the README's path)."""
     assert cli("demo", "--help").returncode == 0
+
+
+def test_shows_drift_reconciled_and_signed_notifications(demo_output: str) -> None:
+    section = demo_output.split("== Team:", 1)[1].split("\n== ", 1)[0]
+    assert "Drift check: report #1, vm/web-1: create." in section
+    assert "APPLIED; the next drift check is clean." in section
+    received = section.split("The webhook received:", 1)[1].strip().splitlines()
+    assert [line.split(":", 1)[0].strip() for line in received] == ["drift_found", "plan_ready", "apply_succeeded"]
+    assert all(line.endswith("(signature verified)") for line in received)
