@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 from pathlib import Path
 
 from bot.custom_ids import DriftAction
-from bot.drift_views import DriftButton, DismissModal
+from bot.drift_views import DismissModal, DriftButton
 from bot.errors import handle_app_command_error
 from cloud_engine.core import ResourceSpec
 from cloud_engine.core.models import State
-from cloud_engine.iac.binary import find_terraform, terraform_env
+from tests.cloud_engine.core.test_drift import _forget_out_of_band
 from tests.conftest import ADMIN, GUILD, USER
 from tests.fakes.discord import make_interaction, make_member
 
@@ -34,11 +32,7 @@ async def _drifted(engine, settings) -> None:
     await engine.plan(session.id, ADMIN)
     await engine.approve(session.id, ADMIN)
     assert (await engine.apply(session.id, ADMIN)).state == State.APPLIED
-    root = Path(settings.terraform_runs_dir) / str(project.id)
-    state = json.loads((root / "terraform.tfstate").read_text())
-    addresses = [f"null_resource.{r['name']}" for r in state["resources"] if r["name"].startswith("vm__api-1")]
-    subprocess.run([str(find_terraform(None).path), "state", "rm", *addresses], cwd=root, env=terraform_env(),
-                   check=True, capture_output=True)
+    _forget_out_of_band(Path(settings.terraform_runs_dir) / str(project.id), "vm__api-1")
 
 
 async def test_a_drift_is_posted_with_buttons_and_reconcile_opens_a_lobby(bot, engine, settings, channel) -> None:
