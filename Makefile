@@ -6,7 +6,7 @@ PIP    := $(VENV)/bin/pip
 # Checkov (IaC scanner) is heavy, so it gets a virtualenv of its own, created on first use.
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: help setup setup-dev checkov demo test lint typecheck bench run migrate clean
+.PHONY: help setup setup-dev setup-focus checkov demo test lint typecheck bench run migrate clean
 
 help:
 	@echo "make demo   - set up and run the offline end-to-end demo (SQLite, sandbox Terraform, rules advisor)"
@@ -14,6 +14,7 @@ help:
 	@echo "make typecheck - set up and run mypy (strict) on bot/, cogs/ and cloud_engine/ but cli/, finops/ and iac/"
 	@echo "make bench  - set up and print the benchmarks"
 	@echo "make checkov - create .venv-checkov with the pinned Checkov (the scanner the tests judge provider HCL with)"
+	@echo "make setup-focus - create .venv-focus (python3.12, else python3.13) with the FOCUS validator"
 	@echo "make run    - run the Discord bot (needs DISCORD_TOKEN in .env)"
 
 $(VENV)/.runtime-stamp: requirements.txt
@@ -41,6 +42,23 @@ setup: $(VENV)/.runtime-stamp
 setup-dev: $(VENV)/.dev-stamp
 checkov: $(CHECKOV_VENV)/.stamp
 
+# The FinOps Foundation's focus-validator needs Python >= 3.12, so it lives in its own venv,
+# created on first use. pyenv shims refuse a version that is not selected, so each candidate is
+# tried for real, then pyenv's own installs.
+FOCUS_VENV := .venv-focus
+FOCUS_PYTHON ?= $(shell for p in python3.12 python3.13; do $$p -c '' 2>/dev/null && { command -v $$p; exit 0; }; done; \
+	root=$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv); \
+	for p in $$root/versions/3.12*/bin/python3.12 $$root/versions/3.13*/bin/python3.13; do \
+	test -x $$p && { echo $$p; exit 0; }; done)
+
+$(FOCUS_VENV)/.stamp: requirements-focus.txt
+	@test -n "$(FOCUS_PYTHON)" || { echo "setup-focus: no python3.12 or python3.13 found (set FOCUS_PYTHON=/path/to/python3.12)" >&2; exit 1; }
+	test -x $(FOCUS_VENV)/bin/python || $(FOCUS_PYTHON) -m venv $(FOCUS_VENV)
+	$(FOCUS_VENV)/bin/pip install -q -r requirements-focus.txt
+	touch $@
+
+setup-focus: $(FOCUS_VENV)/.stamp
+
 demo: setup
 	$(PY) main.py demo
 
@@ -50,7 +68,7 @@ lint: setup-dev
 typecheck: setup-dev
 	$(VENV)/bin/mypy $(TYPED)
 
-test: setup-dev checkov lint typecheck
+test: setup-dev setup-focus checkov lint typecheck
 	$(PY) -m pytest -q
 
 bench: setup-dev

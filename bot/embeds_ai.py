@@ -13,7 +13,15 @@ from typing import Any
 
 import discord
 
-from bot.limits import EMBED_FIELD_NAME, EMBED_FIELD_VALUE, EMBED_TITLE, fit_embed, safe, truncate
+from bot.limits import (
+    EMBED_FIELD_NAME,
+    EMBED_FIELD_VALUE,
+    EMBED_FOOTER,
+    EMBED_TITLE,
+    fit_embed,
+    safe,
+    truncate,
+)
 from cloud_engine.ai.schemas import AdviceAnswer, PlanReview
 from cloud_engine.finops.models import AnomalyReport, CostSummary, Forecast, IngestReport, Recommendation
 
@@ -174,7 +182,8 @@ def _savings_total(total: float, currency: str | None, by_currency: Mapping[str,
 
 def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: int, total_savings: float,
                          suppressed: int, start: int, currency: str | None = None,
-                         savings_by_currency: Mapping[str, float] | None = None) -> discord.Embed:
+                         savings_by_currency: Mapping[str, float] | None = None,
+                         green_moves: Sequence[Recommendation] = (), notes: Sequence[str] = ()) -> discord.Embed:
     """One page of recommendations, numbered from `start` + 1, with the totals of the whole list.
 
     `currency` is that of `total_savings` (`RecommendationSet.currency`); with
@@ -194,6 +203,14 @@ def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: i
     if not items:
         embed.add_field(name="Nothing to recommend", value="Import costs and metrics with `/cloud-ingest` first, "
                                                            "or everything is already lean.", inline=False)
+    if green_moves:  # apart from the savings: a move to a cleaner region usually costs money
+        best = min(green_moves, key=lambda rec: rec.co2e_kg_month_delta)
+        cost = f", {_money(-best.monthly_savings, best.currency)}/mo more" if best.monthly_savings < 0 else ""
+        embed.description = (f"{embed.description}\n🌱 {len(green_moves)} move(s) to a greener region, kept apart "
+                             f"from the savings; the largest: {safe(_headline(best), 150)} (CO2e "
+                             f"{best.co2e_kg_month_delta:+.1f} kg/mo{cost})")
+    if notes:
+        embed.set_footer(text=truncate("Not checked: " + " · ".join(notes), EMBED_FOOTER))
     return fit_embed(embed)
 
 

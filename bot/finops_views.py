@@ -84,6 +84,7 @@ class RecommendationPager(ExpiringView):
         self.total_savings = recs.total_monthly_savings
         self.currency, self.savings_by_currency = recs.currency, recs.savings_by_currency
         self.suppressed = recs.suppressed
+        self.green_moves, self.notes = recs.green_moves, recs.notes
         self.page = 0
         self.selected: str | None = None
         self.picker: ActionSelect[RecommendationPager] = ActionSelect(self._pick, placeholder="Recommendation", row=0)
@@ -124,7 +125,9 @@ class RecommendationPager(ExpiringView):
         return embeds_ai.recommendations_page(self.page_items(), page=self.page, pages=self.pages,
                                               total_savings=self.total_savings, suppressed=self.suppressed,
                                               start=self.page * PER_PAGE, currency=self.currency,
-                                              savings_by_currency=self.savings_by_currency)
+                                              savings_by_currency=self.savings_by_currency,
+                                              green_moves=self.green_moves if self.page == 0 else (),
+                                              notes=self.notes if self.page == 0 else ())
 
     def _layout(self) -> None:
         """Rebuild the components for the current page (select options, disabled states)."""

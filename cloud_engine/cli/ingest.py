@@ -1,4 +1,10 @@
-"""`main.py ingest focus FILE | metrics FILE | synthetic`: load cost and utilisation data."""
+"""`main.py ingest focus FILE | metrics FILE | synthetic | aws | azure | gcp`: load cost and utilisation data.
+
+`aws`, `azure` and `gcp` run that provider's connector (cloud_engine/finops/connectors/) over the
+last `--days` days through the same idempotent import as a file: re-running a sync adds nothing,
+a provider's corrected numbers restate. Credentials come from the settings (.env); a missing
+one is one line naming every variable, exit status 2.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from cloud_engine.cli import positive_int
+from cloud_engine.finops import FinOpsService
 from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
+from cloud_engine.finops.connectors.registry import ConnectorOptions, build_connector
 from cloud_engine.finops.models import IngestReport
 from cloud_engine.settings import Settings
 
@@ -15,7 +23,7 @@ from cloud_engine.settings import Settings
 def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("ingest", help="import FOCUS cost exports and utilisation metrics")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
-    focus = kinds.add_parser("focus", help="a FOCUS 1.0-1.2 export (.csv, .csv.gz or .parquet)")
+    focus = kinds.add_parser("focus", help="a FOCUS 1.0-1.3 export (.csv, .csv.gz or .parquet)")
     focus.add_argument("file", type=Path)
     focus.add_argument("--replace-window", action="store_true",
                        help="the file is the complete, re-issued export for its period: DELETE the scope's "
@@ -29,7 +37,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     synthetic.add_argument("--out", type=Path, default=Path("data/synthetic"))
     synthetic.add_argument("--end", type=date.fromisoformat, default=None,
                            help="last day of data (default: yesterday, UTC)")
-    for p in (focus, metrics, synthetic):
+    providers = []
+    for provider, what in (("aws", "AWS Cost Explorer and CloudWatch (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"),
+                           ("azure", "Azure Cost Management and Monitor (AZURE_TENANT_ID, AZURE_CLIENT_ID, "
+                                     "AZURE_CLIENT_SECRET, AZURE_SUBSCRIPTION_ID)"),
+                           ("gcp", "a GCP BigQuery billing export file, Compute and Cloud Monitoring (GCP_PROJECT_ID, "
+                                   "GOOGLE_APPLICATION_CREDENTIALS)")):
+        p = kinds.add_parser(provider, help=f"sync costs and utilisation from {what}")
+        p.add_argument("--days", type=positive_int, default=30, help="days to fetch, ending today (default 30)")
+        providers.append(p)
+    providers[-1].add_argument("--billing-export", type=Path, required=True, metavar="FILE",
+                               help="the BigQuery billing export table exported as JSONL or CSV")
+    for p in (focus, metrics, synthetic, *providers):
         p.add_argument("--json", action="store_true", help="print the import report as JSON")
         add_guild_option(p)
         p.set_defaults(handler=handle)
@@ -43,9 +62,20 @@ def _line(report: IngestReport) -> str:
     merged = f", merged {report.rows_merged} lines of a charge already in the file" if report.rows_merged else ""
     removed = (f", removed {report.rows_removed} stored charges the file no longer lists" if report.rows_removed
                else "")
-    return (f"{report.target}: {report.source_name} ({report.source_kind}) into guild {report.guild_id}: "
+    version = f", FOCUS {report.focus_version_hint}" if report.focus_version_hint else ""
+    return (f"{report.target}: {report.source_name} ({report.source_kind}{version}) into guild {report.guild_id}: "
             f"read {report.rows_read}, added {report.rows_added}, {restated}unchanged {report.rows_unchanged}"
             f"{merged}{removed}{period}")
+
+
+async def _sync(service: FinOpsService, args: argparse.Namespace, settings: Settings, guild: int) -> list[IngestReport]:
+    """Run one provider's connector over the last --days days (today included, so the window ends tomorrow)."""
+    connector = build_connector(args.kind, settings,
+                                ConnectorOptions(billing_export=getattr(args, "billing_export", None)))
+    end = datetime.now(UTC).date() + timedelta(days=1)
+    costs, metrics = await service.sync_provider(args.kind, connector, end - timedelta(days=args.days), end,
+                                                 guild_id=guild)
+    return [costs] if metrics is None else [costs, metrics]
 
 
 async def handle(args: argparse.Namespace, settings: Settings) -> int:
@@ -55,9 +85,11 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
             reports = [await service.ingest_focus_file(args.file, guild_id=guild, replace_window=args.replace_window)]
         elif args.kind == "metrics":
             reports = [await service.ingest_metrics_file(args.file, guild_id=guild)]
-        else:
+        elif args.kind == "synthetic":
             end = args.end or (datetime.now(UTC).date() - timedelta(days=1))
             reports = list(await service.ingest_synthetic(args.out, guild_id=guild, days=args.days, end=end))
+        else:
+            reports = await _sync(service, args, settings, guild)
     if args.json:
         print(dump(reports if len(reports) > 1 else reports[0]))
     else:

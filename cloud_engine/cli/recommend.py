@@ -75,6 +75,14 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
                       f"confidence {r.confidence:.0%}, risk {r.risk.level} (id {r.id})")
             else:
                 print(f"  [{r.kind}] {r.resource_name}: insufficient telemetry; collect {'; '.join(r.needs)} (id {r.id})")
+        if recs.green_moves:
+            print(f"{len(recs.green_moves)} green-region moves (not in the savings total; judged after any rightsize; "
+                  "check data transfer, latency and residency first):")
+        for r in recs.green_moves:
+            change = (f"saves {_money(r.monthly_savings, r.currency)}" if r.monthly_savings >= 0
+                      else f"costs {_money(-r.monthly_savings, r.currency)} more")
+            print(f"  [green_region] {r.resource_name}: {r.action} — {change}/month, "
+                  f"CO2e {r.co2e_kg_month_delta:+.1f} kg (id {r.id})")
     if args.review and not args.json:
         if review is None:
             print("advisor review is not available (cloud_engine.ai.finops_review is not installed); "

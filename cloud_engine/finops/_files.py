@@ -149,21 +149,26 @@ class CsvRejects:
         suffix = uuid.uuid4().hex[:10]
         return cls(table=f"rejects_{suffix}", scan=f"reject_scans_{suffix}")
 
-    def raise_first(self, conn: duckdb.DuckDBPyConnection, name: str, expected: dict[str, str] | None = None) -> None:
+    def raise_first(self, conn: duckdb.DuckDBPyConnection, name: str, expected: dict[str, str] | None = None,
+                    header: list[str] | None = None, types: dict[str, str] | None = None) -> None:
         """If any row was rejected while parsing, fail naming the first bad row and column.
 
         `expected` words what a typed column should hold ({"BilledCost": "a number"}); a
-        cast failure in a column not listed is worded as "not a number".
+        cast failure in a column not listed is worded as "not a number". `header` (the
+        file's column names in order) and `types` (typed column -> DuckDB type) let the
+        column be found from the rejected line itself: when a query reads only some of a
+        file's columns, DuckDB's reject row can name the wrong one.
         """
         row = conn.execute(
-            f"SELECT line, column_name, error_type, error_message FROM {ident(self.table)} "  # noqa: S608 - generated name
+            f"SELECT line, column_name, error_type, error_message, csv_line FROM {ident(self.table)} "  # noqa: S608
             "ORDER BY line LIMIT 1"
         ).fetchone()
         if row is None:
             return
-        line, column, error_type, message = row
+        line, column, error_type, message, raw = row
         data_row = int(line) - 1  # line 1 is the header
         if str(error_type) == "CAST":
+            column = _uncastable_column(conn, raw, header, types) or column
             what = (expected or {}).get(str(column), "a number")
             raise IngestError(detail=f"{name}: column {column} has a value that is not {what} at row {data_row} "
                                      f"(file line {line})")
@@ -172,6 +177,29 @@ class CsvRejects:
     def drop(self, conn: duckdb.DuckDBPyConnection) -> None:
         for table in (self.table, self.scan):
             conn.execute(f"DROP TABLE IF EXISTS {ident(table)}")
+
+
+def _uncastable_column(conn: duckdb.DuckDBPyConnection, raw: object, header: list[str] | None,
+                       types: dict[str, str] | None) -> str | None:
+    """The first typed column (in file order) whose value on the rejected CSV line does not cast."""
+    if not header or not types or not isinstance(raw, str):
+        return None
+    line = raw.strip("\r\n")
+    delimiter = "\t" if "\t" in line and "," not in line else ","
+    try:
+        values = next(csv.reader([line], delimiter=delimiter), [])
+    except csv.Error:
+        return None
+    if len(values) != len(header):
+        return None
+    for column, value in zip(header, values, strict=True):
+        duck_type = types.get(column)
+        if duck_type is None or not value.strip():
+            continue
+        ok = conn.execute(f"SELECT TRY_CAST(? AS {duck_type}) IS NOT NULL", [value]).fetchone()  # noqa: S608
+        if ok is not None and not ok[0]:
+            return column
+    return None
 
 
 def describe(conn: duckdb.DuckDBPyConnection, fmt: FileFormat, path: Path, name: str,

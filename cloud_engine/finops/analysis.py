@@ -53,6 +53,8 @@ RUN_RATE_DAYS = 7
 COMPLETE_DAY_SLACK = timedelta(minutes=1)  # hourly exports may end the day at 23:59:59
 Z_THRESHOLD = 3.5
 MIN_ANOMALY_AMOUNT = 1.0  # in the series' billing currency: a noise floor, not a price
+MIN_CHARGED_DAYS = 7  # a service needs this much history before any of its days is called unusual
+MIN_SAME_KIND_DAYS = 4  # charged weekdays (or weekend days) needed to compare a day with its own kind
 
 
 def _range(start: date | None, end: date | None) -> tuple[datetime, datetime]:
@@ -273,12 +275,28 @@ def robust_z(values: np.ndarray) -> tuple[np.ndarray, float]:
     return (values - median) / (1.2533 * mean_ad), median
 
 
+def _baseline(values: np.ndarray, weekend: np.ndarray, i: int) -> tuple[np.ndarray, str]:
+    """The charged days day `i` is compared with: the same kind of day (weekday or weekend) when the
+    series holds at least `MIN_SAME_KIND_DAYS` of them, else every charged day."""
+    charged = values > 0
+    same = charged & (weekend == weekend[i])
+    if int(same.sum()) >= MIN_SAME_KIND_DAYS:
+        return values[same], "weekend days" if weekend[i] else "weekdays"
+    return values[charged], "days"
+
+
 def anomalies(conn: duckdb.DuckDBPyConnection, guild_id: int, start: date | None = None, end: date | None = None,
               threshold: float = Z_THRESHOLD) -> AnomalyReport:
-    """Days whose cost for a service is far from that service's median day, in one scope.
+    """Charged days whose cost for a service is far from that service's usual charged day, in one scope.
 
-    Each (service, billing currency) is its own series: a service billed in two currencies
-    would otherwise add yen to dollars and look like a spike.
+    Why this shape: real bills hold services that do not charge every day (a monthly fee, a
+    weekly batch), so a zero-filled series has a median of 0 and every charge looks like a
+    spike "vs expected 0". Here a series needs `MIN_CHARGED_DAYS` charged days before any of
+    its days is judged, only charged days are judged and form the baseline, and the baseline
+    is the same kind of day (weekdays vs weekends: dev fleets and office workloads bill less
+    on weekends). Each (service, billing currency) is its own series: a service billed in two
+    currencies would otherwise add yen to dollars and look like a spike. Each anomaly carries
+    the reason it is one.
     """
     lo, hi = _range(start, end)
     currencies = [r[0] for r in conn.execute(
@@ -289,24 +307,41 @@ def anomalies(conn: duckdb.DuckDBPyConnection, guild_id: int, start: date | None
     for cur in sorted(currencies, key=lambda c: c or ""):
         daily = daily_service_costs(conn, guild_id, start, end, currency=cur)
         all_days += [daily.days[0], daily.days[-1]] if daily.days else []
+        weekend = np.array([d.isoweekday() >= 6 for d in daily.days], dtype=bool)
         for key, series in daily.series.items():
             values = np.array(series)
-            if values.size < 7:
+            if int((values > 0).sum()) < MIN_CHARGED_DAYS:
                 continue
-            z, median = robust_z(values)
             provider, _, service = key.partition(" · ")
-            for i in np.flatnonzero(np.abs(z) >= threshold):
-                if abs(values[i] - median) >= MIN_ANOMALY_AMOUNT:
-                    items.append(Anomaly(day=daily.days[i], service=service, provider=provider, currency=cur,
-                                         amount=round(float(values[i]), 2), expected=round(median, 2),
-                                         robust_z=round(float(z[i]), 2)))
+            for i in np.flatnonzero(values > 0):
+                base, kind = _baseline(values, weekend, int(i))
+                z_all, median = robust_z(base)
+                z = _z_of(values[i], base, median, z_all)
+                if abs(z) < threshold or abs(values[i] - median) < MIN_ANOMALY_AMOUNT:
+                    continue
+                day = daily.days[i]
+                direction = "above" if values[i] > median else "below"
+                reason = (f"{values[i]:,.2f} {cur or ''} on {day:%a %Y-%m-%d} is {abs(values[i] - median):,.2f} "
+                          f"{direction} the median of {base.size} charged {kind} ({median:,.2f}); robust z {z:+.1f}, "
+                          f"flagged from |z| >= {threshold}").replace("  ", " ")
+                items.append(Anomaly(day=day, service=service, provider=provider, currency=cur,
+                                     amount=round(float(values[i]), 2), expected=round(median, 2),
+                                     robust_z=round(float(z), 2), reason=reason, baseline_days=int(base.size)))
     items.sort(key=lambda a: (a.day, a.provider, a.service, a.currency or ""))
     return AnomalyReport(
         start=min(all_days, default=None), end=max(all_days, default=None),
         threshold=threshold, items=tuple(items),
-        method=f"robust z = 0.6745 x (cost - median) / MAD per service and currency; flagged at |z| >= {threshold} "
-               f"and >= {MIN_ANOMALY_AMOUNT:.0f} (in the billing currency) from the median",
+        method=(f"per service and currency, series with >= {MIN_CHARGED_DAYS} charged days; each charged day vs the "
+                f"median of the charged days of its kind (weekdays or weekends, when >= {MIN_SAME_KIND_DAYS}): robust "
+                f"z = 0.6745 x (cost - median) / MAD, flagged at |z| >= {threshold} and >= {MIN_ANOMALY_AMOUNT:.0f} "
+                "(in the billing currency) from the median"),
     )
+
+
+def _z_of(value: float, base: np.ndarray, median: float, z_all: np.ndarray) -> float:
+    """The robust z of `value` against `base` (which holds it), from the scores `robust_z` gave."""
+    at = np.flatnonzero(base == value)
+    return float(z_all[at[0]]) if at.size else 0.0
 
 
 __all__ = ["GROUP_EXPRESSIONS", "anomalies", "cost_summary", "daily_service_costs", "forecast", "robust_z"]

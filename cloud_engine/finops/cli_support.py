@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -47,11 +47,11 @@ def guild_of(args: argparse.Namespace, settings: Settings) -> int:
     return int(settings.dev_guild_id or 0)
 
 
-def dump(value: BaseModel | list[BaseModel] | dict[str, Any] | None) -> str:
+def dump(value: BaseModel | Sequence[BaseModel] | dict[str, Any] | None) -> str:
     """JSON for --json output (dates as ISO strings)."""
     if isinstance(value, BaseModel):
         data: Any = value.model_dump(mode="json")
-    elif isinstance(value, list):
+    elif isinstance(value, (list, tuple)):
         data = [v.model_dump(mode="json") for v in value]
     else:
         data = value

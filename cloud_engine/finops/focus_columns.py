@@ -1,9 +1,15 @@
 """The FOCUS columns the ledger understands, and how each maps to a ledger column.
 
-FOCUS 1.0 and 1.1 name the provider column `ProviderName`; 1.2 deprecates it in favour of
-`ServiceProviderName` (plus HostProviderName and InvoiceIssuerName). Either satisfies the
-provider requirement; when both exist the 1.2 name wins. Matching is case-insensitive on
-the column name, because some exporters lower-case headers.
+FOCUS 1.0 to 1.2 name the provider column `ProviderName` (beside PublisherName); 1.3
+deprecates both in favour of `ServiceProviderName` and `HostProviderName`. Any of them
+satisfies the provider requirement; ServiceProviderName wins when several exist, then
+ProviderName, then HostProviderName (the cloud hosting a marketplace seller's service).
+Matching is case-insensitive on the column name, because some exporters lower-case headers.
+
+`focus_version` names the version a file's columns show (the newest whose added columns
+appear); FOCUS files carry no version column, so a 1.2 export that uses none of 1.2's
+additions reads as 1.1. FOCUS 1.3 also defines a Contract Commitment dataset (one row per
+commitment, no charges); it is recognised and refused with a line saying so.
 
 Every column has one role, which decides how a re-issued export is treated:
 - identity: says *which* charge a row is (who, what, where, when). The ledger keeps one
@@ -15,6 +21,7 @@ Every column has one role, which decides how a re-issued export is treated:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,7 +42,35 @@ class FocusColumn:
         return self.role == "identity"
 
 
-PROVIDER_COLUMNS = ("ServiceProviderName", "ProviderName")  # 1.2 name first
+PROVIDER_COLUMNS = ("ServiceProviderName", "ProviderName", "HostProviderName")  # 1.3 name first
+
+# Columns each FOCUS version added to the Cost and Usage dataset, newest first (1.0 is the rest).
+VERSION_MARKERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("1.3", ("ServiceProviderName", "HostProviderName", "AllocatedMethodId", "AllocatedMethodDetails",
+             "AllocatedResourceId", "AllocatedResourceName", "AllocatedTags", "ContractApplied")),
+    ("1.2", ("BillingAccountType", "SubAccountType", "InvoiceId", "PricingCurrency",
+             "PricingCurrencyContractedUnitPrice", "PricingCurrencyEffectiveCost", "PricingCurrencyListUnitPrice")),
+    ("1.1", ("CapacityReservationId", "CapacityReservationStatus", "CommitmentDiscountQuantity",
+             "CommitmentDiscountUnit", "ServiceSubcategory", "SkuMeter", "SkuPriceDetails")),
+)
+# The FOCUS 1.3 Contract Commitment dataset: its identity columns, and none of the charge columns.
+CONTRACT_COMMITMENT_COLUMNS = ("ContractCommitmentId", "ContractId")
+
+
+def focus_version(column_names: Iterable[str]) -> str:
+    """"1.0" … "1.3": the newest FOCUS version whose added columns the file has (case-insensitive)."""
+    present = {c.lower() for c in column_names}
+    for version, added in VERSION_MARKERS:
+        if any(c.lower() in present for c in added):
+            return version
+    return "1.0"
+
+
+def is_contract_commitment_dataset(column_names: Iterable[str]) -> bool:
+    """True for a FOCUS 1.3 Contract Commitment file: commitment ids, no BilledCost or ChargePeriodStart."""
+    present = {c.lower() for c in column_names}
+    return all(c.lower() in present for c in CONTRACT_COMMITMENT_COLUMNS) and not (
+        {"billedcost", "chargeperiodstart"} & present)
 
 COLUMNS: tuple[FocusColumn, ...] = (
     FocusColumn("BilledCost", "billed_cost", "number", required=True, role="amount"),
@@ -74,7 +109,8 @@ IDENTITY: tuple[str, ...] = ("guild_id", "provider_name", *(c.ledger_name for c 
 AMOUNTS: tuple[str, ...] = tuple(c.ledger_name for c in COLUMNS if c.role == "amount")
 ATTRIBUTES: tuple[str, ...] = ("provider", *(c.ledger_name for c in COLUMNS if c.role == "attribute"))
 
-REQUIRED_NAMES: tuple[str, ...] = tuple(c.focus_name for c in COLUMNS if c.required) + ("ProviderName or ServiceProviderName",)
+REQUIRED_NAMES: tuple[str, ...] = tuple(c.focus_name for c in COLUMNS if c.required) + (
+    "ProviderName (FOCUS 1.0-1.2) or ServiceProviderName (1.3)",)
 
 # Provider display names in exports -> the catalogue's provider keys.
 PROVIDER_PATTERNS: tuple[tuple[str, str], ...] = (
@@ -84,6 +120,7 @@ PROVIDER_PATTERNS: tuple[tuple[str, str], ...] = (
 )
 
 __all__ = [
-    "AMOUNTS", "ATTRIBUTES", "COLUMNS", "IDENTITY", "PROVIDER_COLUMNS", "PROVIDER_PATTERNS", "REQUIRED_NAMES",
-    "FocusColumn",
+    "AMOUNTS", "ATTRIBUTES", "COLUMNS", "CONTRACT_COMMITMENT_COLUMNS", "IDENTITY", "PROVIDER_COLUMNS",
+    "PROVIDER_PATTERNS", "REQUIRED_NAMES", "VERSION_MARKERS", "FocusColumn", "focus_version",
+    "is_contract_commitment_dataset",
 ]

@@ -1,4 +1,4 @@
-"""Import FOCUS 1.0–1.2 cost rows (CSV, Parquet, or a connector's Arrow table) into the ledger.
+"""Import FOCUS 1.0–1.3 cost rows (CSV, Parquet, or a connector's Arrow table) into the ledger.
 
 How an import stays fast, all-or-nothing and idempotent:
 1. the file is sized and typed before it is opened, then read by DuckDB (never by hand).
@@ -6,7 +6,8 @@ How an import stays fast, all-or-nothing and idempotent:
    so a value that does not parse is a reject row naming its column and line;
 2. one transaction inserts the normalised rows straight into the ledger under a new
    `import_id` (one pass over the file, no staging copy), then checks them with one
-   aggregate: required values present, Tags a JSON object, SkuPriceDetails valid JSON.
+   aggregate: required values present, BillingCurrency an ISO 4217 code, ChargePeriodEnd not
+   before ChargePeriodStart, Tags a JSON object, SkuPriceDetails valid JSON.
    Any failure rolls the transaction back; only then is the file read a second time into
    a numbered scratch table to name the rule, column and first bad row (`IngestError`).
    The ledger is never touched by a rejected file;
@@ -42,7 +43,10 @@ from cloud_engine.finops.focus_columns import (
     PROVIDER_COLUMNS,
     PROVIDER_PATTERNS,
     REQUIRED_NAMES,
+    focus_version,
+    is_contract_commitment_dataset,
 )
+from cloud_engine.finops.iso4217 import ISO_4217
 from cloud_engine.finops.ledger_imports import Provenance, begin_import, record_charges
 from cloud_engine.finops.models import IngestReport
 from cloud_engine.finops.reconcile import reconcile
@@ -85,10 +89,14 @@ def _provider_expr() -> str:
 
 def _resolve_columns(columns: dict[str, tuple[str, str]], name: str) -> list[str]:
     """Fail naming every missing required column; return the provider columns present."""
+    actual_names = [actual for actual, _ in columns.values()]
+    if is_contract_commitment_dataset(actual_names):
+        raise IngestError(detail=f"{name} is a FOCUS 1.3 Contract Commitment dataset (one row per commitment, no "
+                                 "charges); import the Cost and Usage export instead")
     missing = [c.focus_name for c in COLUMNS if c.required and c.focus_name.lower() not in columns]
     providers = [columns[p.lower()][0] for p in PROVIDER_COLUMNS if p.lower() in columns]
     if not providers:
-        missing.append("ProviderName (FOCUS 1.0/1.1) or ServiceProviderName (FOCUS 1.2)")
+        missing.append("ProviderName (FOCUS 1.0-1.2) or ServiceProviderName (FOCUS 1.3)")
     if missing:
         found = ", ".join(actual for actual, _ in list(columns.values())[:12])
         raise IngestError(detail=f"{name} is missing required column(s) {', '.join(missing)}; found: {found}. "
@@ -107,19 +115,26 @@ def _normalised(source: str, columns: dict[str, tuple[str, str]], providers: lis
             f"{', '.join(select)} FROM {source}) n")
 
 
-_CHECKS = (
-    ("provider_name IS NULL", "ProviderName/ServiceProviderName is empty"),
-    ("billed_cost IS NULL", "BilledCost is empty or not a number"),
-    ("effective_cost IS NULL", "EffectiveCost is empty or not a number"),
-    ("charge_period_start IS NULL", "ChargePeriodStart is empty or not a timestamp"),
-    ("charge_period_end IS NULL", "ChargePeriodEnd is empty or not a timestamp"),
+_CURRENCIES = ", ".join(f"'{code}'" for code in sorted(ISO_4217))  # a fixed list of 3-letter codes
+
+# (condition on a row, what is wrong, the ledger column whose value the error quotes or None)
+_CHECKS: tuple[tuple[str, str, str | None], ...] = (
+    ("provider_name IS NULL", "ProviderName/ServiceProviderName is empty", None),
+    ("billed_cost IS NULL", "BilledCost is empty or not a number", None),
+    ("effective_cost IS NULL", "EffectiveCost is empty or not a number", None),
+    ("charge_period_start IS NULL", "ChargePeriodStart is empty or not a timestamp", None),
+    ("charge_period_end IS NULL", "ChargePeriodEnd is empty or not a timestamp", None),
+    ("charge_period_end < charge_period_start", "ChargePeriodEnd is before ChargePeriodStart",
+     "CAST(charge_period_end AS VARCHAR) || ' < ' || CAST(charge_period_start AS VARCHAR)"),
+    (f"billing_currency IS NOT NULL AND billing_currency NOT IN ({_CURRENCIES})",
+     "BillingCurrency is not an ISO 4217 currency code", "billing_currency"),
     # NaN and infinity parse as DOUBLE but would turn every sum of the scope into NaN/inf
-    *((f"NOT isfinite({c.ledger_name})", f"{c.focus_name} is NaN or infinite, not a finite number")
+    *((f"NOT isfinite({c.ledger_name})", f"{c.focus_name} is NaN or infinite, not a finite number", None)
       for c in COLUMNS if c.type == "number"),
     # json_type fails on invalid JSON, so it runs only where json_valid holds (a CASE branch, never reordered)
     ("tags IS NOT NULL AND CASE WHEN json_valid(tags) THEN json_type(tags) <> 'OBJECT' ELSE true END",
-     "Tags is not a JSON object"),
-    ("sku_price_details IS NOT NULL AND NOT json_valid(sku_price_details)", "SkuPriceDetails is not valid JSON"),
+     "Tags is not a JSON object", None),
+    ("sku_price_details IS NOT NULL AND NOT json_valid(sku_price_details)", "SkuPriceDetails is not valid JSON", None),
 )
 
 
@@ -136,9 +151,10 @@ class _Source:
     """One input: its reader SQL (with a `{rejects}` slot) and parameters, and how to name it in errors."""
 
     def __init__(self, sql: str, params: list[Any], kind: str, columns: dict[str, tuple[str, str]],
-                 csv_types: dict[str, str] | None = None) -> None:
+                 csv_types: dict[str, str] | None = None, cast_types: dict[str, str] | None = None) -> None:
         self.sql, self.params, self.kind, self.columns = sql, params, kind, columns
-        self.csv_types = csv_types  # actual column name -> ledger column type, for CSV reject messages
+        self.csv_types = csv_types  # actual column name -> what it should hold ("a number"), for CSV reject messages
+        self.cast_types = cast_types  # actual column name -> the DuckDB type the CSV reader casts it to
         self.rejects = CsvRejects.new() if csv_types is not None else None
 
     def reader(self) -> tuple[str, list[Any]]:
@@ -150,7 +166,8 @@ class _Source:
 
     def raise_rejects(self, conn: duckdb.DuckDBPyConnection, name: str) -> None:
         if self.rejects is not None:
-            self.rejects.raise_first(conn, name, self.csv_types or {})
+            self.rejects.raise_first(conn, name, self.csv_types or {}, header=[a for a, _ in self.columns.values()],
+                                     types=self.cast_types)
 
     def drop(self, conn: duckdb.DuckDBPyConnection) -> None:
         if self.rejects is not None:
@@ -185,7 +202,7 @@ def _write_batch(conn: duckdb.DuckDBPyConnection, select: str, params: list[Any]
         except duckdb.Error as exc:  # a NOT NULL column, or a read error: diagnosed after the rollback
             raise _Rejected(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from exc
         src.raise_rejects(conn, name)
-        flags = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond, _ in _CHECKS)
+        flags = ", ".join(f"count(*) FILTER (WHERE {cond})" for cond, _, _ in _CHECKS)
         row = conn.execute(
             f"SELECT count(*), count(DISTINCT hash({', '.join(IDENTITY)})), min(charge_period_start), "  # noqa: S608
             "max(charge_period_start), max(charge_period_end), "
@@ -210,13 +227,13 @@ def _write_batch(conn: duckdb.DuckDBPyConnection, select: str, params: list[Any]
         target="costs", guild_id=guild_id, source_kind=kind, source_name=source_name, fetched_at=fetched_at,
         rows_read=lines, rows_added=counts.added, rows_restated=counts.restated, rows_unchanged=counts.unchanged,
         rows_merged=counts.merged, rows_removed=counts.removed, period_start=first_start, period_end=last_end,
-        focus_version_hint="1.2+" if any(p.lower() == "serviceprovidername" for p in providers) else "1.0/1.1",
+        focus_version_hint=focus_version(actual for actual, _ in src.columns.values()),
     )
 
 
 def _diagnose(conn: duckdb.DuckDBPyConnection, src: _Source, providers: list[str], name: str, reason: str) -> None:
     """Read the source again into a numbered scratch table and raise naming the first bad row."""
-    diag = _Source(src.sql, src.params, src.kind, src.columns, src.csv_types)
+    diag = _Source(src.sql, src.params, src.kind, src.columns, src.csv_types, src.cast_types)
     reader, params = diag.reader()
     try:
         try:
@@ -225,11 +242,16 @@ def _diagnose(conn: duckdb.DuckDBPyConnection, src: _Source, providers: list[str
         except duckdb.Error as exc:
             raise _read_error(name, src.kind, exc) from exc
         diag.raise_rejects(conn, name)
-        firsts = ", ".join(f"min(CASE WHEN {cond} THEN rowid END)" for cond, _ in _CHECKS)
+        firsts = ", ".join(f"min(CASE WHEN {cond} THEN rowid END)" for cond, _, _ in _CHECKS)
         row = conn.execute(f"SELECT {firsts} FROM {SCRATCH}").fetchone()  # noqa: S608 - fixed checks
-        for (_, message), first in zip(_CHECKS, row or (), strict=True):
+        for (_, message, quoted), first in zip(_CHECKS, row or (), strict=True):
             if first is not None:
-                raise IngestError(detail=f"{name}: {message} at row {int(first) + 1}")
+                value = ""
+                if quoted is not None:
+                    got = conn.execute(f"SELECT {quoted} FROM {SCRATCH} WHERE rowid = ?",  # noqa: S608 - fixed
+                                       [first]).fetchone()
+                    value = f" ({got[0]})" if got and got[0] is not None else ""
+                raise IngestError(detail=f"{name}: {message}{value} at row {int(first) + 1}")
     finally:
         diag.drop(conn)
         conn.execute(f"DROP TABLE IF EXISTS {SCRATCH}")
@@ -270,10 +292,10 @@ def ingest_focus_path(conn: duckdb.DuckDBPyConnection, path: Path, *, guild_id: 
                        replace_window=replace_window)
     typed = {actual: c.type for c in COLUMNS if c.type in _CSV_TYPE
              for actual, _ in [columns.get(c.focus_name.lower(), (None, ""))] if actual is not None}
-    src = _Source("read_csv(?, header=true, all_varchar=true, types=?{rejects})",
-                  [str(path), {actual: _CSV_TYPE[t] for actual, t in typed.items()}], "CSV",
+    cast_types = {actual: _CSV_TYPE[t] for actual, t in typed.items()}
+    src = _Source("read_csv(?, header=true, all_varchar=true, types=?{rejects})", [str(path), cast_types], "CSV",
                   {k: (a, "DOUBLE" if typed.get(a) == "number" else "VARCHAR") for k, (a, _) in columns.items()},
-                  csv_types={actual: _CSV_WORDS[t] for actual, t in typed.items()})
+                  csv_types={actual: _CSV_WORDS[t] for actual, t in typed.items()}, cast_types=cast_types)
     return _import(conn, src, name, provenance, guild_id, replace_window=replace_window)
 
 
@@ -286,6 +308,7 @@ def ingest_focus_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, guil
         return IngestReport(target="costs", guild_id=guild_id, source_kind=source_kind, source_name=source_name,
                             fetched_at=fetched_at, rows_read=0)
     view = "focus_incoming"
+    conn.execute("SELECT 1").fetchall()  # an earlier fetchone() left a result open: register refuses
     conn.register(view, table)
     try:
         return _import(conn, _Source(view, [], "Arrow", columns), source_name, (source_kind, source_name, fetched_at),

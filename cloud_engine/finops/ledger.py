@@ -33,6 +33,9 @@ def _connect(path: str) -> duckdb.DuckDBPyConnection:
     # Timestamps are stored as naive UTC; offsets in source files are converted on the way in.
     conn.execute("SET TimeZone = 'UTC'")
     ensure_schema(conn)
+    # A fetchone() leaves its result open, and DuckDB then refuses `register` (how connector tables
+    # are imported) on the connection: finish with a fully fetched statement.
+    conn.execute("SELECT 1").fetchall()
     _tighten_files(path)
     return conn
 

@@ -176,6 +176,7 @@ def ingest_metrics_table(conn: duckdb.DuckDBPyConnection, table: pa.Table, *, gu
                             fetched_at=fetched_at, rows_read=0)
     names = _required_columns(table.column_names, source_name)
     view = "metrics_incoming"
+    conn.execute("SELECT 1").fetchall()  # an earlier fetchone() left a result open: register refuses
     conn.register(view, table)
     try:
         _stage(conn, view, [], (source_kind, source_name, fetched_at), names)

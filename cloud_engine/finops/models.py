@@ -50,7 +50,7 @@ class IngestReport(_Frozen):
     period_start: datetime | None = None
     period_end: datetime | None = None
     focus_version_hint: str | None = Field(
-        default=None, description="'1.2+' when ServiceProviderName was used, '1.0/1.1' for ProviderName"
+        default=None, description="the FOCUS version the file's columns show: '1.0', '1.1', '1.2' or '1.3'"
     )
 
 
@@ -101,7 +101,10 @@ class RecommendationSet(_Frozen):
     by_kind: dict[str, int] = Field(default_factory=dict)
     currency: str | None = Field(default=None, description="currency of total_monthly_savings")
     savings_by_currency: dict[str, float] = Field(default_factory=dict)
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = Field(default=(), description="what could not be looked at and what to import so it can")
+    green_moves: tuple[Recommendation, ...] = Field(
+        default=(), description="green-region moves, apart: they usually cost money and are never in the totals; each "
+                                "is judged after the resource's rightsize, so its CO2e adds to the rightsize's once")
 
     @model_validator(mode="before")
     @classmethod
@@ -177,8 +180,10 @@ class Anomaly(_Frozen):
     provider: str
     currency: str | None = None
     amount: float
-    expected: float
+    expected: float = Field(description="median of the charged days of the same kind (weekdays or weekends)")
     robust_z: float
+    reason: str = Field(default="", description="why this day is an anomaly, in one sentence")
+    baseline_days: int = Field(default=0, description="how many charged days the expectation is the median of")
 
 
 class AnomalyReport(_Frozen):

@@ -40,8 +40,10 @@ from cloud_engine.finops.models import (
     IngestReport,
     RecommendationSet,
 )
-from cloud_engine.finops.recommenders import Thresholds, run_recommenders
+from cloud_engine.finops.recommenders import Thresholds
 from cloud_engine.finops.recommenders.commitment import eligible_services
+from cloud_engine.finops.recommenders.engine import run_all
+from cloud_engine.finops.recommenders.notes import coverage_notes
 from cloud_engine.finops.synthetic import DEFAULT_DAYS, DEFAULT_END, write_synthetic
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
@@ -184,6 +186,36 @@ class FinOpsService:
             return costs, None
         return costs, await self._logged(guild_id, "metrics", kind, name, metrics_run)
 
+    async def sync_provider(self, provider: str, connector: CostConnectorLike, start: date, end: date, *,
+                            guild_id: int) -> tuple[IngestReport, IngestReport | None]:
+        """Import `provider`'s costs for [start, end), then utilisation for the machines those costs name.
+
+        Which ids are asked for: the scope's resource ids of that provider charged since
+        `start` that the connector can meter (`connectors.registry.METERED`, virtual
+        machines). A provider whose costs carry no resource ids (AWS Cost Explorer groups by
+        service and region) gets no metrics call; the recommenders then say what is missing.
+        """
+        from cloud_engine.finops.connectors.registry import METERED
+
+        costs, _ = await self.ingest_connector(connector, start, end, guild_id=guild_id)
+        since = datetime.combine(start, datetime.min.time())
+        rows = await self.ledger.run(lambda conn: conn.execute(
+            "SELECT DISTINCT resource_id FROM cost_lines WHERE guild_id = ? AND provider = ? "
+            "AND resource_id IS NOT NULL AND charge_period_start >= ? ORDER BY resource_id",
+            [guild_id, provider, since]).fetchall())
+        pattern = METERED.get(provider)
+        metered = [str(r[0]) for r in rows if pattern is not None and pattern.search(str(r[0]))]
+        if not metered:
+            return costs, None
+        kind, name = connector.source_kind, connector.source_name
+
+        async def metrics_run() -> IngestReport:
+            points = await connector.fetch_metrics(metered, start, end)
+            return await self.ledger.run(lambda conn: ingest_metrics_table(
+                conn, points, guild_id=guild_id, source_kind=kind, source_name=name, fetched_at=_now()))
+
+        return costs, await self._logged(guild_id, "metrics", kind, name, metrics_run)
+
     async def recent_runs(self, *, guild_id: int, limit: int = 20) -> list[dict[str, object]]:
         """The scope's latest imports, failed ones included, newest first."""
         return await self.repo.recent_runs(guild_id, limit)
@@ -215,10 +247,14 @@ class FinOpsService:
                               guild_id: int) -> RecommendationSet:
         """Deterministic recommendations from one scope's data, minus those it marked noisy recently (unless asked)."""
         inventory = await self.inventory(guild_id=guild_id)
-        recs = await asyncio.to_thread(run_recommenders, inventory, self.thresholds)
+        recs, moves = await asyncio.to_thread(run_all, inventory, self.thresholds)
+        days = await self.ledger.run(lambda conn: conn.execute(
+            "SELECT count(DISTINCT CAST(charge_period_start AS DATE)) FROM cost_lines WHERE guild_id = ?",
+            [guild_id]).fetchall()[0][0])
         suppressed = set() if include_suppressed else await self.repo.suppressed_ids(guild_id)
         visible = [r for r in recs if r.id not in suppressed]
-        hidden = len(recs) - len(visible)
+        green = tuple(m for m in moves if m.id not in suppressed)
+        hidden = len(recs) + len(moves) - len(visible) - len(green)
         if limit is not None:
             visible = visible[:limit]
         return RecommendationSet(
@@ -226,6 +262,7 @@ class FinOpsService:
             total_monthly_savings=round(sum(r.monthly_savings for r in visible), 2),
             total_co2e_kg_month_delta=round(sum(r.co2e_kg_month_delta for r in visible), 3),
             suppressed=hidden, by_kind=dict(sorted(Counter(r.kind for r in visible).items())),
+            notes=coverage_notes(inventory, self.thresholds, int(days)), green_moves=green,
         )
 
     async def record_feedback(self, rec_id: str, user_id: str | int, verdict: str, *, guild_id: int) -> FeedbackResult:
@@ -238,7 +275,7 @@ class FinOpsService:
         if verdict not in VERDICTS:
             raise InvalidInput(field="verdict", rule=f"must be one of {', '.join(VERDICTS)}")
         current = await self.recommendations(include_suppressed=True, guild_id=guild_id)
-        if rec_id not in {r.id for r in current.items}:
+        if rec_id not in {r.id for r in (*current.items, *current.green_moves)}:
             raise NotFound(what="recommendation in this server", key=rec_id)
         return await self.repo.record_feedback(guild_id, rec_id, user_id, verdict,
                                                suppress_days=self.settings.finops_noisy_suppress_days)

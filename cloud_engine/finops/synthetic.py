@@ -19,8 +19,8 @@ bytes.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -30,63 +30,20 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from cloud_engine.data.catalog import load_catalog
-from cloud_engine.finops.prices import PUBLIC_IP_HOURLY, SNAPSHOT_GB_MONTH
+from cloud_engine.finops._synthetic_cast import (
+    SERVICE_CATEGORIES,
+    ZONAL_KINDS,
+    SyntheticResource,
+    synthetic_resources,
+)
 
 DEFAULT_END = date(2026, 11, 18)
 DEFAULT_DAYS = 45
 DEFAULT_SEED = 42
 ANOMALY_FACTOR = 20.0
 ANOMALY_OFFSET_DAYS = 8
-
-_PROVIDERS = {
-    "aws": {"name": "AWS", "region": "us-east-1", "account": "123456789012", "sub": "shop-prod",
-            "compute": "Amazon Elastic Compute Cloud", "lb": "Elastic Load Balancing",
-            "storage": "Amazon Simple Storage Service", "db": "Amazon Relational Database Service",
-            "analytics": "Amazon Athena",
-            "types": {"vm": "Instance", "disk": "Volume", "snapshot": "Snapshot", "ip": "Elastic IP Address",
-                      "lb": "Load Balancer", "bucket": "Bucket", "db": "DB Instance", "analytics": "Workgroup"},
-            "steady": "m5.xlarge", "oversized": "m5.2xlarge", "small": "t3.medium", "spiky": "c5.xlarge",
-            "dev": "t3.large", "db_tier": "db.m5.large"},
-    "gcp": {"name": "Google Cloud", "region": "us-central1", "account": "01A2B3-C4D5E6-F7A8B9", "sub": "analytics-prod",
-            "compute": "Compute Engine", "lb": "Cloud Load Balancing", "storage": "Cloud Storage",
-            "db": "Cloud SQL", "analytics": "BigQuery",
-            "types": {"vm": "Compute Instance", "disk": "Persistent Disk", "snapshot": "Disk Snapshot",
-                      "ip": "Static External IP Address", "lb": "Load Balancer", "bucket": "Bucket",
-                      "db": "Cloud SQL Instance", "analytics": "BigQuery Dataset"},
-            "steady": "n2-standard-4", "oversized": "n2-standard-8", "small": "e2-medium", "spiky": "c3-standard-4",
-            "dev": "e2-standard-4", "db_tier": "db-custom-2-7680"},
-    "azure": {"name": "Microsoft", "region": "eastus", "account": "ea-7788", "sub": "platform-prod",
-              "compute": "Virtual Machines", "lb": "Load Balancer", "storage": "Storage",
-              "db": "Azure SQL Database", "analytics": "Azure Synapse Analytics",
-              "types": {"vm": "Virtual Machine", "disk": "Managed Disk", "snapshot": "Snapshot",
-                        "ip": "Public IP Address", "lb": "Load Balancer", "bucket": "Storage Account",
-                        "db": "SQL Database", "analytics": "Synapse Workspace"},
-              "steady": "Standard_D4s_v5", "oversized": "Standard_D8s_v5", "small": "Standard_B2s",
-              "spiky": "Standard_F4s_v2", "dev": "Standard_D4s_v5", "db_tier": "GP_Standard_D2ds_v5"},
-}
-
-
-@dataclass(frozen=True)
-class SyntheticResource:
-    """One generated resource: what it is, what it costs per hour, and how it behaves."""
-
-    resource_id: str
-    name: str
-    provider: str
-    provider_name: str
-    region: str
-    service: str
-    resource_type: str
-    pattern: str
-    hourly_cost: float
-    sub_account: str
-    account: str
-    machine_type: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    metrics: tuple[str, ...] = ()
-    metric_days: int | None = None  # None: metrics for the whole window
-    created_days_ago: int | None = None
+FOCUS_VERSIONS = ("1.1", "1.2", "1.3")
+DEFAULT_FOCUS_VERSION = "1.2"
 
 
 def anomaly_day(end: date = DEFAULT_END) -> date:
@@ -94,87 +51,50 @@ def anomaly_day(end: date = DEFAULT_END) -> date:
     return end - timedelta(days=ANOMALY_OFFSET_DAYS)
 
 
-def _resource_id(provider: str, region: str, account: str, kind: str, name: str) -> str:
-    if provider == "aws":
-        return f"arn:aws:ec2:{region}:{account}:{kind}/{name}"
-    if provider == "gcp":
-        return f"//compute.googleapis.com/projects/{account.lower()}/regions/{region}/{kind}/{name}"
-    return f"/subscriptions/{account}/resourceGroups/rg-main/providers/Microsoft.Compute/{kind}/{name}"
-
-
-def _provider_resources(provider: str) -> list[SyntheticResource]:
-    spec = _PROVIDERS[provider]
-    cat = load_catalog().for_provider(provider)
-    region = str(spec["region"])
-    mult = cat.regions[region]
-    types: dict[str, str] = spec["types"]  # type: ignore[assignment]
-    vm_metrics = ("cpu", "memory", "network_in", "network_out")
-    out: list[SyntheticResource] = []
-
-    def add(name: str, kind: str, service_key: str, pattern: str, hourly: float, *, machine_type: str | None = None,
-            tags: dict[str, str] | None = None, metrics: tuple[str, ...] = (), metric_days: int | None = None,
-            created_days_ago: int | None = None) -> None:
-        out.append(SyntheticResource(
-            resource_id=_resource_id(provider, region, str(spec["account"]), kind, f"{provider}-{name}"),
-            name=f"{provider}-{name}", provider=provider, provider_name=str(spec["name"]), region=region,
-            service=str(spec[service_key]), resource_type=types[kind], pattern=pattern, hourly_cost=round(hourly, 6),
-            sub_account=str(spec["sub"]), account=str(spec["account"]), machine_type=machine_type,
-            tags={"project": str(spec["sub"]), "env": "prod", **(tags or {})}, metrics=metrics,
-            metric_days=metric_days, created_days_ago=created_days_ago,
-        ))
-
-    def vm(name: str, type_key: str, pattern: str, **kw: object) -> None:
-        machine = str(spec[type_key])
-        add(name, "vm", "compute", pattern, cat.machine_types[machine].hourly_usd * mult,
-            machine_type=machine, **kw)  # type: ignore[arg-type]
-
-    vm("web-1", "steady", "steady", metrics=vm_metrics)
-    vm("api-1", "steady", "steady", metrics=vm_metrics)
-    vm("legacy-report", "small", "idle", metrics=vm_metrics)
-    vm("erp-app", "oversized", "oversized", metrics=vm_metrics)
-    vm("batch-etl", "spiky", "spiky", metrics=vm_metrics)
-    vm("dev-box", "dev", "weekday", tags={"env": "dev"}, metrics=vm_metrics)
-    vm("test-runner", "dev", "weekday", tags={"env": "test"}, metrics=vm_metrics)
-    vm("cache-1", "oversized", "steady_low", metrics=("cpu", "network_in", "network_out"))
-    vm("new-svc", "steady", "steady", metrics=vm_metrics, metric_days=5)
-    disk_price = cat.storage_gb_month.disk / load_catalog().hours_per_month
-    add("data-disk", "disk", "compute", "disk_busy", 500 * disk_price * mult, metrics=("disk_read", "disk_write"))
-    add("old-disk", "disk", "compute", "zero", 250 * disk_price * mult, metrics=("disk_read", "disk_write"))
-    add("spare-ip", "ip", "compute", "zero", PUBLIC_IP_HOURLY, metrics=("network_in", "network_out"))
-    add("lb-legacy", "lb", "lb", "zero", cat.load_balancer_hourly * mult, metrics=("network_in", "network_out"))
-    add("lb-main", "lb", "lb", "steady", cat.load_balancer_hourly * mult, metrics=("network_in", "network_out"))
-    snap_hourly = 300 * SNAPSHOT_GB_MONTH / load_catalog().hours_per_month
-    add("snap-2025", "snapshot", "compute", "none", snap_hourly, created_days_ago=200)
-    add("snap-recent", "snapshot", "compute", "none", snap_hourly, created_days_ago=10)
-    bucket = cat.storage_gb_month.bucket["STANDARD"] * 2000 / load_catalog().hours_per_month
-    add("assets", "bucket", "storage", "none", bucket)
-    add("orders-db", "db", "db", "none", cat.database_tiers[str(spec["db_tier"])].hourly_usd * mult)
-    add("warehouse", "analytics", "analytics", "anomaly" if provider == "gcp" else "none", 0.2)
-    return out
-
-
-def synthetic_resources(scale: int = 1) -> list[SyntheticResource]:
-    """The resource cast for all three providers; `scale` > 1 repeats it with distinct ids."""
-    base = [r for p in ("aws", "gcp", "azure") for r in _provider_resources(p)]
-    if scale <= 1:
-        return base
-    return [replace(r, resource_id=f"{r.resource_id}-{i:04d}", name=f"{r.name}-{i:04d}")
-            for i in range(scale) for r in base]
-
-
 def _periods(days: int, end: date, hours: int) -> np.ndarray:
     start = np.datetime64(end - timedelta(days=days - 1), "h")
     return start + np.arange(days * 24, step=hours).astype("timedelta64[h]")
 
 
+def _sku(r: SyntheticResource) -> tuple[str, str, str]:
+    """(SkuId, SkuPriceId, SkuMeter) in the provider's own shapes, stable per machine type or resource type."""
+    what = r.machine_type or r.resource_type
+    digest = hashlib.sha256(f"{r.provider}|{what}".encode()).hexdigest().upper()
+    if r.provider == "aws":
+        sku = f"{digest[:16]}"
+        return sku, f"{sku}.JRTCKXETXF.6YS6EN2CT7", f"BoxUsage:{what}" if r.machine_type else f"{what}-Usage"
+    if r.provider == "gcp":
+        sku = f"{digest[:4]}-{digest[4:8]}-{digest[8:12]}"
+        return sku, f"{sku}-ONDEMAND", f"{what} running"
+    guid = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}".lower()
+    return guid, f"{guid}-PAYG", f"{what} hours"
+
+
+def _billing_periods(day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First instant of each day's calendar month and of the next one."""
+    month = day.astype("datetime64[M]")
+    return month.astype("datetime64[s]"), (month + np.timedelta64(1, "M")).astype("datetime64[s]")
+
+
 def focus_table(resources: list[SyntheticResource], *, days: int = DEFAULT_DAYS, end: date = DEFAULT_END,
-                granularity: str = "day", seed: int = DEFAULT_SEED, focus_version: str = "1.1") -> pa.Table:
-    """FOCUS rows (one per resource per day or hour), costs with ±2 % seeded noise."""
+                granularity: str = "day", seed: int = DEFAULT_SEED,
+                focus_version: str = DEFAULT_FOCUS_VERSION) -> pa.Table:
+    """FOCUS rows (one per resource per day or hour), costs with ±2 % seeded noise, period by period.
+
+    `focus_version` "1.2" (the default) carries every column FOCUS 1.2 makes mandatory, and
+    the conditional ones the cast has values for; "1.1" leaves out the columns 1.2 added
+    (BillingAccountType, SubAccountType, InvoiceId); "1.3" names the provider with
+    ServiceProviderName and HostProviderName instead of the deprecated ProviderName and
+    PublisherName. Amounts are list prices: BilledCost = EffectiveCost = ListCost =
+    ContractedCost = unit price x PricingQuantity (no discounts).
+    """
+    if focus_version not in FOCUS_VERSIONS:
+        raise ValueError(f"focus_version must be one of {', '.join(FOCUS_VERSIONS)}")
     step = 24 if granularity == "day" else 1
     periods = _periods(days, end, step)
     n_res, n_per = len(resources), len(periods)
-    idx = np.repeat(np.arange(n_res), n_per)
-    starts = np.tile(periods, n_res)
+    idx = np.tile(np.arange(n_res), n_per)  # period by period: every provider in the first rows
+    starts = np.repeat(periods, n_res)
     rng = np.random.default_rng(seed)
     hourly = np.array([r.hourly_cost for r in resources])[idx]
     billed = hourly * step * (1 + rng.uniform(-0.02, 0.02, size=idx.size))
@@ -182,39 +102,78 @@ def focus_table(resources: list[SyntheticResource], *, days: int = DEFAULT_DAYS,
     day_of = starts.astype("datetime64[D]")
     billed = np.where(anomaly & (day_of == np.datetime64(anomaly_day(end))), billed * ANOMALY_FACTOR, billed)
     billed = np.round(billed, 6)
+    unit_price = billed / step
 
     def col(values: list[object]) -> pa.Array:
         return pa.array(values).take(pa.array(idx))
 
-    ts_start = pa.array(starts.astype("datetime64[s]"))
-    ts_end = pa.array((starts + np.timedelta64(step, "h")).astype("datetime64[s]"))
-    provider_col = "ServiceProviderName" if focus_version >= "1.2" else "ProviderName"
-    sku_details = [json.dumps({"InstanceType": r.machine_type}) if r.machine_type else None for r in resources]
-    return pa.table({
+    def stamp(values: np.ndarray) -> pa.Array:
+        return pc.strftime(pa.array(values.astype("datetime64[s]")), format="%Y-%m-%dT%H:%M:%SZ")
+
+    def const(value: object) -> pa.Array:
+        return pa.array([value] * idx.size)
+
+    bp_start, bp_end = _billing_periods(day_of)
+    skus = [_sku(r) for r in resources]
+    specs = [r.spec for r in resources]
+    categories = [SERVICE_CATEGORIES[r.service_role] for r in resources]
+    month = np.datetime_as_string(day_of.astype("datetime64[M]")).astype(object)
+    invoice_prefix = np.array([f"INV-{r.provider.upper()}-" for r in resources], dtype=object)[idx]
+    providers = col([r.provider_name for r in resources])
+    names = ({"ServiceProviderName": providers, "HostProviderName": providers} if focus_version == "1.3"
+             else {"ProviderName": providers, "PublisherName": providers})
+    columns: dict[str, pa.Array] = {
         "BillingAccountId": col([r.account for r in resources]),
-        "SubAccountId": col([r.account + "-" + r.sub_account for r in resources]),
+        "BillingAccountName": col([str(s["account_name"]) for s in specs]),
+        "BillingAccountType": col([str(s["account_type"]) for s in specs]),
+        "SubAccountId": col([r.sub_account_id for r in resources]),
         "SubAccountName": col([r.sub_account for r in resources]),
-        provider_col: col([r.provider_name for r in resources]),
+        "SubAccountType": col([str(s["sub_type"]) for s in specs]),
+        **names,
+        "InvoiceIssuerName": providers,
+        "InvoiceId": pa.array(invoice_prefix + np.char.replace(month.astype(str), "-", "").astype(object)),
+        "BillingPeriodStart": stamp(bp_start),
+        "BillingPeriodEnd": stamp(bp_end),
         "ServiceName": col([r.service for r in resources]),
+        "ServiceCategory": col([c[0] for c in categories]),
+        "ServiceSubcategory": col([c[1] for c in categories]),
         "ResourceId": col([r.resource_id for r in resources]),
         "ResourceName": col([r.name for r in resources]),
         "ResourceType": col([r.resource_type for r in resources]),
         "RegionId": col([r.region for r in resources]),
-        "ChargeCategory": pa.array(["Usage"] * idx.size),
-        "ChargePeriodStart": pc.strftime(ts_start, format="%Y-%m-%dT%H:%M:%SZ"),
-        "ChargePeriodEnd": pc.strftime(ts_end, format="%Y-%m-%dT%H:%M:%SZ"),
+        "RegionName": col([str(s["region_name"]) for s in specs]),
+        "AvailabilityZone": col([str(s["zone"]) if r.kind in ZONAL_KINDS else None
+                                 for r, s in zip(resources, specs, strict=True)]),
+        "ChargeCategory": const("Usage"),
+        "ChargeClass": pa.nulls(idx.size, pa.string()),
+        "ChargeDescription": col([f"{r.machine_type} on-demand instance hours" if r.machine_type
+                                  else f"{r.resource_type} hours" for r in resources]),
+        "ChargeFrequency": const("Usage-Based"),
+        "ChargePeriodStart": stamp(starts),
+        "ChargePeriodEnd": stamp(starts + np.timedelta64(step, "h")),
+        "PricingCategory": const("Standard"),
         "BilledCost": pa.array(billed),
         "EffectiveCost": pa.array(billed),
         "ListCost": pa.array(billed),
-        "BillingCurrency": pa.array(["USD"] * idx.size),
+        "ContractedCost": pa.array(billed),
+        "ListUnitPrice": pa.array(unit_price),
+        "ContractedUnitPrice": pa.array(unit_price),
+        "BillingCurrency": const("USD"),
+        "PricingQuantity": pa.array(np.full(idx.size, float(step))),
+        "PricingUnit": const("Hours"),
         "ConsumedQuantity": pa.array(np.full(idx.size, float(step))),
-        "ConsumedUnit": pa.array(["Hours"] * idx.size),
-        "PricingUnit": pa.array(["Hours"] * idx.size),
-        "SkuId": col([r.machine_type or r.resource_type for r in resources]),
-        "SkuPriceDetails": col(sku_details),
+        "ConsumedUnit": const("Hours"),
+        "SkuId": col([s[0] for s in skus]),
+        "SkuPriceId": col([s[1] for s in skus]),
+        "SkuMeter": col([s[2] for s in skus]),
+        "SkuPriceDetails": col([json.dumps({"InstanceType": r.machine_type}) if r.machine_type else None
+                                for r in resources]),
         "Tags": col([json.dumps(_tags(r, end)) for r in resources]),
-    })
-
+    }
+    if focus_version == "1.1":
+        for added_in_12 in ("BillingAccountType", "SubAccountType", "InvoiceId"):
+            del columns[added_in_12]
+    return pa.table(columns)
 
 def _tags(resource: SyntheticResource, end: date) -> dict[str, str]:
     tags = dict(resource.tags)
@@ -286,21 +245,38 @@ def metrics_table(resources: list[SyntheticResource], *, days: int = DEFAULT_DAY
 
 
 def write_synthetic(directory: str | Path, *, days: int = DEFAULT_DAYS, end: date = DEFAULT_END,
-                    seed: int = DEFAULT_SEED, scale: int = 1, focus_version: str = "1.1",
-                    fmt: str = "csv") -> tuple[Path, Path]:
-    """Write the synthetic FOCUS export and metrics CSV into `directory`; returns their paths."""
+                    seed: int = DEFAULT_SEED, scale: int = 1, focus_version: str = DEFAULT_FOCUS_VERSION,
+                    fmt: str = "csv", prefix: str = "synthetic_") -> tuple[Path, Path]:
+    """Write the synthetic FOCUS export and metrics CSV into `directory` as `<prefix>focus.csv` (or
+    `.parquet`) and `<prefix>metrics.csv`; returns their paths."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     resources = synthetic_resources(scale)
     focus = focus_table(resources, days=days, end=end, seed=seed, focus_version=focus_version)
-    focus_path = out / f"synthetic_focus.{'parquet' if fmt == 'parquet' else 'csv'}"
+    focus_path = out / f"{prefix}focus.{'parquet' if fmt == 'parquet' else 'csv'}"
     if fmt == "parquet":
         pq.write_table(focus, focus_path)
     else:
-        pacsv.write_csv(focus, focus_path)
-    metrics_path = out / "synthetic_metrics.csv"
+        write_focus_csv(focus, focus_path)
+    metrics_path = out / f"{prefix}metrics.csv"
     pacsv.write_csv(metrics_table(resources, days=days, end=end, seed=seed), metrics_path)
     return focus_path, metrics_path
+
+
+def write_focus_csv(table: pa.Table, path: str | Path) -> Path:
+    """Write FOCUS rows as CSV with every decimal column spelled as a decimal ("24.0", not "24").
+
+    Why: readers that infer column types from a CSV, the FinOps Foundation's validator among
+    them, read a column of whole numbers as integers, and FOCUS wants PricingQuantity and the
+    costs to be decimals.
+    """
+    decimals = {name: pa.array([None if v is None else repr(float(v)) for v in table.column(name).to_pylist()],
+                               pa.string())
+                for name in table.column_names if pa.types.is_floating(table.schema.field(name).type)}
+    for name, values in decimals.items():
+        table = table.set_column(table.column_names.index(name), name, values)
+    pacsv.write_csv(table, Path(path))
+    return Path(path)
 
 
 def write_focus_rows(path: str | Path, n_rows: int, *, days: int = DEFAULT_DAYS, end: date = DEFAULT_END,
@@ -319,6 +295,6 @@ def window_start(days: int = DEFAULT_DAYS, end: date = DEFAULT_END) -> datetime:
 
 
 __all__ = [
-    "DEFAULT_DAYS", "DEFAULT_END", "SyntheticResource", "anomaly_day", "focus_table", "metrics_table",
+    "DEFAULT_DAYS", "DEFAULT_END", "DEFAULT_FOCUS_VERSION", "DEFAULT_SEED", "FOCUS_VERSIONS", "SyntheticResource", "anomaly_day", "focus_table", "metrics_table", "write_focus_csv",
     "synthetic_resources", "window_start", "write_focus_rows", "write_synthetic",
 ]

@@ -297,3 +297,17 @@ async def test_a_hostile_provider_name_in_an_upload_renders_inert(ai_bot, tmp_pa
     for shown in (fields["By provider"], anomalies):
         assert "\\[login](https://evil.example)" in shown and not re.search(r"(?<!\\)\[login\]", shown), shown
         assert "@everyone" not in shown and "@\u200beveryone" in shown and "\\`x\\`" in shown
+
+
+async def test_green_moves_are_shown_apart_and_what_was_not_checked_is_said(ai_bot, tmp_path: Path) -> None:
+    focus, _ = write_synthetic(tmp_path, days=21, end=DEFAULT_END)
+    finops = await ai_bot.services.finops()
+    await finops.ingest_focus_file(focus, guild_id=1)  # a bill, and no utilisation metrics
+    recs = await finops.recommendations(guild_id=1)
+    embed, _ = await recommend(ai_bot)
+    assert recs.notes and embed.footer.text.startswith("Not checked: ")
+    assert recs.notes[0][:40] in embed.footer.text
+    if recs.green_moves:
+        assert f"🌱 {len(recs.green_moves)} move(s) to a greener region, kept apart from the savings" in (
+            embed.description)
+    assert all(rec.kind != "green_region" for rec in recs.items)

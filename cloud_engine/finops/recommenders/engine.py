@@ -2,9 +2,11 @@
 
 Per resource, idle / orphaned / rightsize / schedule are alternatives (you would not both
 stop and shrink a VM), so only the one saving most is kept, and "insufficient telemetry"
-notes are dropped when another of those already has an answer. A green-region move is
-dropped for resources that should be stopped or deleted. Finally a resource's kept savings
-never add up to more than it costs. Commitments run last, on spend the others leave alone.
+notes are dropped when another of those already has an answer. A resource's kept savings
+never add up to more than it costs. Green-region moves are computed after that, on the
+rightsized machine where a rightsize was kept, and never for resources that should be
+stopped or deleted; they are returned apart (`run_all`) so that a move, which usually
+costs money, is never netted into savings. Commitments run last, on spend the others leave alone.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from cloud_engine.finops.recommenders.base import RecommenderContext, Thresholds
 
 Recommender = Callable[[RecommenderContext], list[Recommendation]]
 RESOURCE_RECOMMENDERS: tuple[Recommender, ...] = (
-    idle.recommend, rightsize.recommend, orphaned.recommend, schedule.recommend, green_region.recommend,
+    idle.recommend, rightsize.recommend, orphaned.recommend, schedule.recommend,
 )
 EXCLUSIVE = ("idle", "orphaned", "rightsize", "schedule")
 _PRIORITY = {kind: i for i, kind in enumerate(EXCLUSIVE)}
@@ -33,13 +35,7 @@ def _resolve(recs: list[Recommendation]) -> list[Recommendation]:
     for items in by_resource.values():
         ok_exclusive = [r for r in items if r.kind in EXCLUSIVE and r.status == "ok"]
         best = max(ok_exclusive, key=lambda r: (r.monthly_savings, -_PRIORITY[r.kind]), default=None)
-        chosen = []
-        for rec in items:
-            if rec.kind in EXCLUSIVE and best is not None and rec is not best:
-                continue
-            if rec.kind == "green_region" and best is not None and best.kind in ("idle", "orphaned"):
-                continue
-            chosen.append(rec)
+        chosen = [rec for rec in items if not (rec.kind in EXCLUSIVE and best is not None and rec is not best)]
         chosen.sort(key=lambda r: -r.monthly_savings)
         cost = max((r.monthly_cost_current for r in chosen), default=0.0)
         total = 0.0
@@ -55,13 +51,23 @@ def sort_key(rec: Recommendation) -> tuple[int, float, str]:
     return (0 if rec.status == "ok" else 1, -rec.monthly_savings, rec.id)
 
 
-def run_recommenders(inventory: Inventory, thresholds: Thresholds | None = None) -> list[Recommendation]:
-    """All recommendations for an inventory, de-conflicted and in a deterministic order."""
+def run_all(inventory: Inventory, thresholds: Thresholds | None = None,
+            ) -> tuple[list[Recommendation], list[Recommendation]]:
+    """(savings recommendations, green-region moves) for an inventory, each de-conflicted and sorted."""
     ctx = RecommenderContext.build(inventory, thresholds)
     recs = _resolve([rec for fn in RESOURCE_RECOMMENDERS for rec in fn(ctx)])
     acted_on = {r.resource_id for r in recs if r.status == "ok" and r.kind in EXCLUSIVE}
+    stopped = {r.resource_id for r in recs if r.status == "ok" and r.kind in ("idle", "orphaned")}
+    resized = {r.resource_id: r for r in recs if r.status == "ok" and r.kind == "rightsize"}
+    moves = [m for m in green_region.recommend(ctx, after=resized) if m.resource_id not in stopped]
     recs += commitment.recommend(ctx, exclude=acted_on)
-    return sorted(recs, key=sort_key)
+    return sorted(recs, key=sort_key), sorted(moves, key=sort_key)
 
 
-__all__ = ["EXCLUSIVE", "RESOURCE_RECOMMENDERS", "run_recommenders", "sort_key"]
+def run_recommenders(inventory: Inventory, thresholds: Thresholds | None = None) -> list[Recommendation]:
+    """Every recommendation, green-region moves included (after the others), in a deterministic order."""
+    recs, moves = run_all(inventory, thresholds)
+    return recs + moves
+
+
+__all__ = ["EXCLUSIVE", "RESOURCE_RECOMMENDERS", "run_all", "run_recommenders", "sort_key"]

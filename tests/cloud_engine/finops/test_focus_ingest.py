@@ -58,12 +58,12 @@ async def test_parquet_happy_path(service: FinOpsService, tmp_path: Path) -> Non
     assert summary.total_billed_cost == pytest.approx(round(sum(table.column("BilledCost").to_pylist()), 2))
 
 
-async def test_focus_12_service_provider_name(service: FinOpsService, tmp_path: Path) -> None:
-    table = focus_table(synthetic_resources()[:3], days=2, focus_version="1.2")
+async def test_focus_13_service_provider_name(service: FinOpsService, tmp_path: Path) -> None:
+    table = focus_table(synthetic_resources()[:3], days=2, focus_version="1.3")
     assert "ServiceProviderName" in table.column_names and "ProviderName" not in table.column_names
-    pacsv.write_csv(table, tmp_path / "focus12.csv")
-    report = await service.ingest_focus_file(tmp_path / "focus12.csv", guild_id=GUILD)
-    assert report.rows_added == 6 and report.focus_version_hint == "1.2+"
+    pacsv.write_csv(table, tmp_path / "focus13.csv")
+    report = await service.ingest_focus_file(tmp_path / "focus13.csv", guild_id=GUILD)
+    assert report.rows_added == 6 and report.focus_version_hint == "1.3"
 
 
 async def test_reimport_and_overlapping_window_add_nothing(service: FinOpsService, tmp_path: Path) -> None:
