@@ -3,7 +3,9 @@
 Why thin: who may do what is decided in cloud_engine/core/permissions.py, because the CLI
 never passes through Discord. These wrappers only ask the engine early, so a refused user
 gets a clear ephemeral reason before any work starts (the engine re-checks anyway), and
-members Discord calls administrators are recorded as CloudAdmin first.
+what Discord says about the member is recorded first (`sync_member`): administrators
+become CloudAdmin, and the member's current Discord role ids go to the engine, which keeps
+those its role map knows (core/role_map.py explains that seam).
 
 `admin_command` is the one spelling of an admin slash command: offered in servers only,
 hidden from non-managers (`default_permissions(manage_guild=True)`; server admins can
@@ -28,8 +30,8 @@ from cloud_engine.errors import PermissionDenied
 if TYPE_CHECKING:
     from cloud_engine.core import CloudOrchestrator
 
-__all__ = ["LOBBY_ENGINE_ACTIONS", "admin_command", "admin_only", "lobby_refusal", "require_role", "role_refusal",
-           "sync_admin"]
+__all__ = ["LOBBY_ENGINE_ACTIONS", "admin_command", "admin_only", "discord_role_ids", "lobby_refusal", "require_role",
+           "role_refusal", "sync_admin", "sync_member"]
 
 T = TypeVar("T")
 # A slash command's callback as a cog method: (cog, interaction, **options) -> coroutine.
@@ -45,11 +47,32 @@ LOBBY_ENGINE_ACTIONS: dict[LobbyAction, str] = {
 _OTHERS_MAY_PRESS = frozenset({LobbyAction.APPROVE, LobbyAction.REJECT, LobbyAction.REVIEW})
 
 
-async def sync_admin(engine: CloudOrchestrator, interaction: discord.Interaction) -> None:
-    """Members with Discord's Administrator permission become CloudAdmin (audited once by the engine)."""
+def discord_role_ids(user: discord.User | discord.Member) -> list[int] | None:
+    """The ids of the Discord roles a server member holds now (with @everyone); None for a user outside a server."""
+    roles = getattr(user, "roles", None)
+    if not isinstance(roles, list):
+        return None
+    return [role.id for role in roles]
+
+
+async def sync_member(engine: CloudOrchestrator, interaction: discord.Interaction) -> None:
+    """Tell the engine what Discord says about the member before any check: their roles, and whether they administer.
+
+    Called before every command check and lobby button, so a mapped Discord role counts from
+    the member's next interaction after they get it, and stops counting at the next one after
+    they lose it (the engine records only roles its map knows, and only when they change).
+    Members with Discord's Administrator permission become CloudAdmin (audited once by the engine).
+    """
+    if not interaction.guild_id:
+        return
+    if (role_ids := discord_role_ids(interaction.user)) is not None:
+        await engine.record_member_roles(interaction.guild_id, interaction.user.id, role_ids)
     perms = getattr(interaction.user, "guild_permissions", None)
-    if interaction.guild_id and perms is not None and perms.administrator:
+    if perms is not None and perms.administrator:
         await engine.sync_discord_admin(interaction.guild_id, interaction.user.id)
+
+
+sync_admin = sync_member  # the name callers used before Discord roles were recorded too
 
 
 async def role_refusal(interaction: discord.Interaction, minimum: Role, *, what: str = "This command") -> str | None:
@@ -60,7 +83,7 @@ async def role_refusal(interaction: discord.Interaction, minimum: Role, *, what:
     if interaction.guild_id is None:
         return "Cloud Engine works inside a server, not in DMs."
     engine = cloud_bot(interaction).engine
-    await sync_admin(engine, interaction)
+    await sync_member(engine, interaction)
     role = await engine.role(interaction.guild_id, interaction.user.id)
     if role >= minimum:
         return None

@@ -50,7 +50,8 @@ Duration = app_commands.Transform[timedelta, DurationTransformer]
 
 def policy_params(*, allowed_regions: str | None = None, denied_regions: str | None = None,
                   max_monthly: float | None = None, max_count: int | None = None, min_role: str | None = None,
-                  check: str | None = None) -> dict[str, object]:
+                  check: str | None = None, approvals: int | None = None, approver_role: str | None = None,
+                  approvers_must_differ: bool | None = None) -> dict[str, object]:
     """Slash-command options -> the `params` dict a PolicySpec validates (unset options are left out)."""
     params: dict[str, object] = {}
     if allowed_regions:
@@ -65,4 +66,10 @@ def policy_params(*, allowed_regions: str | None = None, denied_regions: str | N
         params["min_role"] = min_role
     if check:
         params["check"] = check
+    if approvals is not None:
+        params["approvals"] = approvals
+    if approver_role:
+        params["approver_role"] = approver_role
+    if approvers_must_differ is not None:
+        params["approvers_must_differ"] = approvers_must_differ
     return params

@@ -12,13 +12,15 @@ from typing import Any
 import discord
 
 from bot.limits import EMBED_FIELD_VALUE, fit_embed, safe, truncate
+from cloud_engine.core.approvals import DEFAULT_SOURCE, LEGACY_SOURCE, ApprovalStatus, RuleProgress
 from cloud_engine.core.audit_export import AuditExport
 from cloud_engine.core.lock_admin import HeldLock, UnlockResult
 from cloud_engine.core.models import Project, Session, SessionResource, State, ValidationResult
 from cloud_engine.core.reasons import Rejection
+from cloud_engine.core.role_map import RoleMap
 
-__all__ = ["STATE_COLOURS", "audit", "audit_export_note", "costs", "grants", "health", "lobby", "locks", "policies",
-           "project_card", "project_list", "quota", "run_summary", "sessions", "stats", "target_line", "unlocked",
+__all__ = ["STATE_COLOURS", "approval_lines", "approve_reply", "audit", "audit_export_note", "costs", "grants", "health",
+           "lobby", "locks", "policies", "project_card", "role_maps", "project_list", "quota", "run_summary", "sessions", "stats", "target_line", "unlocked",
            "validation"]
 
 STATE_COLOURS: dict[State, discord.Colour] = {
@@ -75,11 +77,56 @@ def _plan_lines(summary: Mapping[str, Any]) -> list[str]:
         why = f" (forced by `{paths}`)" if forced else ""
         lines.append(f"• `{change.get('kind', '?')}/{safe(change.get('name', '?'))}`: "
                      f"{_CHANGE_WORDS.get(action, safe(action))}{why}")
+    if scan := summary.get("scan"):
+        lines.append(_scan_line(scan))
     return lines
 
 
+def _scan_line(scan: Mapping[str, Any]) -> str:
+    """The plan's Checkov verdict in one line: open findings by check id, or plainly "not scanned"."""
+    if not scan.get("scanned"):
+        return f"🔎 **Not scanned**: {safe(scan.get('reason') or 'unknown reason', 200)}"
+    ids = list(dict.fromkeys(str(f.get("check_id")) for f in scan.get("findings") or []))
+    shown = ", ".join(f"`{i}`" for i in ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    verdict = f"**{scan.get('failed', 0)}** finding(s) to review: {shown}" if ids else "no findings"
+    return (f"🔎 Checkov: {verdict} ({scan.get('accepted', 0)} accepted by documented defaults; "
+            "details in **Review**)")
+
+
+def _mentions(user_ids: Iterable[int]) -> str:
+    return ", ".join(f"<@{u}>" for u in user_ids)
+
+
+def _rule_line(progress: RuleProgress) -> str:
+    rule = progress.rule
+    line = f"{len(progress.counted)} of {rule.approvals} approval{'s' if rule.approvals > 1 else ''}"
+    if progress.counted:
+        line += f": {_mentions(progress.counted)}"
+    if rule.source not in (DEFAULT_SOURCE, LEGACY_SOURCE):
+        kind = "rule" if rule.source.startswith("builtin:") else "policy"
+        line += f" ({kind} **{safe(rule.source, 80)}**)"
+    if progress.met:
+        return f"✅ {line}"
+    who = f"a **{rule.role.value}**" + (" other than the author" if rule.must_differ else "")
+    more = f"{progress.missing} more" if progress.counted else str(progress.missing)
+    return f"🔐 {line} · still needs {more}: {who} may approve"
+
+
+def approval_lines(status: ApprovalStatus) -> list[str]:
+    """One line per approval rule: '1 of 2 approvals: @alice' and who may still approve."""
+    return [_rule_line(p) for p in status.progress]
+
+
+def approve_reply(session: Session, status: ApprovalStatus | None) -> str:
+    """What the approver is told: approved, or how many approvals the plan still waits for."""
+    if session.state != State.PLAN_READY or status is None or status.complete:
+        return f"Approved deployment #{session.id}; its author can now **Apply**."
+    return (f"Your approval of deployment #{session.id} is recorded; it needs more before **Apply**:\n"
+            + "\n".join(approval_lines(status)))
+
+
 def lobby(session: Session, project: Project, quotas: Sequence[Mapping[str, Any]] | None = None, *,
-          rejection: Rejection | None = None) -> discord.Embed:
+          rejection: Rejection | None = None, approval: ApprovalStatus | None = None) -> discord.Embed:
     """The deployment lobby: what will change, where, for how much, and what stands in the way."""
     embed = discord.Embed(title=f"Deployment #{session.id} · {project.name}", colour=STATE_COLOURS[session.state],
                           description=f"{target_line(project)}\nState: **{session.state.value}** · "
@@ -98,13 +145,17 @@ def lobby(session: Session, project: Project, quotas: Sequence[Mapping[str, Any]
             f"{_ICON.get(v.get('action', ''), '•')} {safe(v.get('message', ''), 300)}" for v in session.violations))
     if session.plan_summary:
         embed.add_field(name="Plan", value=_lines(_plan_lines(session.plan_summary)), inline=False)
-    if session.needs_approval:
+    if approval is not None and not approval.plain:
+        embed.add_field(name="Approvals", value=_lines(approval_lines(approval)), inline=False)
+    elif session.needs_approval:
         embed.add_field(name="Approval", value="A policy requires a **CloudAdmin** to approve this plan.", inline=False)
     if rejection is not None:
         embed.add_field(name="Plan rejected", inline=False,
                         value=f"<@{rejection.by}>: {safe(rejection.reason, 300)}\nChange it, then **Plan** again.")
     if session.approved_by:
-        embed.add_field(name="Approved by", value=f"<@{session.approved_by}>", inline=True)
+        approvers = approval.approver_ids if approval is not None and session.state == State.APPROVED else ()
+        embed.add_field(name="Approved by", value=_mentions(approvers) if len(approvers) > 1 else
+                        f"<@{session.approved_by}>", inline=True)
     if session.error:
         embed.add_field(name="Warning" if session.state == State.APPLIED else "Error", value=f"```text\n{truncate(session.error, 900, keep='tail')}\n```", inline=False)
     embed.set_footer(text=f"budget {_money(project.budget_monthly)}/mo · updated")
@@ -261,3 +312,11 @@ def policies(items: Sequence[Any]) -> discord.Embed:
     return fit_embed(discord.Embed(title="Policies", colour=discord.Colour.dark_gold(), description=_lines(
         (f"`{p.priority}` **{safe(p.name)}** {p.type} `{safe(p.pattern)}` → {p.action} {safe(p.params, 200)}"
          for p in items), limit=4000, empty="No policies.")))
+
+
+def role_maps(items: Sequence[RoleMap]) -> discord.Embed:
+    """Discord roles and the Cloud role their members hold at least."""
+    return fit_embed(discord.Embed(title="Discord role map", colour=discord.Colour.blurple(), description=_lines(
+        (f"<@&{m.discord_role_id}> → **{m.cloud_role.value}** · by <@{m.mapped_by}> "
+         f"{discord.utils.format_dt(m.mapped_at, 'R')}" for m in items), limit=4000,
+        empty="No Discord role is mapped: `/cloud-role-map`.")))

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import embeds
-from bot.checks import lobby_refusal, sync_admin
+from bot.checks import lobby_refusal, sync_member
 from bot.client import cloud_bot
 from bot.custom_ids import LOBBY_TEMPLATE, LobbyAction, lobby_custom_id
 from bot.errors import reply, report, request_id_of
@@ -122,7 +122,7 @@ class LobbyButton(discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]], te
         engine = cloud_bot(interaction).engine
         try:
             session = await engine.get_session(self.session_id)
-            await sync_admin(engine, interaction)  # as slash commands do: a Discord admin's first press works
+            await sync_member(engine, interaction)  # as slash commands do: Discord admins and mapped roles count
             reason = await lobby_refusal(engine, session, interaction.user.id, self.action)
         except Exception as exc:
             await report(interaction, exc, action=f"lobby:{self.action}")
@@ -157,7 +157,8 @@ async def lobby_payload(engine: CloudOrchestrator, session_id: int) -> tuple[dis
     project = await engine.get_project(session.project_id)
     quotas = await engine.quota_usage(session.guild_id) if session.reservations else None
     rejection = await engine.rejection(session_id) if session.state == State.DRAFT else None
-    return (embeds.lobby(session, project, quotas, rejection=rejection),
+    approval = await engine.approval_status(session_id)  # None unless PLAN_READY or APPROVED
+    return (embeds.lobby(session, project, quotas, rejection=rejection, approval=approval),
             lobby_view(session, running=engine.running(session_id) is not None))
 
 

@@ -73,8 +73,9 @@ async def review(bot: CloudBot, interaction: discord.Interaction, session: Sessi
 @handler(LobbyAction.APPROVE)
 async def approve(bot: CloudBot, interaction: discord.Interaction, session: Session) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
-    await bot.engine.approve(session.id, interaction.user.id)
-    await interaction.followup.send(f"Approved deployment #{session.id}; its author can now **Apply**.", ephemeral=True)
+    after = await bot.engine.approve(session.id, interaction.user.id)
+    status = await bot.engine.approval_status(session.id)  # a rule may need more approvers than this one
+    await interaction.followup.send(embeds.approve_reply(after, status), ephemeral=True)
 
 
 class RejectModal(discord.ui.Modal):

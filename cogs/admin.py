@@ -1,4 +1,4 @@
-"""Admin commands: grants, quotas, every session, stats and the audit log.
+"""Admin commands: grants, Discord role mapping, quotas, every session, stats and the audit log.
 
 Each is an `admin_command` (bot/checks.py): offered only in servers, hidden from non-managers
 by `default_permissions(manage_guild=True)` (server admins can change that in Integrations
@@ -51,6 +51,33 @@ class AdminCog(commands.Cog):
         removed = await self.bot.engine.revoke(guild_id_of(interaction), interaction.user.id, user.id)
         text = f"Revoked {user.mention}'s role." if removed else f"{user.mention} had no Cloud role."
         await interaction.response.send_message(text, ephemeral=True)
+
+    @admin_command(name="cloud-role-map", description="Members with a Discord role hold at least a Cloud role")
+    @app_commands.describe(discord_role="the Discord role", cloud_role="the Cloud role its members hold at least")
+    async def role_map(self, interaction: discord.Interaction, discord_role: discord.Role, cloud_role: RoleName) -> None:
+        mapped = await self.bot.engine.map_discord_role(guild_id_of(interaction), interaction.user.id, discord_role.id,
+                                                        cloud_role)
+        await interaction.response.send_message(
+            f"Members with {discord_role.mention} now hold at least **{mapped.cloud_role.value}** (from their next "
+            "command or button).", ephemeral=True)
+
+    @admin_command(name="cloud-role-unmap", description="Stop a Discord role giving a Cloud role")
+    async def role_unmap(self, interaction: discord.Interaction, discord_role: discord.Role) -> None:
+        removed = await self.bot.engine.unmap_discord_role(guild_id_of(interaction), interaction.user.id,
+                                                           discord_role.id)
+        text = (f"{discord_role.mention} no longer gives a Cloud role; its members keep only their own grants."
+                if removed else f"{discord_role.mention} was not mapped.")
+        await interaction.response.send_message(text, ephemeral=True)
+
+    @admin_command(name="cloud-role-maps", description="Which Discord roles give which Cloud role")
+    async def role_maps(self, interaction: discord.Interaction) -> None:
+        found = await self.bot.engine.list_role_maps(guild_id_of(interaction), interaction.user.id)
+        await interaction.response.send_message(embed=embeds.role_maps(found), ephemeral=True)
+
+    @commands.Cog.listener()
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        """A deleted Discord role gives nothing any more: its mapping goes too (audited by the engine)."""
+        await self.bot.engine.access.forget_discord_role(role.guild.id, role.id)
 
     @admin_command(name="cloud-set-quota", description="Set a server quota limit")
     async def set_quota(self, interaction: discord.Interaction, quota: QuotaName,

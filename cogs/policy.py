@@ -1,4 +1,8 @@
-"""/cloud-policy add|list|remove: guild policies evaluated at validation (see cloud_engine/core/policies.py)."""
+"""/cloud-policy add|list|remove: guild policies evaluated at validation (see cloud_engine/core/policies.py).
+
+A require_approval policy may also say who approves: `approvals` (1-5 distinct approvers),
+`approver_role` and `approvers_must_differ` (cloud_engine/core/approvals.py).
+"""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from bot.client import guild_id_of
 from bot.converters import policy_params
 from bot.limits import safe
 from cloud_engine.core.models import Role
-from cloud_engine.core.policies import PolicySpec
+from cloud_engine.core.policies import MAX_APPROVALS, PolicySpec, check_approval_params
 
 POLICY_NAME = 100  # valid names have at most 63 characters (PolicySpec); anything longer is only echoed, cut
 SecurityCheck = Literal["world_ingress", "unencrypted", "public_bucket", "public_ip", "allow_world_admin"]
@@ -31,7 +35,11 @@ class PolicyCog(commands.GroupCog, group_name="cloud-policy", group_description=
     @app_commands.describe(pattern="glob on kind/type/name, e.g. vm/*/prod-*", priority="lower = evaluated first",
                            allowed_regions="region policy: comma list", denied_regions="region policy: comma list",
                            max_monthly="cost policy: USD per month", max_count="quota policy: resources",
-                           min_role="permission policy", check="security policy")
+                           min_role="permission policy", check="security policy",
+                           approvals="require_approval: how many distinct approvers (1-5; default 1)",
+                           approver_role="require_approval: the Cloud role approvers need (default CloudAdmin)",
+                           approvers_must_differ="require_approval: the author never counts (default: yes from 2 "
+                                                 "approvals)")
     @require_role(Role.ADMIN)
     async def add(self, interaction: discord.Interaction, name: str,
                   type: Literal["permission", "quota", "region", "cost", "security"],
@@ -39,9 +47,13 @@ class PolicyCog(commands.GroupCog, group_name="cloud-policy", group_description=
                   priority: app_commands.Range[int, 0, 10_000] = 100, allowed_regions: str | None = None,
                   denied_regions: str | None = None, max_monthly: float | None = None, max_count: int | None = None,
                   min_role: Literal["CloudViewer", "CloudUser", "CloudAdmin"] | None = None,
-                  check: SecurityCheck | None = None) -> None:
+                  check: SecurityCheck | None = None, approvals: app_commands.Range[int, 1, MAX_APPROVALS] | None = None,
+                  approver_role: Literal["CloudUser", "CloudAdmin"] | None = None,
+                  approvers_must_differ: bool | None = None) -> None:
         params = policy_params(allowed_regions=allowed_regions, denied_regions=denied_regions, max_monthly=max_monthly,
-                               max_count=max_count, min_role=min_role, check=check)
+                               max_count=max_count, min_role=min_role, check=check, approvals=approvals,
+                               approver_role=approver_role, approvers_must_differ=approvers_must_differ)
+        check_approval_params(action, params)  # one clear InvalidInput line before the spec is built
         spec = PolicySpec(name=name, type=type, pattern=pattern, priority=priority, action=action, params=params)
         policy = await self.bot.engine.add_policy(guild_id_of(interaction), interaction.user.id, spec)
         await interaction.response.send_message(embed=embeds.policies([policy]), ephemeral=True)

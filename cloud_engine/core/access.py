@@ -1,4 +1,4 @@
-"""AccessService: who holds which Cloud role in a server, and how roles are granted.
+"""AccessService: who holds which Cloud role in a server, and how roles are granted (or mapped from Discord roles).
 
 Why its own room: roles, just-in-time grants, the first-admin bootstrap and Discord admin
 sync are one concern that every other service asks about ("may this member do X?") but
@@ -8,22 +8,21 @@ none should implement. The facade (`CloudOrchestrator`) and the workflow call `r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
 
-from cloud_engine.core import permissions
+from cloud_engine.core import permissions, role_map
 from cloud_engine.core.models import Role
+from cloud_engine.core.role_map import SYSTEM_USER, RoleMap
 from cloud_engine.errors import InvalidInput
 from cloud_engine.store.audit import write_audit
 from cloud_engine.store.database import Database, row_of
 from cloud_engine.store.rows import iso
 
 __all__ = ["SYSTEM_USER", "AccessService"]
-
-SYSTEM_USER = 0
 
 
 class AccessService:
@@ -115,6 +114,39 @@ class AccessService:
     async def list_grants(self, guild_id: int, by_user_id: int) -> list[dict[str, Any]]:
         await self.require(guild_id, by_user_id, "admin")
         return await permissions.list_grants(self.db, guild_id, self.clock())
+
+    # -- Discord role -> Cloud role (see core/role_map.py for the seam and why it is shaped so)
+    async def record_member_roles(self, guild_id: int, user_id: int, discord_role_ids: Iterable[int]) -> bool:
+        """What Discord says the member holds now: call before each check; the mapped ones count (audited on change)."""
+        return await role_map.record_member_roles(self.db, guild_id, user_id, discord_role_ids, self.clock())
+
+    async def map_discord_role(self, guild_id: int, by_user_id: int, discord_role_id: int, cloud_role: str) -> RoleMap:
+        """Members holding the Discord role hold at least `cloud_role` (CloudAdmin; audited as `role_map`)."""
+        role = role_map.cloud_role(cloud_role)
+        await self.require(guild_id, by_user_id, "admin")
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await role_map.upsert_map(conn, guild_id, by_user_id, discord_role_id, role, now)
+        return RoleMap(guild_id, discord_role_id, role, by_user_id, now)
+
+    async def unmap_discord_role(self, guild_id: int, by_user_id: int, discord_role_id: int) -> bool:
+        """Stop the Discord role counting, at once for every member (CloudAdmin; audited as `role_unmap`)."""
+        await self.require(guild_id, by_user_id, "admin")
+        async with self.db.transaction() as conn:
+            return await role_map.delete_map(conn, guild_id, by_user_id, discord_role_id, self.clock(),
+                                             reason="unmapped")
+
+    async def forget_discord_role(self, guild_id: int, discord_role_id: int) -> bool:
+        """The Discord role was deleted in the server: its mapping goes too (audited, by the system)."""
+        if not any(m.discord_role_id == discord_role_id for m in await role_map.list_maps(self.db, guild_id)):
+            return False
+        async with self.db.transaction() as conn:
+            return await role_map.delete_map(conn, guild_id, SYSTEM_USER, discord_role_id, self.clock(),
+                                             reason="Discord role deleted")
+
+    async def list_role_maps(self, guild_id: int, by_user_id: int) -> list[RoleMap]:
+        await self.require(guild_id, by_user_id, "admin")
+        return await role_map.list_maps(self.db, guild_id)
 
 
 async def _make_admin(conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime) -> None:

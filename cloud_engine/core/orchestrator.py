@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,7 @@ from cloud_engine.core.policies import Policy, PolicySpec
 from cloud_engine.core.projects import ProjectService
 from cloud_engine.core.ratelimit import RateLimiter
 from cloud_engine.core.reports import Reports
+from cloud_engine.core.role_map import RoleMap
 from cloud_engine.core.workflow import DeploymentWorkflow
 from cloud_engine.data.catalog import Catalog, load_catalog
 from cloud_engine.settings import Settings
@@ -93,6 +94,18 @@ class CloudOrchestrator(DeploymentWorkflow):
 
     async def list_grants(self, guild_id: int, by_user_id: int) -> list[dict[str, Any]]:
         return await self.access.list_grants(guild_id, by_user_id)
+
+    async def record_member_roles(self, guild_id: int, user_id: int, discord_role_ids: Iterable[int]) -> bool:
+        return await self.access.record_member_roles(guild_id, user_id, discord_role_ids)
+
+    async def map_discord_role(self, guild_id: int, by_user_id: int, discord_role_id: int, cloud_role: str) -> RoleMap:
+        return await self.access.map_discord_role(guild_id, by_user_id, discord_role_id, cloud_role)
+
+    async def unmap_discord_role(self, guild_id: int, by_user_id: int, discord_role_id: int) -> bool:
+        return await self.access.unmap_discord_role(guild_id, by_user_id, discord_role_id)
+
+    async def list_role_maps(self, guild_id: int, by_user_id: int) -> list[RoleMap]:
+        return await self.access.list_role_maps(guild_id, by_user_id)
 
     async def set_quota(self, guild_id: int, by_user_id: int, name: str, limit: int) -> None:
         await self.governance.set_quota(guild_id, by_user_id, name, limit)

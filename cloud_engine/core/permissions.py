@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from cloud_engine.core import role_map
 from cloud_engine.core.models import Role
 from cloud_engine.errors import PermissionDenied
 from cloud_engine.store.database import Database
@@ -34,21 +35,23 @@ SIZE_RANK = {"small": 0, "medium": 1, "large": 2}
 
 async def role_of(db: Database, guild_id: int, user_id: int, now: datetime,
                   admin_ids: frozenset[int] = frozenset()) -> Role:
-    """The user's effective role now: the higher of a grant still valid and their standing role.
+    """The user's effective role now: the highest of a grant still valid, their standing role and their mapped Discord roles.
 
     An expired just-in-time grant counts as none; the role held before it (without an
-    expiry) is kept as `standing_role` and counts throughout.
+    expiry) is kept as `standing_role` and counts throughout. Mapped Discord roles count as
+    the bot last recorded them (core/role_map.py), through the server's map as it is now.
     """
     if user_id in admin_ids:
         return Role.ADMIN
+    mapped = await role_map.mapped_role(db, guild_id, user_id)
     row = await db.fetchone("SELECT role, expires_at, standing_role FROM user_permissions"
                             " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
     if row is None:
-        return Role.NONE
+        return mapped
     expires = parse_dt(row["expires_at"])
     granted = Role(row["role"]) if expires is None or expires > now else Role.NONE
     standing = Role(row["standing_role"]) if row["standing_role"] else Role.NONE
-    return granted if granted >= standing else standing
+    return max(granted, standing, mapped, key=lambda r: r.level)
 
 
 def require(role: Role, action: str) -> None:

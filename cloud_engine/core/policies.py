@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -20,11 +20,16 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from cloud_engine.core import validation
 from cloud_engine.core.models import ResourceSpec, Role, Violation
+from cloud_engine.errors import InvalidInput
 
 PolicyType = Literal["permission", "quota", "region", "cost", "security"]
 PolicyAction = Literal["deny", "warn", "require_approval"]
 SECURITY_CHECKS = ("world_ingress", "unencrypted", "public_bucket", "public_ip", "allow_world_admin")
 ADMIN_PORTS = (22, 3389)
+# What a require_approval policy may say about who approves (see cloud_engine/core/approvals.py).
+APPROVAL_KEYS = ("approvals", "approver_role", "approvers_must_differ")
+MAX_APPROVALS = 5
+APPROVER_ROLES = (Role.USER.value, Role.ADMIN.value)  # a CloudViewer may not approve anything
 
 
 class PolicySpec(BaseModel):
@@ -71,7 +76,37 @@ class PolicySpec(BaseModel):
                 p["ports"] = [validation.port(x) for x in ports]
             except ValueError as exc:
                 raise ValueError(f"params.ports: {exc}") from None
+        if problem := approval_problem(self.action, p):
+            raise ValueError(f"params.{problem[0]}: {problem[1]}")
         return self
+
+
+def approval_problem(action: str, params: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What is wrong with a policy's approval params, as (param, rule), or None when they are fine (or absent).
+
+    `approvals` (1 to MAX_APPROVALS distinct approvers), `approver_role` (CloudUser or
+    CloudAdmin) and `approvers_must_differ` (true/false) belong to require_approval policies only.
+    """
+    given = [key for key in APPROVAL_KEYS if params.get(key) is not None]
+    if not given:
+        return None
+    if action != "require_approval":
+        return (given[0], "only a require_approval policy says who approves; set action to require_approval")
+    count = params.get("approvals")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool)
+                              or not 1 <= count <= MAX_APPROVALS):
+        return ("approvals", f"a whole number of distinct approvers from 1 to {MAX_APPROVALS}")
+    if params.get("approver_role") is not None and params["approver_role"] not in APPROVER_ROLES:
+        return ("approver_role", f"one of {', '.join(APPROVER_ROLES)}")
+    if params.get("approvers_must_differ") is not None and not isinstance(params["approvers_must_differ"], bool):
+        return ("approvers_must_differ", "true or false")
+    return None
+
+
+def check_approval_params(action: str, params: Mapping[str, Any]) -> None:
+    """InvalidInput naming the first bad approval param (for callers turning user input into a PolicySpec)."""
+    if problem := approval_problem(action, params):
+        raise InvalidInput(field=problem[0], rule=problem[1])
 
 
 REGION_RE = re.compile(r"^[a-z][a-z0-9-]{1,40}$")

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiosqlite
 
-from cloud_engine.core import permissions
+from cloud_engine.core.approvals import ApprovalRule, session_rules
 from cloud_engine.core.models import Role
 from cloud_engine.notify.events import AUDIT_EVENTS, NotifyEvent
 from cloud_engine.store.database import row_of, rows_of
@@ -62,15 +62,17 @@ async def _notice(conn: aiosqlite.Connection, row: dict[str, Any]) -> dict[str, 
     base: dict[str, Any] = {"guild_id": row["guild_id"], "at": row["ts"], "actor_id": row["actor_id"],
                             "audit_id": row["id"], "session_id": None, "project_id": None, "project": None}
     if row["target_type"] == "session" and row["target_id"] is not None:
-        found = await row_of(conn, "SELECT s.id, s.user_id, s.error, s.needs_approval, p.id AS project_id, p.name,"
+        found = await row_of(conn, "SELECT s.id, s.user_id, s.error, s.needs_approval, s.approval_rules,"
+                                   " p.id AS project_id, p.name,"
                                    " p.approver_must_differ FROM deployment_sessions s"
                                    " JOIN projects p ON p.id = s.project_id WHERE s.id = ?", (int(row["target_id"]),))
         if found is None:
             return None
-        approver = Role.ADMIN if found["needs_approval"] else permissions.ACTION_ROLES["approve"]
+        rules = session_rules(found["approval_rules"], needs_approval=bool(found["needs_approval"]),
+                              project_must_differ=bool(found["approver_must_differ"]))
         base.update(session_id=found["id"], project_id=found["project_id"], project=found["name"],
                     author_id=found["user_id"], error=found["error"], reason=detail.get("reason"),
-                    approver_role=approver.value, approver_must_differ=bool(found["approver_must_differ"]))
+                    approvers=[_who(rule) for rule in rules])
     elif row["target_type"] == "project" and row["target_id"] is not None:
         found = await row_of(conn, "SELECT id, name, budget_monthly FROM projects WHERE id = ?",
                              (int(row["target_id"]),))
@@ -89,8 +91,7 @@ def _text(event: NotifyEvent, n: dict[str, Any]) -> str:
     if event is NotifyEvent.PLAN_READY:
         return f"Plan ready for {where}."
     if event is NotifyEvent.APPROVAL_NEEDED:
-        other = " other than its author" if n.get("approver_must_differ") else ""
-        return f"Approval needed for {where}: a {n['approver_role']} or above{other} may approve."
+        return f"Approval needed for {where}: {'; and '.join(n.get('approvers') or ['an approver'])}."
     if event is NotifyEvent.APPROVED:
         return f"Approved: {where}."
     if event is NotifyEvent.REJECTED:
@@ -104,6 +105,14 @@ def _text(event: NotifyEvent, n: dict[str, Any]) -> str:
                 f"({n.get('drift_summary')}). Reconcile or dismiss drift report #{n.get('drift_report_id')}.")
     return (f"Budget alert: project {n['project']} is projected at ${float(n.get('projected_monthly') or 0):,.2f}/month,"
             f" {n.get('threshold_pct')}% of its ${float(n.get('budget_monthly') or 0):,.2f} budget.")
+
+
+def _who(rule: ApprovalRule) -> str:
+    """Who may approve under one rule: `a CloudUser or above may approve`, or how many must."""
+    other = " other than the author" if rule.must_differ else ""
+    if rule.approvals == 1:
+        return f"a {Role(rule.role).value} or above{other} may approve"
+    return f"{rule.approvals} different approvers with {Role(rule.role).value} or above{other} must approve"
 
 
 async def due(conn: aiosqlite.Connection, now: datetime, limit: int) -> list[dict[str, Any]]:

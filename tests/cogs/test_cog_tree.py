@@ -23,6 +23,7 @@ ADMIN_COMMANDS = {
     "cloud-admin-list": ["include_finished"], "cloud-admin-cancel": ["session", "reason"], "cloud-stats": [],
     "cloud-audit": ["limit", "user", "action", "export", "since"], "cloud-health": [],
     "cloud-unlock": ["project", "reason"],
+    "cloud-role-map": ["discord_role", "cloud_role"], "cloud-role-unmap": ["discord_role"], "cloud-role-maps": [],
 }
 
 
@@ -91,6 +92,10 @@ async def test_policy_group_subcommands(bot) -> None:
     assert [c.value for c in _param(add, "type").choices] == ["permission", "quota", "region", "cost", "security"]
     assert [c.value for c in _param(add, "action").choices] == ["deny", "warn", "require_approval"]
     assert "world_ingress" in [c.value for c in _param(add, "check").choices]
+    approvals = _param(add, "approvals")
+    assert (approvals.min_value, approvals.max_value, approvals.required) == (1, 5, False)
+    assert [c.value for c in _param(add, "approver_role").choices] == ["CloudUser", "CloudAdmin"]
+    assert _param(add, "approvers_must_differ").type is discord.AppCommandOptionType.boolean
 
 
 async def test_all_cogs_load_with_unique_command_names(bot) -> None:

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
-from cloud_engine.core import permissions, policies, quotas
+from cloud_engine.core import approvals, permissions, policies, quotas
+from cloud_engine.core.approvals import ApprovalRule, ApprovalStatus
 from cloud_engine.core.deployer import PlanArtifact
+from cloud_engine.core.events import SessionEvent
 from cloud_engine.core.locks import acquire_project_lock, release_project_lock
 from cloud_engine.core.models import Project, ResourceSpec, Role, Session, State
 from cloud_engine.core.plan_judgement import plan_summary, quota_needs, unrequested_destruction
@@ -25,7 +27,6 @@ from cloud_engine.core.workflow.applying import reason_of
 from cloud_engine.errors import (
     EngineError,
     IllegalTransition,
-    PermissionDenied,
     PolicyViolation,
     ProjectLocked,
     QuotaExceeded,
@@ -72,6 +73,10 @@ class Planning(WorkflowBase):
                 await acquire_project_lock(conn, project_id=project.id, project_name=project.name,
                                            session_id=session_id, user_id=user_id, now=now)
                 await self._reserve_for_plan(conn, session, project)
+                if voided := await approvals.void_approvals(conn, session_id):  # a new plan starts from none
+                    await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id,
+                                      action="session.approvals_voided", target_type="session", target_id=session_id,
+                                      detail={"approvals": voided, "reason": "planned again"})
                 await conn.execute("UPDATE deployment_sessions SET last_activity_at = ?, run_heartbeat_at = ?"
                                    " WHERE id = ?", (iso(now), iso(now), session_id))
                 await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="plan_started",
@@ -101,6 +106,9 @@ class Planning(WorkflowBase):
             # destroy that nobody asked to change needs someone who may destroy to approve it.
             updates["needs_approval"] = 1
             updates["violations"] = dumps([*session.violations, *(v.model_dump() for v in unasked)])
+            stored = await self._stored_rules(session_id)
+            updates["approval_rules"] = approvals.rules_dump(
+                [*stored, *(r for r in approvals.rules_for(unasked, []) if r.source not in {s.source for s in stored})])
         await self._finish(session_id, Event.PLAN_SUCCEEDED, user_id, updates=updates)
         return await self.get_session(session_id)
 
@@ -134,32 +142,85 @@ class Planning(WorkflowBase):
             await quotas.release(conn, project.guild_id, held)
         self._publish(event)
 
+    async def _stored_rules(self, session_id: int) -> list[ApprovalRule]:
+        """The approval rules validation (and the plan) stored on the session, as stored (no project rule applied)."""
+        row = await self.db.fetchone("SELECT approval_rules FROM deployment_sessions WHERE id = ?", (session_id,))
+        return [ApprovalRule.from_json(item) for item in loads(row["approval_rules"] if row else None, []) or []]
+
+    @staticmethod
+    def _rules_of(row: dict[str, Any], project: Project) -> list[ApprovalRule]:
+        return approvals.session_rules(row["approval_rules"], needs_approval=bool(row["needs_approval"]),
+                                       project_must_differ=project.approver_must_differ)
+
     async def _may_approve(self, session: Session, project: Project, user_id: int, verb: str) -> Role:
-        """Whoever may approve this plan (and so reject it): the role, plus the policy's and the project's rules."""
+        """Whoever may approve this plan (and so reject it): the role, plus the policies' and the project's rules.
+
+        They must count towards at least one of the plan's approval rules (core/approvals.py).
+        """
         role = await self.role(project.guild_id, user_id)
         permissions.require(role, "approve")
-        if session.needs_approval and not role >= Role.ADMIN:
-            raise PermissionDenied(action=f"{verb} a plan that a policy marked require_approval",
-                                   required=Role.ADMIN.value, role=role.value)
-        if project.approver_must_differ and user_id == session.user_id:
-            raise PermissionDenied(action=f"{verb} your own plan in project {project.name}",
-                                   required="an approver other than the author", role=role.value)
+        row = await self.db.fetchone("SELECT approval_rules, needs_approval FROM deployment_sessions WHERE id = ?",
+                                     (session.id,))
+        rules = self._rules_of(row or {"approval_rules": None, "needs_approval": session.needs_approval}, project)
+        if refusal := approvals.approval_refusal(rules, role=role, approver_id=user_id, author_id=session.user_id,
+                                                 needs_approval=session.needs_approval, project_name=project.name,
+                                                 verb=verb):
+            raise refusal
         return role
 
     async def approve(self, session_id: int, approver_id: int) -> Session:
+        """Record one approval of the current plan; PLAN_READY → APPROVED once every approval rule is met.
+
+        The approval, the count and the transition happen in one transaction (BEGIN IMMEDIATE), so
+        two approvers at once are counted one after the other: the second sees the first.
+        """
         session = await self.get_session(session_id)
         project = await self.get_project(session.project_id)
-        await self._may_approve(session, project, approver_id, "approving")
+        role = await self._may_approve(session, project, approver_id, "approving")
         now = self.clock()
         async with self.db.transaction() as conn:
             row = await session_row(conn, session_id)
             if (row["plan_fingerprint"], bool(row["needs_approval"])) != (session.plan_fingerprint,
                                                                           session.needs_approval):
                 raise IllegalTransition(state=row["state"], event="approve (the plan changed; review it again)")
-            event = await self._transition(conn, session_id, Event.APPROVE, approver_id, now,
-                                           updates={"approved_by": approver_id})
-        self._publish(event)
+            if row["state"] != State.PLAN_READY.value:
+                raise IllegalTransition(state=row["state"], event=Event.APPROVE.value)
+            rules = self._rules_of(row, project)  # as stored now, inside the transaction that counts
+            if refusal := approvals.approval_refusal(rules, role=role, approver_id=approver_id, author_id=session.user_id,
+                                                     needs_approval=bool(row["needs_approval"]),
+                                                     project_name=project.name, verb="approving"):
+                raise refusal
+            fingerprint = str(row["plan_fingerprint"] or "")
+            if not await approvals.record_approval(conn, session_id, fingerprint, approver_id, role, now):
+                raise IllegalTransition(state=row["state"], event="count the same approver twice (you already "
+                                                                   "approved this plan; another approver is needed)")
+            status = ApprovalStatus.of(rules, await approvals.plan_approvals(conn, session_id, fingerprint),
+                                       session.user_id)
+            if status.complete:
+                many = len(status.approvals) > 1
+                event = await self._transition(conn, session_id, Event.APPROVE, approver_id, now,
+                                               updates={"approved_by": approver_id},
+                                               detail={"approvers": list(status.approver_ids)} if many else None)
+            else:
+                detail = {"approvals": len(status.approvals),
+                          "missing": {p.rule.source: p.missing for p in status.progress if not p.met}}
+                await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=approver_id,
+                                  action="session.approval", target_type="session", target_id=session_id,
+                                  detail=detail)
+                event = SessionEvent(session_id, project.id, project.guild_id, "approval", State.PLAN_READY.value,
+                                     State.PLAN_READY.value, approver_id, now, detail)
+        self._publish(event)  # a partial approval re-renders the lobby too ("1 of 2 approvals")
         return await self.get_session(session_id)
+
+    async def approval_status(self, session_id: int) -> ApprovalStatus | None:
+        """Where the current plan's approval stands (rules, who approved), while it is PLAN_READY or APPROVED."""
+        row = await self.db.fetchone("SELECT * FROM deployment_sessions WHERE id = ?", (check_id(session_id, "session"),))
+        if row is None or row["state"] not in (State.PLAN_READY.value, State.APPROVED.value):
+            return None
+        project = await self.get_project(int(row["project_id"]))
+        found = approvals.approvals_of(await self.db.fetchall(approvals.PLAN_APPROVALS_SQL,
+                                                              (session_id, str(row["plan_fingerprint"] or ""))))
+        return ApprovalStatus.of(self._rules_of(row, project), found, int(row["user_id"]))
 
     async def reject(self, session_id: int, user_id: int, reason: str) -> Session:
         """Turn a ready plan down (whoever may approve it may): back to DRAFT with the reason, plan void.
@@ -180,6 +241,7 @@ class Planning(WorkflowBase):
                                                     "rejected_reason": reason})
             await quotas.release(conn, project.guild_id, held)
             await release_project_lock(conn, project_id=project.id, session_id=session_id)
+            await approvals.void_approvals(conn, session_id)  # the rejected plan's approvals go with it
         self._publish(event)
         return await self.get_session(session_id)
 

@@ -6,7 +6,7 @@ again against Terraform's actual actions in planning.py.
 
 from __future__ import annotations
 
-from cloud_engine.core import catalog_checks, permissions, policies, quotas
+from cloud_engine.core import approvals, catalog_checks, permissions, policies, quotas
 from cloud_engine.core.models import CostLine, Project, Session, State, ValidationResult, Violation
 from cloud_engine.core.plan_judgement import quota_needs
 from cloud_engine.core.policies import PolicyContext
@@ -34,6 +34,8 @@ class Validating(WorkflowBase):
             # read above would otherwise be planned without having been checked.
             session = await self.get_session(session_id)
             result = await self._evaluate(session, project, user_id)
+            # Who must approve is judged with the findings: a policy changed later does not move the bar.
+            rules = approvals.rules_for(result.violations, await self.list_policies(project.guild_id))
         except Exception:
             async with self.db.transaction() as conn:
                 failed = await self._transition(conn, session_id, Event.VALIDATION_FAILED, user_id, self.clock(),
@@ -59,7 +61,8 @@ class Validating(WorkflowBase):
                 detail={"violations": len(blocking), "cost_monthly": result.cost_monthly},
                 updates={"reservations": dumps(reservations), "cost_monthly": result.cost_monthly,
                          "violations": dumps([v.model_dump() for v in violations]),
-                         "needs_approval": int(result.needs_approval)})
+                         "needs_approval": int(result.needs_approval),
+                         "approval_rules": approvals.rules_dump(rules)})
             if not blocking:  # a refused attempt spends no alert: the month's real crossing must still be told
                 await self.governance.record_budget_alerts(conn, project, result.project_monthly_after, session_id, now)
         self._publish(final)

@@ -247,3 +247,21 @@ async def test_webhooks_may_not_point_into_our_own_network(url: str, rule: str) 
 
 async def test_a_lab_may_allow_a_loopback_receiver() -> None:
     assert await check_webhook_url("http://127.0.0.1:8080/x", allow_private=True) == "http://127.0.0.1:8080/x"
+
+
+async def test_approval_needed_names_how_many_must_approve(engine: CloudOrchestrator,
+                                                           notes: NotificationService) -> None:
+    from cloud_engine.core.policies import PolicySpec
+
+    posted: list[str] = []
+
+    async def send(channel_id: int, text: str, notice: object = None) -> None:
+        posted.append(text)
+
+    await engine.add_policy(GUILD, ADMIN, PolicySpec(name="two-admins", type="cost", action="require_approval",
+                                                     pattern="*", params={"max_monthly_usd": 1, "approvals": 2}))
+    await notes.subscribe_channel(GUILD, ADMIN, 9, events=(NotifyEvent.APPROVAL_NEEDED,))
+    session_id = await _planned(engine)
+    await notes.run_once(send)
+    assert posted == [f"🔔 Approval needed for deployment #{session_id} in project web: 2 different approvers with "
+                      "CloudAdmin or above other than the author must approve."]
