@@ -105,7 +105,8 @@ class Services:
         files = await deployer.workspace(project).read_files()  # type: ignore[attr-defined]
         advisor = await self.advisor()
         return await advisor.review_plan(plan, await self.engine.desired_resources(session), provider=project.provider,
-                                         budget_monthly=project.budget_monthly or None, hcl=files, model=model)
+                                         budget_monthly=project.budget_monthly or None, hcl=files, model=model,
+                                         scan=session.plan_summary.get("scan"))
 
     async def close(self) -> None:
         for name, value in list(self._extras.items()):

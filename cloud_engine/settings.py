@@ -62,6 +62,11 @@ class Settings(BaseSettings):
     metrics_host: str = "127.0.0.1"
     shutdown_grace_s: float = Field(default=120, ge=0)
 
+    # Security scan of every plan's provider HCL with Checkov (make checkov); CHECKOV_BIN overrides the
+    # repository's .venv-checkov/bin/checkov. A missing scanner never stops a plan: the plan says so.
+    scan_plans: bool = True
+    checkov_bin: str | None = None
+
     # Drift: hours between scheduled checks of every project's applied configuration (0 = only /cloud-drift)
     drift_check_interval_hours: float = Field(default=24, ge=0, le=24 * 30)
 

@@ -42,6 +42,7 @@ def settings(tmp_path: Path) -> Settings:
         groq_api_key=None,
         gemini_api_key=None,
         user_actions_per_minute=3,
+        scan_plans=False,  # a Checkov run per plan costs seconds; the scan has tests of its own
     )
 
 

@@ -285,14 +285,14 @@ class CloudAIAdvisor:
     # ------------------------------------------------------------------ plan review
     async def review_plan(self, plan: PlanResult, specs: list[ResourceSpec], *, provider: str,
                           budget_monthly: float | None = None, hcl: dict[str, str] | None = None,
-                          model: str = "auto") -> PlanReview:
-        """Deterministic plan findings, explained and ranked by a model (or the rules engine)."""
+                          model: str = "auto", scan: Mapping[str, Any] | None = None) -> PlanReview:
+        """Deterministic plan findings (and the plan's security scan), explained and ranked by a model or the rules."""
         from cloud_engine.ai.plan_review import PlanReviewer
 
         model_provider, notes = await self.aprovider_for(model)
         reviewer = PlanReviewer(self.index, self.estimator, cache=self.cache)
         return await reviewer.review(plan, specs, provider=provider, budget_monthly=budget_monthly, hcl=hcl,
-                                     model_provider=model_provider, notes=notes)
+                                     model_provider=model_provider, notes=notes, scan=scan)
 
     # ------------------------------------------------------------------ FinOps review
     async def review_finops(self, recs: Iterable[Any], summary: Any, *, model: str = "auto") -> FinOpsReview:

@@ -6,7 +6,7 @@ re-grade any; without a model (or when it fails) the rules engine ranks them by 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -25,6 +25,7 @@ from cloud_engine.ai.schemas import (
     PlanReview,
     RawPlanReview,
     ReplyInvalid,
+    Severity,
     format_errors,
     load_json_object,
 )
@@ -51,8 +52,11 @@ class PlanReviewer:
         cloud = "gcp" if provider == "sandbox" else provider
         hits: dict[str, Any] = {}
         per_code: dict[str, list[str]] = {}
+        evidence = {f.code: f.evidence for f in findings}
         for code in dict.fromkeys(f.code for f in findings):
-            query, category = CODE_QUERIES.get(code, (code.lower().replace("_", " "), "security"))
+            # a scanner's check is looked up by what it checks, not by its id
+            fallback = evidence[code] if code.startswith("CKV") else code.lower().replace("_", " ")
+            query, category = CODE_QUERIES.get(code, (fallback, "security"))
             found = await self.index.search(query, provider=cloud if cloud in ("gcp", "aws", "azure") else None,
                                             category=category, k=2)
             per_code[code] = [h.entry.id for h in found]
@@ -62,12 +66,21 @@ class PlanReviewer:
 
     async def review(self, plan: PlanResult, specs: Sequence[ResourceSpec], *, provider: str,
                      budget_monthly: float | None = None, hcl: dict[str, str] | None = None,
-                     model_provider: ModelProvider | None = None, notes: Iterable[str] = ()) -> PlanReview:
-        """The review; a failing model is replaced by the rules ranking, with a note."""
+                     model_provider: ModelProvider | None = None, notes: Iterable[str] = (),
+                     scan: Mapping[str, Any] | None = None) -> PlanReview:
+        """The review; a failing model is replaced by the rules ranking, with a note.
+
+        `scan` is the plan's Checkov summary (iac/scan.scan_files): each open finding joins the
+        deterministic ones; a plan that was not scanned says so in the notes.
+        """
         notes = list(notes)
         findings, total, price_notes = deterministic_findings(plan, specs, provider=provider, estimator=self.estimator,
                                                               budget_monthly=budget_monthly, hcl=hcl)
         notes += price_notes
+        if scan is not None:
+            findings = [*findings, *scan_findings(scan)]
+            if not scan.get("scanned"):
+                notes.append(f"Not scanned by Checkov: {scan.get('reason') or 'unknown reason'}.")
         findings, hits = await self._knowledge(findings, provider)
         if findings and model_provider is not None:
             label = choice_id(model_provider.name, model_provider.model)
@@ -125,6 +138,23 @@ class PlanReviewer:
         return PlanReview(findings=ordered, summary=summary, monthly_total=total, budget_monthly=budget,
                           citations=_union(o.knowledge_ids for o in ordered), provider=RULES_ID, model=RULES_LABEL,
                           notes=notes)
+
+
+_CHECKOV_SEVERITY: dict[str, Severity] = {"CRITICAL": "high", "HIGH": "high", "MEDIUM": "medium", "LOW": "low",
+                                           "INFO": "low"}
+
+
+def scan_findings(scan: Mapping[str, Any]) -> list[Finding]:
+    """The scan's open findings as plan findings (Checkov's severity where it gives one, else medium)."""
+    out = []
+    for item in scan.get("findings") or []:
+        where = f"{item.get('file')}:{item.get('line')}"
+        out.append(Finding(severity=_CHECKOV_SEVERITY.get(str(item.get("severity") or "").upper(), "medium"),
+                           code=str(item.get("check_id")), address=str(item.get("resource")),
+                           evidence=f"{item.get('name')} ({where})",
+                           recommendation=f"See {item['guideline']}" if item.get("guideline")
+                           else f"Fix what Checkov's {item.get('check_id')} describes, or suppress it with a reason"))
+    return out
 
 
 def _union(groups: Iterable[Iterable[str]]) -> list[str]:

@@ -26,6 +26,7 @@ class PlanArtifact(BaseModel):
     files: dict[str, str] = Field(default_factory=dict, description="the provider HCL shown to users")
     target: str = "sandbox"
     log_path: str | None = None
+    scan: dict[str, Any] | None = Field(default=None, description="Checkov over the provider HCL (iac/scan.scan_files)")
 
 
 class ApplyArtifact(BaseModel):

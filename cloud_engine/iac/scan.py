@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CHECKOV_ENV", "DEFAULT_CHECKOV", "Finding", "ScanResult", "find_checkov", "load_allowlist", "scan"]
+__all__ = ["CHECKOV_ENV", "DEFAULT_CHECKOV", "Finding", "ScanResult", "find_checkov", "load_allowlist", "scan",
+           "scan_files"]
 
 CHECKOV_ENV = "CHECKOV_BIN"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -138,3 +139,34 @@ def scan(root: Path, *, checkov: Path | None = None, extra_args: Sequence[str] =
     for report in _reports(payload):
         version = str(report.get("summary", {}).get("checkov_version", "")) or version
     return ScanResult(scanned=True, findings=findings, passed=passed, version=version)
+
+
+ALLOWLIST = REPO_ROOT / "checkov-allowlist.txt"
+PLAN_SCAN_TIMEOUT_S = 120.0
+SHOWN_FINDINGS = 20
+
+
+def scan_files(files: Mapping[str, str], *, checkov: Path | None = None,
+               allowlist: Mapping[str, str] | None = None, timeout_s: float = PLAN_SCAN_TIMEOUT_S) -> dict[str, Any]:
+    """Scan one plan's provider HCL (file name → text) and summarise it for the plan and the lobby (blocking).
+
+    Checks the repository's allow-list accepts (each with its documented reason) are counted,
+    not listed: they are Cloud Engine's own defaults, the same for every plan. What remains is
+    what this project's resources change. JSON-able: it is stored with the plan.
+    """
+    import tempfile
+
+    accepted = dict(allowlist) if allowlist is not None else (load_allowlist(ALLOWLIST) if ALLOWLIST.is_file() else {})
+    with tempfile.TemporaryDirectory(prefix="ce-scan-") as tmp:
+        for name, text in files.items():
+            (Path(tmp) / (name if name.endswith(".tf") else f"{name}.tf")).write_text(text, "utf-8")
+        result = scan(Path(tmp), checkov=checkov, timeout_s=timeout_s)
+    if not result.scanned:
+        return {"scanned": False, "reason": result.reason}
+    open_findings = [f for f in result.findings if f.check_id not in accepted]
+    return {"scanned": True, "version": result.version, "passed": len(result.passed),
+            "accepted": sum(1 for f in result.findings if f.check_id in accepted),
+            "failed": len(open_findings),
+            "findings": [{"check_id": f.check_id, "name": f.name, "severity": f.severity, "resource": f.resource,
+                          "file": f.file, "line": f.line, "guideline": f.guideline}
+                         for f in open_findings[:SHOWN_FINDINGS]]}

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from cloud_engine.core.deployer import ApplyArtifact, DriftArtifact, PlanArtifact, ReconcileArtifact
 from cloud_engine.core.locks import WorkdirLocks
@@ -37,6 +37,7 @@ from cloud_engine.iac.reconcile import Expectation, expectations_from_plan, fold
 from cloud_engine.iac.render import render, resource_keys
 from cloud_engine.iac.runner import TerraformRunner
 from cloud_engine.iac.sandbox import logical_changes, mirror_instances
+from cloud_engine.iac.scan import scan_files
 from cloud_engine.iac.sinks import FileSink, OutputSink
 from cloud_engine.iac.workspace import CommitInfo, ProjectWorkspace
 from cloud_engine.private_files import private_dir, secure_tree, write_private_text
@@ -154,9 +155,20 @@ class TerraformDeployer:
                     await asyncio.gather(formatting, return_exceptions=True)
                 self._runners.pop(session_id, None)
                 await _close(runner)
+        # Outside the root's lock: the scan reads the shown HCL only, and takes seconds.
+        scanned = await self._scan(formatted.shown)
         return PlanArtifact(result=outcome.result, fingerprint=outcome.fingerprint.model_dump_json(),
                             logical=self.impact(project, outcome.result, desired), files=formatted.shown,
-                            target=project.target, log_path=str(run_dir / "plan.log"))
+                            target=project.target, log_path=str(run_dir / "plan.log"), scan=scanned)
+
+    async def _scan(self, files: dict[str, str]) -> dict[str, Any] | None:
+        """Checkov over the plan's provider HCL (SCAN_PLANS); a missing or failing scanner is said, never fatal."""
+        if not self.settings.scan_plans:
+            return None
+        checkov = Path(self.settings.checkov_bin) if self.settings.checkov_bin else None
+        if checkov is not None and not checkov.is_file():
+            return {"scanned": False, "reason": f"CHECKOV_BIN {checkov} is not a file"}
+        return await asyncio.to_thread(scan_files, files, checkov=checkov)
 
     async def _init_if_needed(self, workspace: ProjectWorkspace, runner: TerraformRunner, files: dict[str, str],
                               sinks: Sequence[OutputSink]) -> None:
