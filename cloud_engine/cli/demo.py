@@ -20,6 +20,7 @@ from aiohttp import web
 from cloud_engine.cli import log_level
 from cloud_engine.core import CloudOrchestrator, FirewallRule, ResourceSpec, Subnet
 from cloud_engine.core.models import Project, Session
+from cloud_engine.core.policies import PolicySpec
 from cloud_engine.errors import PermissionDenied
 from cloud_engine.finops.cli_support import add_guild_option, guild_of
 from cloud_engine.iac.binary import find_terraform, terraform_env
@@ -27,7 +28,7 @@ from cloud_engine.notify import SIGNATURE_HEADER, NotificationService, NotifyEve
 from cloud_engine.services import Services
 from cloud_engine.settings import Settings
 
-ADMIN, DEV = 1001, 2002
+ADMIN, DEV, OPS = 1001, 2002, 3003
 TERRAFORM_SUMMARIES = ("Plan:", "No changes.", "Apply complete!")
 
 
@@ -191,9 +192,15 @@ async def team(services: Services, base: Path, guild: int) -> None:
     try:
         sub, secret = await notes.subscribe_webhook(
             guild, ADMIN, f"http://127.0.0.1:{port}/hook",
-            events=(NotifyEvent.DRIFT_FOUND, NotifyEvent.PLAN_READY, NotifyEvent.APPLY_SUCCEEDED))
+            events=(NotifyEvent.DRIFT_FOUND, NotifyEvent.APPROVAL_NEEDED, NotifyEvent.APPLY_SUCCEEDED))
         print(f"Webhook #{sub.id} (a receiver on this machine; loopback is allowed for the demo only) is told of "
-              "drift_found, plan_ready and apply_succeeded, each POST signed with its own HMAC-SHA256 secret.")
+              "drift_found, approval_needed and apply_succeeded, each POST signed with its own HMAC-SHA256 secret.")
+        await engine.grant(guild, ADMIN, OPS, "CloudAdmin")
+        await engine.add_policy(guild, ADMIN, PolicySpec(
+            name="two-admins-for-vms", type="cost", action="require_approval", pattern="vm/*",
+            params={"max_monthly_usd": 0, "approvals": 2, "approver_role": "CloudAdmin"}))
+        print(f"Policy two-admins-for-vms: any change to a VM needs two different CloudAdmins (users {ADMIN} and "
+              f"{OPS}), never its author.")
         root = Path(services.settings.terraform_runs_dir) / str(project.id)
         await _forget_in_state(services, root, "vm__web-1")
         print("Someone runs `terraform state rm` on vm web-1 by hand: Terraform no longer knows it exists.")
@@ -206,9 +213,16 @@ async def team(services: Services, base: Path, guild: int) -> None:
         session = await engine.plan(session.id, DEV)
         print(f"  session {session.id} ({session.purpose}), planned: {(session.plan_summary or {}).get('text')}.")
         await engine.approve(session.id, ADMIN)
+        status = await engine.approval_status(session.id)
+        if status is not None:
+            for progress in status.progress:
+                print(f"  {len(progress.counted)} of {progress.rule.approvals} approvals ({progress.rule.source}): "
+                      f"user {', user '.join(map(str, progress.counted)) or 'nobody yet'}; the lobby waits.")
+        session = await engine.approve(session.id, OPS)
         session = await engine.apply(session.id, DEV)
         after = await engine.drift.check(guild, DEV, project.name)
-        print(f"  approved by user {ADMIN} and {session.state.value}; the next drift check is {after.outcome}.")
+        print(f"  approved by users {ADMIN} and {OPS}, then {session.state.value}; the next drift check is "
+              f"{after.outcome}.")
         await notes.run_once()
         print("The webhook received:")
         for body, signature in received:
@@ -249,6 +263,15 @@ def _print_plan(services: Services, project: Project, session: Session) -> None:
             why = f"{', '.join(change['changed'])} changes in place"
         rows.append((change["action"], f"{change['kind']} {change['name']}{part}", why))
     _table(rows)
+    if scan := summary.get("scan"):
+        if scan.get("scanned"):
+            ids = sorted({str(f["check_id"]) for f in scan.get("findings", [])})
+            found = f"{scan['failed']} open finding(s) ({', '.join(ids)})" if ids else "no open findings"
+            print(f"Security scan of the {project.provider.upper()} configuration (Checkov {scan.get('version')}): "
+                  f"{found}; {scan.get('passed')} checks passed, {scan.get('accepted')} failures accepted by "
+                  "documented defaults (checkov-allowlist.txt).")
+        else:
+            print(f"Not scanned: {scan.get('reason')}.")
     _print_terraform_lines(services, project, session, "plan")
 
 

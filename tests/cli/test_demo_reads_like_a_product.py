@@ -62,7 +62,16 @@ def test_run_needs_no_extra_setup(cli: CliRunner) -> None:
 def test_shows_drift_reconciled_and_signed_notifications(demo_output: str) -> None:
     section = demo_output.split("== Team:", 1)[1].split("\n== ", 1)[0]
     assert "Drift check: report #1, vm/web-1: create." in section
-    assert "APPLIED; the next drift check is clean." in section
+    assert "1 of 2 approvals (two-admins-for-vms): user 1001; the lobby waits." in section
+    assert "approved by users 1001 and 3003, then APPLIED; the next drift check is clean." in section
     received = section.split("The webhook received:", 1)[1].strip().splitlines()
-    assert [line.split(":", 1)[0].strip() for line in received] == ["drift_found", "plan_ready", "apply_succeeded"]
+    assert [line.split(":", 1)[0].strip() for line in received] == ["drift_found", "approval_needed",
+                                                                    "apply_succeeded"]
     assert all(line.endswith("(signature verified)") for line in received)
+
+
+def test_every_plan_shows_its_security_scan(demo_output: str) -> None:
+    from cloud_engine.iac.scan import find_checkov
+
+    wanted = "Security scan of the GCP configuration (Checkov " if find_checkov() else "Not scanned: checkov is not"
+    assert demo_output.count(wanted) == 2  # the two plans the demo prints
