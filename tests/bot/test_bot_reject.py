@@ -11,32 +11,18 @@ from bot.bot import create_bot
 from bot.lobby import LobbyButton, post_lobby
 from bot.lobby_actions import RejectModal
 from cloud_engine.core import CloudOrchestrator, IllegalTransition, PermissionDenied, ResourceSpec
-from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact
 from cloud_engine.core.models import State
 from cloud_engine.errors import InvalidInput
-from cloud_engine.iac.plan import PlanResult
 from cloud_engine.services import Services
 from cloud_engine.store import Database
 from tests.conftest import ADMIN, GUILD, OTHER, USER, VIEWER
 from tests.fakes.bot_fixtures import wire_fake_channels
+from tests.fakes.deployers import InstantDeployer
 from tests.fakes.discord import make_interaction, make_member
 
 
-class InstantDeployer:
-    async def plan(self, project: Any, desired: Any, *, session_id: int, sinks: Any = (),
-                   allow_world_admin: Any = frozenset()) -> PlanArtifact:
-        return PlanArtifact(result=PlanResult(), fingerprint="fp")
-
-    async def apply(self, project: Any, *, session_id: int, fingerprint: str, commit_message: str,
-                    sinks: Any = ()) -> ApplyArtifact:
-        return ApplyArtifact(commit_sha="a" * 40, state_json="{}")
-
-    async def cancel(self, session_id: int) -> bool:
-        return False
-
-
 async def _engine(db: Database, settings: Any, clock: Any) -> CloudOrchestrator:
-    engine = CloudOrchestrator(db, settings, deployer=InstantDeployer(), clock=clock)
+    engine = CloudOrchestrator(db, settings, deployer=InstantDeployer(same=True), clock=clock)
     for user, role in ((ADMIN, "CloudAdmin"), (USER, "CloudUser"), (OTHER, "CloudUser"), (VIEWER, "CloudViewer")):
         await engine.grant(GUILD, ADMIN, user, role)
     return engine

@@ -11,19 +11,8 @@ from bot.errors import CloudCheckFailure, handle_app_command_error
 from cloud_engine.core.models import Role, State
 from cloud_engine.errors import InvalidInput
 from tests.conftest import ADMIN, GUILD, USER, VIEWER
+from tests.fakes.commands import invoke
 from tests.fakes.discord import make_interaction, make_member
-
-
-async def invoke(bot, command_name: str, interaction, **kwargs) -> None:
-    """Run the command's checks and callback; errors go to the tree's handler like in production."""
-    command = bot.tree.get_command(command_name)
-    interaction.command = command
-    try:
-        for check in command.checks:
-            await check(interaction)
-        await command.callback(command.binding, interaction, **kwargs)
-    except Exception as exc:  # the tree wraps these; the handler unwraps
-        await handle_app_command_error(interaction, exc)
 
 
 async def test_init_then_deploy_posts_a_lobby_in_the_channel(bot, engine, channel) -> None:

@@ -6,23 +6,16 @@ from pathlib import Path
 
 from bot.custom_ids import DriftAction
 from bot.drift_views import DismissModal, DriftButton
-from bot.errors import handle_app_command_error
 from cloud_engine.core import ResourceSpec
 from cloud_engine.core.models import State
 from tests.cloud_engine.core.test_drift import _forget_out_of_band
 from tests.conftest import ADMIN, GUILD, USER
+from tests.fakes.commands import invoke as invoke_command
 from tests.fakes.discord import make_interaction, make_member
 
 
 async def invoke(bot, interaction, **kwargs) -> None:
-    command = bot.tree.get_command("cloud-drift")
-    interaction.command = command
-    try:
-        for check in command.checks:
-            await check(interaction)
-        await command.callback(command.binding, interaction, **kwargs)
-    except Exception as exc:
-        await handle_app_command_error(interaction, exc)
+    await invoke_command(bot, "cloud-drift", interaction, **kwargs)
 
 
 async def _drifted(engine, settings) -> None:

@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
 
 import discord
 import pytest
 
 from bot.limits import ATTACHMENT, attachment_limit
 from cloud_engine.core import CloudOrchestrator, ResourceSpec
-from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact
 from cloud_engine.core.models import State
-from cloud_engine.iac.plan import PlanResult
 from cloud_engine.store.audit_chain import verify_chain
 from tests.cogs.test_cog_commands import invoke
 from tests.conftest import ADMIN, GUILD, USER, VIEWER
+from tests.fakes.deployers import InstantDeployer
 from tests.fakes.discord import make_interaction, make_member
-
-
-class InstantDeployer:
-    async def plan(self, project: Any, desired: Any, *, session_id: int, sinks: Any = (),
-                   allow_world_admin: Any = frozenset()) -> PlanArtifact:
-        return PlanArtifact(result=PlanResult(), fingerprint="fp")
-
-    async def apply(self, project: Any, *, session_id: int, fingerprint: str, commit_message: str,
-                    sinks: Any = ()) -> ApplyArtifact:
-        return ApplyArtifact(commit_sha="a" * 40, state_json="{}")
-
-    async def cancel(self, session_id: int) -> bool:
-        return False
 
 
 @pytest.fixture

@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from bot.errors import handle_app_command_error
 from cloud_engine.core import ResourceSpec
 from tests.conftest import ADMIN, GUILD, USER
+from tests.fakes.commands import invoke as invoke_command
 from tests.fakes.discord import FakeChannel, make_interaction, make_member
 
 
 async def invoke(bot, sub: str, interaction, **kwargs) -> None:
-    command = bot.tree.get_command("cloud-notify").get_command(sub)
-    interaction.command = command
-    try:
-        for check in command.checks:
-            await check(interaction)
-        await command.callback(command.binding, interaction, **kwargs)
-    except Exception as exc:
-        await handle_app_command_error(interaction, exc)
+    await invoke_command(bot, f"cloud-notify {sub}", interaction, **kwargs)
 
 
 async def test_a_subscribed_channel_hears_a_plan_from_the_delivery_round(bot, engine, channels) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 from typing import Any
 
 import pytest
@@ -17,35 +16,15 @@ from cloud_engine.core import (
     PolicySpec,
     ResourceSpec,
 )
-from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact
 from cloud_engine.core.models import State
 from cloud_engine.core.policies import check_approval_params
-from cloud_engine.iac.plan import PlanResult
 from cloud_engine.store import Database
 from tests.conftest import ADMIN, GUILD, OTHER, USER, VIEWER
+from tests.fakes.deployers import InstantDeployer
 
 ADMIN2 = 110
 ADMIN3 = 120
 VM = ResourceSpec(kind="vm", name="vm-1", machine_type="e2-small")
-
-
-class InstantDeployer:
-    """Plans at once; each plan gets a new fingerprint unless `same` (Terraform would find the same plan)."""
-
-    def __init__(self, *, same: bool = False) -> None:
-        self._n = itertools.count(1)
-        self.same = same
-
-    async def plan(self, project: Any, desired: Any, *, session_id: int, sinks: Any = (),
-                   allow_world_admin: Any = frozenset()) -> PlanArtifact:
-        return PlanArtifact(result=PlanResult(), fingerprint="fp" if self.same else f"fp-{next(self._n)}")
-
-    async def apply(self, project: Any, *, session_id: int, fingerprint: str, commit_message: str,
-                    sinks: Any = ()) -> ApplyArtifact:
-        return ApplyArtifact(commit_sha="a" * 40, state_json="{}")
-
-    async def cancel(self, session_id: int) -> bool:
-        return False
 
 
 async def _engine(db: Database, settings: Any, clock: Any, *, same: bool = False) -> CloudOrchestrator:
