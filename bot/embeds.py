@@ -77,9 +77,21 @@ def _plan_lines(summary: Mapping[str, Any]) -> list[str]:
         why = f" (forced by `{paths}`)" if forced else ""
         lines.append(f"• `{change.get('kind', '?')}/{safe(change.get('name', '?'))}`: "
                      f"{_CHANGE_WORDS.get(action, safe(action))}{why}")
+    if plumbing := summary.get("plumbing"):
+        lines.append(_plumbing_line(plumbing))
     if scan := summary.get("scan"):
         lines.append(_scan_line(scan))
     return lines
+
+
+def _plumbing_line(items: Sequence[Mapping[str, Any]]) -> str:
+    """What the provider configuration adds that nobody named (NAT, gateways, flow logs), with its list price."""
+    monthly = sum(float(i.get("monthly_usd") or 0) for i in items)
+    priced = [i for i in items if float(i.get("monthly_usd") or 0) > 0]
+    named = ", ".join(f"`{str(i.get('resource_type'))[:60].replace('`', '')}` {_money(float(i['monthly_usd']))}"
+                      for i in priced[:3])  # Terraform type names the renderer wrote, shown as code
+    return (f"🔌 Network plumbing: {len(items)} resource(s), {_money(monthly)}/mo at list prices, beside the "
+            f"estimate{': ' + named if named else ''}; traffic billed by use")
 
 
 def _scan_line(scan: Mapping[str, Any]) -> str:

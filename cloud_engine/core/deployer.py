@@ -27,6 +27,8 @@ class PlanArtifact(BaseModel):
     target: str = "sandbox"
     log_path: str | None = None
     scan: dict[str, Any] | None = Field(default=None, description="Checkov over the provider HCL (iac/scan.scan_files)")
+    plumbing: list[dict[str, Any]] = Field(default_factory=list, description="network plumbing the provider HCL adds: "
+                                           "address, resource_type, monthly_usd, detail (iac/plumbing.py)")
 
 
 class ApplyArtifact(BaseModel):

@@ -66,5 +66,5 @@ def plan_summary(artifact: PlanArtifact) -> dict[str, Any]:
             f"{counts['delete']} to destroy")
     return {"add": counts["create"], "change": counts["update"], "replace": counts["replace"], "destroy": counts["delete"],
             "text": text, "terraform": artifact.result.summary(), "target": artifact.target, "changes": artifact.logical,
-            "log_path": artifact.log_path, "scan": artifact.scan}
+            "log_path": artifact.log_path, "scan": artifact.scan, "plumbing": artifact.plumbing}
 

@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +33,7 @@ from cloud_engine.iac.fingerprint import PlanFingerprint
 from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.orphans import stop_orphans
 from cloud_engine.iac.plan import PlanResult
+from cloud_engine.iac.plumbing import network_plumbing
 from cloud_engine.iac.reconcile import Expectation, expectations_from_plan, fold_statuses, state_instances
 from cloud_engine.iac.render import render, resource_keys
 from cloud_engine.iac.runner import TerraformRunner
@@ -157,9 +158,12 @@ class TerraformDeployer:
                 await _close(runner)
         # Outside the root's lock: the scan reads the shown HCL only, and takes seconds.
         scanned = await self._scan(formatted.shown)
+        plumbing = await asyncio.to_thread(network_plumbing, project.catalog_provider, desired,
+                                           project_name=project.name, region=project.region)
         return PlanArtifact(result=outcome.result, fingerprint=outcome.fingerprint.model_dump_json(),
                             logical=self.impact(project, outcome.result, desired), files=formatted.shown,
-                            target=project.target, log_path=str(run_dir / "plan.log"), scan=scanned)
+                            target=project.target, log_path=str(run_dir / "plan.log"), scan=scanned,
+                            plumbing=[asdict(item) for item in plumbing])
 
     async def _scan(self, files: dict[str, str]) -> dict[str, Any] | None:
         """Checkov over the plan's provider HCL (SCAN_PLANS); a missing or failing scanner is said, never fatal."""

@@ -75,3 +75,22 @@ async def test_without_a_scanner_the_plan_runs_and_says_it_was_not_scanned(db, s
     assert "🔎 **Not scanned**: CHECKOV\\_BIN" in plan_field.value
     review = await PlanReviewer(None).review(PlanResult(), [], provider="aws", scan=scan)
     assert any(note.startswith("Not scanned by Checkov: CHECKOV_BIN") for note in review.notes)
+
+
+async def test_the_lobby_lists_the_network_plumbing_a_plan_adds_with_its_price(db, settings, clock) -> None:
+    from cloud_engine.core import Subnet
+
+    engine = await _engine(db, settings, clock, scan_plans=False)
+    project = await engine.create_project(GUILD, ADMIN, name="shop", provider="aws", region="us-east-1")
+    session = await engine.start_session(project.id, ADMIN)
+    await engine.add_resource(session.id, ADMIN, ResourceSpec(kind="network", name="net", cidr="10.0.0.0/16",
+                                                              subnets=[Subnet(name="app", cidr="10.0.1.0/24")]))
+    await engine.add_resource(session.id, ADMIN, ResourceSpec(kind="vm", name="api-1", machine_type="t3.micro",
+                                                              network="net"))
+    session = await engine.plan(session.id, ADMIN)
+    plumbing = session.plan_summary["plumbing"]
+    nat = [p for p in plumbing if p["resource_type"] == "aws_nat_gateway"]
+    assert nat and nat[0]["monthly_usd"] == 32.85  # $0.045/h: a private VM needs egress
+    plan_field = next(f for f in embeds.lobby(session, project).fields if f.name == "Plan")
+    assert f"🔌 Network plumbing: {len(plumbing)} resource(s), $" in plan_field.value
+    assert "`aws_nat_gateway` $32.85" in plan_field.value
