@@ -28,6 +28,7 @@ from bot.lobby import LobbyButton, LobbyRenderer, check_wiring
 from bot.resource_wizard import DraftStore
 from cloud_engine.core import CloudOrchestrator
 from cloud_engine.core.models import Session
+from cloud_engine.finops.sync import tick_seconds as sync_tick_seconds
 from cloud_engine.logging_setup import new_request_id, request_id_var
 from cloud_engine.notify import DeliveryReport, NotifyEvent
 from cloud_engine.services import Services
@@ -38,7 +39,7 @@ __all__ = ["EXTENSIONS", "CloudBot", "CloudEngineBot", "CloudTree", "create_bot"
 log = logging.getLogger(__name__)
 EXTENSIONS: tuple[str, ...] = (
     "cogs.projects", "cogs.deploy", "cogs.admin", "cogs.policy", "cogs.health", "cogs.advise", "cogs.finops",
-    "cogs.notify", "cogs.drift",
+    "cogs.notify", "cogs.drift", "cogs.history",
 )
 
 
@@ -116,6 +117,11 @@ class CloudBot(commands.Bot):
         if self.settings.drift_check_interval_hours > 0:
             self.track(periodic(self.settings.drift_check_interval_hours * 3600, self.engine.drift.check_all,
                                 name="drift check"))
+        if self.settings.finops_sync_interval_hours > 0:  # each configured provider, when due (finops/sync.py)
+            async def finops_sync() -> object:
+                return [o.provider + (" ok" if o.ok else " failed") for o in await (await self.services.finops()).sync_due()]
+
+            self.track(periodic(sync_tick_seconds(self.settings), finops_sync, name="finops sync"))
 
     async def deliver_notifications(self) -> DeliveryReport:
         """One delivery round: new events fanned out, due channel posts and webhooks sent (cloud_engine/notify)."""

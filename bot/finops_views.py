@@ -31,9 +31,10 @@ from cloud_engine.finops.remediate import RemediationRefusal, remediation_sessio
 
 if TYPE_CHECKING:
     from cloud_engine.finops.service import FinOpsService
+    from cloud_engine.finops.sync import SyncOutcome
 
 __all__ = ["CHART_NAME", "PER_PAGE", "CostOverview", "RecommendationPager", "check_upload", "ingest_upload",
-           "load_overview"]
+           "load_overview", "sync_reply"]
 
 PER_PAGE = 5
 CHART_NAME = "daily_costs.png"
@@ -57,6 +58,27 @@ async def ingest_upload(finops: FinOpsService, kind: UploadKind, data: bytes, fi
     if kind == "focus":
         return await finops.ingest_focus_bytes(data, filename, guild_id=guild_id, replace_window=replace_window)
     return await finops.ingest_metrics_bytes(data, filename, guild_id=guild_id)
+
+
+def sync_reply(outcome: SyncOutcome) -> str:
+    """What `/cloud-finops-sync` did: each import's counts and the anomalies it found first, or the error."""
+    if not outcome.ok:
+        return (f"**{outcome.provider}** sync failed: {safe(outcome.error or 'unknown error', 1500)}\n"
+                "Recorded in the ingestion log; `finops_sync_failed` subscribers are told.")
+    lines = [f"**{outcome.provider}** synced into this server:"]
+    for r in outcome.reports:
+        restated = f", **{r.rows_restated:,}** restated" if r.target == "costs" else ""
+        period = f" ({r.period_start:%Y-%m-%d} → {r.period_end:%Y-%m-%d})" if r.period_start and r.period_end else ""
+        lines.append(f"• {r.target}: **{r.rows_read:,}** read, **{r.rows_added:,}** added{restated}, "
+                     f"**{r.rows_unchanged:,}** unchanged{period}")
+    if len(outcome.reports) == 1:
+        lines.append("• metrics: none asked for (no virtual machine this provider can meter in these costs)")
+    found = outcome.new_anomalies
+    lines.append(f"• anomalies newly found: **{len(found)}**" + (" (told to `anomaly_found` subscribers)" if found
+                                                                 else ""))
+    for a in found[:5]:
+        lines.append(f"  {a.day} {safe(a.service, 80)}: {a.amount:,.2f} {a.currency or ''} vs {a.expected:,.2f}")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from cloud_engine.errors import ConfigurationError
+from cloud_engine.finops.sync import health_line, sync_status
 from cloud_engine.iac.binary import find_terraform
 
 if TYPE_CHECKING:
@@ -29,7 +30,8 @@ def _process_stats() -> dict[str, Any]:
 
 
 async def collect(bot: CloudBot, guild_id: int | None = None) -> dict[str, Any]:
-    """Uptime, host load, bot memory, database ping, Terraform binary, and the server's undelivered notifications."""
+    """Uptime, host load, bot memory, database ping, Terraform binary, and the server's undelivered notifications
+    and FinOps sync freshness (cloud_engine/finops/sync.py)."""
     stats = await asyncio.to_thread(_process_stats)
     started = time.monotonic()
     try:
@@ -48,6 +50,7 @@ async def collect(bot: CloudBot, guild_id: int | None = None) -> dict[str, Any]:
         dead = await (await bot.services.notifications()).dead_letters(guild_id)
         extra["notifications"] = (f"{len(dead)} undelivered after every retry (/cloud-notify list)" if dead
                                   else "all delivered")
+        extra["FinOps_sync"] = health_line(await sync_status(bot.engine.db, bot.settings, guild_id=guild_id))
     return {**extra, "uptime": str(uptime), "cpu": f"{stats['cpu_percent']:.0f}%", "memory": f"{stats['memory_percent']:.0f}%",
             "bot_memory": f"{stats['bot_rss_mb']} MB", "db_ok": db_ok, "terraform": terraform or "not found",
             "latency": f"{bot.latency * 1000:.0f} ms" if bot.latency == bot.latency and bot.latency != float("inf") else "—"}

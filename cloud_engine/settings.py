@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     # Drift: hours between scheduled checks of every project's applied configuration (0 = only /cloud-drift)
     drift_check_interval_hours: float = Field(default=24, ge=0, le=24 * 30)
 
+    # Project history (/cloud-history): an optional git remote per project, a URL template with
+    # {project} and {project_id}; each apply's commit and its tag are pushed there (a failed
+    # push is a warning on the apply, never a failure). Credentials in it are never shown.
+    project_git_remote: SecretStr | None = None  # SecretStr: an https URL may carry a token
+    project_git_push_timeout_s: float = Field(default=60, gt=0, le=600)
+
     # Notifications (/cloud-notify): how often queued events are delivered, attempts before a
     # delivery becomes a dead letter, the first retry wait (doubled each time), the webhook
     # timeout, and whether webhooks may point at private/loopback addresses or use http
@@ -106,6 +112,23 @@ class Settings(BaseSettings):
     # small Parquet or .csv.gz can hold millions of rows
     finops_max_rows: int = Field(default=5_000_000, ge=1)
     finops_noisy_suppress_days: int = Field(default=14, ge=1)
+    # Scheduled connector syncs (docs/finops.md): hours between syncs of each provider whose settings
+    # are set (0 = off), the one server they import into (unset: DEV_GUILD_ID; one set of cloud
+    # credentials is one organisation's bill, never every server's), the days each sync fetches, and
+    # the GCP BigQuery billing export file (JSONL or CSV) the GCP sync reads
+    finops_sync_interval_hours: float = Field(default=24, ge=0, le=24 * 30)
+    finops_sync_guild_id: int | None = None
+    finops_sync_days: int = Field(default=30, ge=1, le=365)
+    finops_gcp_billing_export: Path | None = None
+
+    @field_validator("project_git_remote")
+    @classmethod
+    def _one_remote_per_project(cls, value: SecretStr | None) -> SecretStr | None:
+        """A template without {project} or {project_id} would push every project over one repository."""
+        if value is not None and "{project}" not in value.get_secret_value() \
+                and "{project_id}" not in value.get_secret_value():
+            raise ValueError("must contain {project} or {project_id}")
+        return value
 
     @field_validator("log_level")
     @classmethod

@@ -1,4 +1,4 @@
-"""/cloud-ingest, /cloud-finops-costs, /cloud-recommend: billing data in, spend and savings out.
+"""/cloud-ingest, /cloud-finops-sync, /cloud-finops-costs, /cloud-recommend: billing data in, spend and savings out.
 
 `/cloud-finops-costs` sits beside the project estimate `/cloud-costs` (cogs/projects.py):
 that one prices what Cloud Engine deployed from the catalogue; this one reads what the
@@ -17,10 +17,18 @@ from discord.ext import commands
 
 from bot import embeds_ai
 from bot.bot import CloudBot
-from bot.checks import require_role
+from bot.checks import admin_command, require_role
 from bot.client import guild_id_of
-from bot.finops_views import CHART_NAME, RecommendationPager, check_upload, ingest_upload, load_overview
+from bot.finops_views import (
+    CHART_NAME,
+    RecommendationPager,
+    check_upload,
+    ingest_upload,
+    load_overview,
+    sync_reply,
+)
 from cloud_engine.core.models import Role
+from cloud_engine.finops.sync import require_configured
 
 
 class FinOpsCog(commands.Cog):
@@ -42,6 +50,15 @@ class FinOpsCog(commands.Cog):
         report = await ingest_upload(await self.bot.services.finops(), kind, data, file.filename,
                                      guild_id=guild_id_of(interaction), replace_window=replace_window)
         await interaction.followup.send(embed=embeds_ai.ingest_report(report), ephemeral=True)
+
+    @admin_command(name="cloud-finops-sync", description="Run one provider's cost connector now, into this server")
+    @app_commands.describe(provider="the cloud whose costs (and VM utilisation) to import")
+    async def sync(self, interaction: discord.Interaction, provider: Literal["aws", "azure", "gcp"]) -> None:
+        require_configured(provider, self.bot.services.settings)  # one line naming what is missing, before deferring
+        await interaction.response.defer(ephemeral=True, thinking=True)  # a provider's API can take minutes
+        outcome = await (await self.bot.services.finops()).sync_now(
+            provider, guild_id=guild_id_of(interaction), actor_id=interaction.user.id)
+        await interaction.followup.send(sync_reply(outcome), ephemeral=True)
 
     @app_commands.command(name="cloud-finops-costs", description="Billed spend by provider and service, forecast, "
                                                                  "anomalies and a daily chart")

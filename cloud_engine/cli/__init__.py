@@ -21,7 +21,8 @@ from cloud_engine.logging_setup import configure_logging, request_context
 from cloud_engine.secret_text import register_known_secrets
 from cloud_engine.settings import LOG_LEVELS, Settings, load_settings
 
-COMMAND_MODULES = ("run", "demo", "db", "kb", "advise", "ingest", "costs", "recommend", "backup", "audit", "synthetic")
+COMMAND_MODULES = ("run", "demo", "db", "kb", "advise", "ingest", "costs", "recommend", "backup", "audit", "synthetic",
+                   "finops")
 # Commands whose INFO log is what the user is waiting for; the rest stay quiet unless --verbose.
 TALKATIVE_COMMANDS = frozenset({"run"})
 

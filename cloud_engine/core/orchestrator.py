@@ -19,11 +19,13 @@ from typing import Any
 
 from cloud_engine.core.access import AccessService
 from cloud_engine.core.audit_export import AuditExport, ExportFormat
+from cloud_engine.core.budget_thresholds import BudgetAlertSet, BudgetThresholds
 from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.deployer import Deployer
 from cloud_engine.core.drift import DriftService
 from cloud_engine.core.events import EventBus
 from cloud_engine.core.governance import GovernanceService
+from cloud_engine.core.history import ProjectHistory, ProjectLog
 from cloud_engine.core.lock_admin import HeldLock, LockAdmin, UnlockResult
 from cloud_engine.core.models import Project, Session
 from cloud_engine.core.policies import Policy, PolicySpec
@@ -70,9 +72,18 @@ class CloudOrchestrator(DeploymentWorkflow):
         self.projects = ProjectService(db, self.settings, self.catalog, self.access, clock)
         self.locks = LockAdmin(self)
         self.drift = DriftService(self)
+        self.git_history = ProjectHistory(self)  # /cloud-history, and the notes of each apply's tag
+        self.budget_thresholds = BudgetThresholds(self.access, self.projects, clock)
         self._tasks: dict[int, asyncio.Task[Session]] = {}
         self._stop_reasons: dict[int, str] = {}  # why a running apply was interrupted, for its FAILED reason
         self._applying: set[int] = set()  # sessions whose apply runs in this process
+
+    @property
+    def deployer(self) -> Deployer:
+        """The workflow's deployer, given the notes each apply's tag carries (core/history.py)."""
+        deployer = super().deployer
+        self.git_history.attach(deployer)
+        return deployer
 
     @property
     def admin_ids(self) -> frozenset[int]:
@@ -165,3 +176,8 @@ class CloudOrchestrator(DeploymentWorkflow):
     async def history(self, project_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
         return await self.projects.history(project_id, limit=limit)
 
+    async def git_log(self, guild_id: int, user_id: int, project: str, *, limit: int = 10) -> ProjectLog:
+        return await self.git_history.log(guild_id, user_id, project, limit=limit)
+
+    async def set_budget_alert(self, guild_id: int, admin_id: int, project: str, percent: int) -> BudgetAlertSet:
+        return await self.budget_thresholds.add(guild_id, admin_id, project, percent)

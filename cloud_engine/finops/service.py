@@ -18,7 +18,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import pyarrow as pa
 
@@ -47,6 +47,9 @@ from cloud_engine.finops.recommenders.notes import coverage_notes
 from cloud_engine.finops.synthetic import DEFAULT_DAYS, DEFAULT_END, write_synthetic
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
+
+if TYPE_CHECKING:
+    from cloud_engine.finops.sync import SyncOutcome, SyncStatus
 
 
 class CostConnectorLike(Protocol):
@@ -215,6 +218,29 @@ class FinOpsService:
                 conn, points, guild_id=guild_id, source_kind=kind, source_name=name, fetched_at=_now()))
 
         return costs, await self._logged(guild_id, "metrics", kind, name, metrics_run)
+
+    async def sync_now(self, provider: str, *, guild_id: int, actor_id: int,
+                       trigger: Literal["schedule", "command"] = "command") -> SyncOutcome:
+        """Run `provider`'s connector now into one scope (`/cloud-finops-sync`): see `sync.run_sync`.
+
+        Missing settings raise `MissingCredentials` before anything runs; a provider's failure is
+        returned (`ok=False`) after it was logged and audited as `finops.sync_failed`.
+        """
+        from cloud_engine.finops.sync import run_sync
+
+        return await run_sync(self, provider, guild_id=guild_id, trigger=trigger, actor_id=actor_id)
+
+    async def sync_due(self, now: datetime | None = None) -> list[SyncOutcome]:
+        """The scheduled round (the bot's loop): every configured provider due in the scheduled server."""
+        from cloud_engine.finops.sync import sync_due
+
+        return await sync_due(self, now=now)
+
+    async def sync_status(self, *, guild_id: int, now: datetime | None = None) -> SyncStatus:
+        """Last success, lag and last error of each provider's syncs into one scope."""
+        from cloud_engine.finops.sync import sync_status
+
+        return await sync_status(self.db, self.settings, guild_id=guild_id, now=now)
 
     async def recent_runs(self, *, guild_id: int, limit: int = 20) -> list[dict[str, object]]:
         """The scope's latest imports, failed ones included, newest first."""

@@ -8,16 +8,20 @@ One invocation per root: checkov's start-up dominates its run time.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloud_engine.settings import Settings
 
 __all__ = ["CHECKOV_ENV", "DEFAULT_CHECKOV", "Finding", "ScanResult", "find_checkov", "load_allowlist", "scan",
-           "scan_files"]
+           "scan_files", "scan_plan"]
 
 CHECKOV_ENV = "CHECKOV_BIN"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -170,3 +174,13 @@ def scan_files(files: Mapping[str, str], *, checkov: Path | None = None,
             "findings": [{"check_id": f.check_id, "name": f.name, "severity": f.severity, "resource": f.resource,
                           "file": f.file, "line": f.line, "guideline": f.guideline}
                          for f in open_findings[:SHOWN_FINDINGS]]}
+
+
+async def scan_plan(settings: Settings, files: Mapping[str, str]) -> dict[str, Any] | None:
+    """Checkov over a plan's provider HCL (SCAN_PLANS), in a worker thread; a missing or failing scanner is said."""
+    if not settings.scan_plans:
+        return None
+    checkov = Path(settings.checkov_bin) if settings.checkov_bin else None
+    if checkov is not None and not checkov.is_file():
+        return {"scanned": False, "reason": f"CHECKOV_BIN {checkov} is not a file"}
+    return await asyncio.to_thread(scan_files, files, checkov=checkov)

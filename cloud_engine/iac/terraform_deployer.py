@@ -21,7 +21,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from cloud_engine.core.deployer import ApplyArtifact, DriftArtifact, PlanArtifact, ReconcileArtifact
 from cloud_engine.core.locks import WorkdirLocks
@@ -34,11 +34,12 @@ from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.orphans import stop_orphans
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.plumbing import network_plumbing
+from cloud_engine.iac.publish import tag_and_push
 from cloud_engine.iac.reconcile import Expectation, expectations_from_plan, fold_statuses, state_instances
 from cloud_engine.iac.render import render, resource_keys
 from cloud_engine.iac.runner import TerraformRunner
 from cloud_engine.iac.sandbox import logical_changes, mirror_instances
-from cloud_engine.iac.scan import scan_files
+from cloud_engine.iac.scan import scan_plan
 from cloud_engine.iac.sinks import FileSink, OutputSink
 from cloud_engine.iac.workspace import CommitInfo, ProjectWorkspace
 from cloud_engine.private_files import private_dir, secure_tree, write_private_text
@@ -64,6 +65,8 @@ class TerraformDeployer:
         self.settings = settings
         self.locks = WorkdirLocks()
         self._runners: dict[int, TerraformRunner] = {}
+        # Who asked for and approved an apply, for its tag's annotation (the engine wires it: core/history.py).
+        self.apply_note: Callable[[int], Awaitable[str]] | None = None
 
     def root(self, project: Project) -> Path:
         return (Path(self.settings.terraform_runs_dir) / str(project.id)).resolve()
@@ -157,22 +160,13 @@ class TerraformDeployer:
                 self._runners.pop(session_id, None)
                 await _close(runner)
         # Outside the root's lock: the scan reads the shown HCL only, and takes seconds.
-        scanned = await self._scan(formatted.shown)
+        scanned = await scan_plan(self.settings, formatted.shown)
         plumbing = await asyncio.to_thread(network_plumbing, project.catalog_provider, desired,
                                            project_name=project.name, region=project.region)
         return PlanArtifact(result=outcome.result, fingerprint=outcome.fingerprint.model_dump_json(),
                             logical=self.impact(project, outcome.result, desired), files=formatted.shown,
                             target=project.target, log_path=str(run_dir / "plan.log"), scan=scanned,
                             plumbing=[asdict(item) for item in plumbing])
-
-    async def _scan(self, files: dict[str, str]) -> dict[str, Any] | None:
-        """Checkov over the plan's provider HCL (SCAN_PLANS); a missing or failing scanner is said, never fatal."""
-        if not self.settings.scan_plans:
-            return None
-        checkov = Path(self.settings.checkov_bin) if self.settings.checkov_bin else None
-        if checkov is not None and not checkov.is_file():
-            return {"scanned": False, "reason": f"CHECKOV_BIN {checkov} is not a file"}
-        return await asyncio.to_thread(scan_files, files, checkov=checkov)
 
     async def _init_if_needed(self, workspace: ProjectWorkspace, runner: TerraformRunner, files: dict[str, str],
                               sinks: Sequence[OutputSink]) -> None:
@@ -231,6 +225,9 @@ class TerraformDeployer:
                 finally:
                     self._runners.pop(session_id, None)  # applied or not, a cancel has nothing left to stop
                 state_json, commit_sha, warnings = await self._after_apply(runner, workspace, commit_message)
+                if commit_sha is not None:
+                    warnings += await tag_and_push(self.settings, project, workspace, session_id, commit_sha, commit_message,
+                                                   self.apply_note)
             finally:
                 await _close(runner)
         return ApplyArtifact(commit_sha=commit_sha, state_json=state_json, warnings=warnings,
@@ -288,6 +285,9 @@ class TerraformDeployer:
                     except Exception as exc:
                         log.warning("reconciled, but the commit failed", exc_info=exc)
                         warnings.append(f"the configuration was not committed ({_reason(exc)})")
+                    if commit_sha is not None:  # an apply's commit, made from the state: tagged and pushed like one
+                        warnings += await tag_and_push(self.settings, project, workspace, session_id, commit_sha,
+                                                        commit_message, self.apply_note)
             finally:
                 await _close(runner)
         return ReconcileArtifact(statuses={f"{k}/{n}": s for (k, n), s in statuses.items()}, commit_sha=commit_sha,

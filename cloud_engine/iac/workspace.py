@@ -14,6 +14,7 @@ checkout) can change what it does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 from dataclasses import dataclass
@@ -24,7 +25,8 @@ from cloud_engine.errors import EngineError, InvalidInput, NotFound
 from cloud_engine.private_files import CHILD_UMASK, private_dir, secure_tree, write_private_text
 from cloud_engine.secret_text import mask_secrets
 
-__all__ = ["GIT_IGNORE", "MANAGED_SUFFIXES", "CommitInfo", "GitError", "ProjectWorkspace"]
+__all__ = ["GIT_IGNORE", "MANAGED_SUFFIXES", "CommitInfo", "GitError", "ProjectWorkspace", "apply_tag", "mask_url",
+           "remote_url"]
 
 # `.hcl` holds the real provider configuration kept beside a sandbox mirror (Terraform ignores it).
 MANAGED_SUFFIXES = (".tf", ".tf.json", ".tfvars", ".tfvars.json", ".hcl")
@@ -48,7 +50,10 @@ _AUTHOR = ("Cloud Engine", "cloud-engine@localhost")
 _FILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
 _REVISION = re.compile(r"^[0-9a-fA-F]{4,64}$")
+_TAG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _FIELD, _RECORD = "\x1f", "\x1e"
+# Userinfo in a URL (`https://user:token@host/...`): what a remote's credentials look like in text.
+_URL_USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 
 
 class GitError(EngineError):
@@ -62,6 +67,26 @@ class CommitInfo:
     sha: str
     date: datetime
     message: str
+    tags: tuple[str, ...] = ()
+
+
+def apply_tag(session_id: int | str) -> str:
+    """The tag every apply's commit gets: `apply-<session id>`."""
+    return f"apply-{session_id}"
+
+
+def remote_url(template: str, *, project: str, project_id: int) -> str:
+    """A project's remote from the `PROJECT_GIT_REMOTE` template (`{project}`, `{project_id}`).
+
+    Plain replacement, not `str.format`: a template is configuration, and format fields
+    could reach attributes of the values.
+    """
+    return template.replace("{project_id}", str(project_id)).replace("{project}", project)
+
+
+def mask_url(text: str) -> str:
+    """`text` with the credentials of every URL in it (`user:token@`) and every known secret masked."""
+    return mask_secrets(_URL_USERINFO.sub(lambda m: f"{m['scheme']}****@", text))
 
 
 class ProjectWorkspace:
@@ -221,15 +246,54 @@ class ProjectWorkspace:
         """The last `n` commits, newest first."""
         if n < 1:
             return []
-        out = await self._git("log", f"-n{n}", f"--format=%H{_FIELD}%cI{_FIELD}%B{_RECORD}")
+        out = await self._git("log", f"-n{n}", "--decorate-refs=refs/tags/", "--decorate=full",
+                              f"--format=%H{_FIELD}%cI{_FIELD}%D{_FIELD}%B{_RECORD}")
         commits = []
         for record in out.split(_RECORD):
             record = record.strip("\n")
             if not record:
                 continue
-            sha, date, message = record.split(_FIELD, 2)
-            commits.append(CommitInfo(sha=sha, date=datetime.fromisoformat(date), message=message.strip()))
+            sha, date, refs, message = record.split(_FIELD, 3)
+            tags = tuple(sorted(r.strip().removeprefix("tag: ").removeprefix("refs/tags/")
+                                for r in refs.split(",") if r.strip()))
+            commits.append(CommitInfo(sha=sha, date=datetime.fromisoformat(date), message=message.strip(), tags=tags))
         return commits
+
+    async def tag(self, name: str, message: str, sha: str | None = None) -> None:
+        """Tag `sha` (HEAD by default) with an annotated tag; an existing tag of that name moves to it.
+
+        Why move: an apply interrupted after its commit is reconciled and committed again;
+        its tag then names the commit that says what the cloud holds.
+        """
+        if not _TAG.match(name):
+            raise InvalidInput(field="tag", rule="letters, digits, '.', '-' and '_' only")
+        if not message.strip():
+            raise InvalidInput(field="tag message", rule="must not be empty")
+        target = await self._resolve_commit(sha) if sha else await self.head()
+        await self._git("tag", "-a", "-f", "-m", mask_secrets(message), name, target)
+
+    async def tag_message(self, name: str) -> str:
+        """The annotation of tag `name`."""
+        if not _TAG.match(name):
+            raise InvalidInput(field="tag", rule="letters, digits, '.', '-' and '_' only")
+        return (await self._git("tag", "-l", "--format=%(contents)", name)).strip()
+
+    async def push(self, url: str, *, timeout_s: float = 60.0) -> None:
+        """Push branch main and every `apply-*` tag to `url`; GitError (its text masked) when it fails.
+
+        The branch is pushed as is (a remote that moved on refuses it, nothing is forced);
+        the tags are forced, since one may have moved (see `tag`), and all of them go, so a
+        push that failed once is made good by the next. No prompt is ever shown: a remote
+        that wants a password it was not given fails at once.
+        """
+        try:
+            await asyncio.wait_for(
+                self._git("-c", "protocol.ext.allow=never", "push", "--quiet", "--", url,
+                          "refs/heads/main:refs/heads/main", f"+refs/tags/{apply_tag('*')}:refs/tags/{apply_tag('*')}",
+                          shown=mask_url(url)),
+                timeout_s)
+        except TimeoutError:
+            raise GitError(command="push", detail=f"no answer from {mask_url(url)} in {timeout_s:g} s") from None
 
     async def files_at(self, sha: str) -> dict[str, str]:
         """The managed files of an older commit (for rollback: write them back, then plan)."""
@@ -249,8 +313,12 @@ class ProjectWorkspace:
 
     # -- git plumbing -----------------------------------------------------------------
 
-    async def _git(self, *args: str, repository: bool = True) -> str:
-        """Run git against this repository only, with no user or system config."""
+    async def _git(self, *args: str, repository: bool = True, shown: str | None = None) -> str:
+        """Run git against this repository only, with no user or system config.
+
+        `shown` names a remote in errors instead of whatever git printed about it (git
+        repeats a URL, credentials and all, in its messages); every error is masked.
+        """
         command = ["git"]
         if repository:
             command += [f"--git-dir={self.root / '.git'}", f"--work-tree={self.root}"]
@@ -266,15 +334,23 @@ class ProjectWorkspace:
             stderr=asyncio.subprocess.PIPE,
             umask=CHILD_UMASK,  # objects, index and refs are the bot user's only
         )
-        out, err = await proc.communicate()
+        try:
+            out, err = await proc.communicate()
+        except asyncio.CancelledError:  # a timed-out push: never leave git running
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+            raise
         if proc.returncode != 0:
-            detail = err.decode("utf-8", errors="replace").strip() or f"exit code {proc.returncode}"
-            raise GitError(command=args[0], detail=detail)
+            detail = mask_url(err.decode("utf-8", errors="replace").strip() or f"exit code {proc.returncode}")
+            command = next((a for a in args if not a.startswith("-") and "=" not in a), args[0])
+            raise GitError(command=command, detail=f"{shown}: {detail}" if shown else detail)
         return out.decode("utf-8", errors="replace")
 
 
 def _git_env() -> dict[str, str]:
-    return {
+    env = {name: os.environ[name] for name in ("SSH_AUTH_SOCK",) if name in os.environ}  # a push's ssh agent
+    return env | {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/nonexistent"),
         "LC_ALL": "C",
@@ -282,6 +358,8 @@ def _git_env() -> dict[str, str]:
         "GIT_CONFIG_NOSYSTEM": "1",
         "GIT_CONFIG_GLOBAL": os.devnull,
         "GIT_OPTIONAL_LOCKS": "0",
+        # ssh never asks a question nobody can answer: a push without a usable key fails at once.
+        "GIT_SSH_COMMAND": os.environ.get("GIT_SSH_COMMAND", "ssh -o BatchMode=yes"),
     }
 
 

@@ -21,6 +21,8 @@ class NotifyEvent(StrEnum):
     APPLY_FAILED = "apply_failed"
     BUDGET_THRESHOLD = "budget_threshold"
     DRIFT_FOUND = "drift_found"
+    FINOPS_SYNC_FAILED = "finops_sync_failed"
+    ANOMALY_FOUND = "anomaly_found"
 
 
 # audit action -> the events it raises
@@ -32,6 +34,8 @@ AUDIT_EVENTS: dict[str, tuple[NotifyEvent, ...]] = {
     "session.apply_failed": (NotifyEvent.APPLY_FAILED,),
     "budget_alert": (NotifyEvent.BUDGET_THRESHOLD,),
     "drift.found": (NotifyEvent.DRIFT_FOUND,),
+    "finops.sync_failed": (NotifyEvent.FINOPS_SYNC_FAILED,),  # cloud_engine/finops/sync.py
+    "finops.anomaly_found": (NotifyEvent.ANOMALY_FOUND,),
 }
 
 

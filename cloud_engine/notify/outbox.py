@@ -82,6 +82,8 @@ async def _notice(conn: aiosqlite.Connection, row: dict[str, Any]) -> dict[str, 
                     threshold_pct=detail.get("threshold_pct"), projected_monthly=detail.get("projected_monthly"),
                     drift_report_id=detail.get("report_id"), drift_summary=detail.get("summary"),
                     drifted=detail.get("resources"))
+    elif row["target_type"] in ("finops_source", "finops_anomaly"):  # server-wide: no project
+        base.update(finops=detail)
     return base
 
 
@@ -103,6 +105,14 @@ def _text(event: NotifyEvent, n: dict[str, Any]) -> str:
     if event is NotifyEvent.DRIFT_FOUND:
         return (f"Drift in project {n['project']}: {n.get('drifted')} resource(s) no longer match what was applied "
                 f"({n.get('drift_summary')}). Reconcile or dismiss drift report #{n.get('drift_report_id')}.")
+    if event is NotifyEvent.FINOPS_SYNC_FAILED:
+        f = n.get("finops") or {}
+        return f"FinOps sync failed: {f.get('provider')}: {str(f.get('error'))[:300]} (/cloud-finops-sync to retry)."
+    if event is NotifyEvent.ANOMALY_FOUND:
+        f = n.get("finops") or {}
+        return (f"Cost anomaly in {f.get('provider')} {f.get('service')}: " + (f"{f['reason']}." if f.get("reason") else
+                f"{float(f.get('amount') or 0):,.2f} {f.get('currency') or ''} on {f.get('day')}, usually "
+                f"{float(f.get('expected') or 0):,.2f}."))
     return (f"Budget alert: project {n['project']} is projected at ${float(n.get('projected_monthly') or 0):,.2f}/month,"
             f" {n.get('threshold_pct')}% of its ${float(n.get('budget_monthly') or 0):,.2f} budget.")
 

@@ -16,14 +16,15 @@ USER_COMMANDS = {
     "cloud-init": ["name", "provider", "region", "budget"], "cloud-projects": [], "cloud-quota": [],
     "cloud-costs": ["project"], "cloud-deploy": ["project", "purpose"], "cloud-list": [], "cloud-cancel": ["session"],
     "cloud-validate": ["session"], "cloud-edit": ["project", "resource"], "cloud-rollback": ["project", "commit"],
-    "cloud-locks": [], "cloud-drift": ["project"],
+    "cloud-locks": [], "cloud-drift": ["project"], "cloud-history": ["project", "limit"],
 }
 ADMIN_COMMANDS = {
     "cloud-grant": ["user", "role", "duration"], "cloud-revoke": ["user"], "cloud-set-quota": ["quota", "limit"],
     "cloud-admin-list": ["include_finished"], "cloud-admin-cancel": ["session", "reason"], "cloud-stats": [],
     "cloud-audit": ["limit", "user", "action", "export", "since"], "cloud-health": [],
-    "cloud-unlock": ["project", "reason"],
+    "cloud-unlock": ["project", "reason"], "cloud-finops-sync": ["provider"],
     "cloud-role-map": ["discord_role", "cloud_role"], "cloud-role-unmap": ["discord_role"], "cloud-role-maps": [],
+    "cloud-set-budget-alert": ["project", "percent"],
 }
 
 
