@@ -7,16 +7,14 @@ from typing import Any
 
 import pytest
 
-from bot.bot import create_bot
 from bot.lobby import LobbyButton, post_lobby
 from bot.lobby_actions import RejectModal
 from cloud_engine.core import CloudOrchestrator, IllegalTransition, PermissionDenied, ResourceSpec
 from cloud_engine.core.models import State
 from cloud_engine.errors import InvalidInput
-from cloud_engine.services import Services
 from cloud_engine.store import Database
 from tests.conftest import ADMIN, GUILD, OTHER, USER, VIEWER
-from tests.fakes.bot_fixtures import wire_fake_channels
+from tests.fakes.bot_fixtures import bot_over
 from tests.fakes.deployers import InstantDeployer
 from tests.fakes.discord import make_interaction, make_member
 
@@ -31,17 +29,8 @@ async def _engine(db: Database, settings: Any, clock: Any) -> CloudOrchestrator:
 @pytest.fixture
 async def lobby_bot(settings, db, clock, channels):
     engine = await _engine(db, settings, clock)
-    bot = create_bot(Services(settings=settings, db=db, engine=engine))
-    await bot.load_cogs()
-    wire_fake_channels(bot, channels)
-    bot.lobbies.debounce_s = 0
-    yield bot, engine
-    await engine.events.drain()
-    await bot.lobbies.drain()
-    if bot._unsubscribe is not None:
-        bot._unsubscribe()
-    for task in list(bot._background):
-        task.cancel()
+    async with bot_over(engine, settings, db, channels) as bot:
+        yield bot, engine
 
 
 async def _planned(engine: CloudOrchestrator, *, must_differ: bool = False) -> int:

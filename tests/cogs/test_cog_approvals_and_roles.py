@@ -7,16 +7,14 @@ from typing import Any
 import discord
 import pytest
 
-from bot.bot import create_bot
 from bot.errors import handle_app_command_error
 from bot.lobby import LobbyButton, post_lobby
 from cloud_engine.core import CloudOrchestrator, PolicySpec, ResourceSpec
 from cloud_engine.core.models import Role, State
-from cloud_engine.services import Services
 from tests.cloud_engine.core.test_approvals import ADMIN2, InstantDeployer
 from tests.cogs.test_cog_commands import invoke
 from tests.conftest import ADMIN, GUILD, OTHER, USER, VIEWER
-from tests.fakes.bot_fixtures import wire_fake_channels
+from tests.fakes.bot_fixtures import bot_over
 from tests.fakes.discord import make_interaction, make_member
 
 DEVOPS = 7_700
@@ -42,17 +40,8 @@ async def quick_bot(settings, db, clock, channels):
     for user, role in ((ADMIN, "CloudAdmin"), (ADMIN2, "CloudAdmin"), (USER, "CloudUser"), (OTHER, "CloudUser"),
                        (VIEWER, "CloudViewer")):
         await engine.grant(GUILD, ADMIN, user, role)
-    bot = create_bot(Services(settings=settings, db=db, engine=engine))
-    await bot.load_cogs()
-    wire_fake_channels(bot, channels)
-    bot.lobbies.debounce_s = 0
-    yield bot, engine
-    await engine.events.drain()
-    await bot.lobbies.drain()
-    if bot._unsubscribe is not None:
-        bot._unsubscribe()
-    for task in list(bot._background):
-        task.cancel()
+    async with bot_over(engine, settings, db, channels) as bot:
+        yield bot, engine
 
 
 async def _add_policy(bot, **options: Any) -> Any:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 
 from bot.bot import CloudBot, create_bot
+from cloud_engine.core import CloudOrchestrator
 from cloud_engine.services import Services
 from tests.fakes.discord import FakeChannel
 
@@ -28,17 +30,26 @@ def wire_fake_channels(bot: CloudBot, channels: dict[int, Any]) -> None:
     bot.lobby_message = lambda cid, mid: channels[cid].get_partial_message(mid)  # type: ignore[method-assign]
 
 
-@pytest.fixture
-async def bot(settings, db, engine, channels) -> AsyncIterator[CloudBot]:
-    services = Services(settings=settings, db=db, engine=engine)
-    instance = create_bot(services)
+@asynccontextmanager
+async def bot_over(engine: CloudOrchestrator, settings: Any, db: Any,
+                   channels: dict[int, Any]) -> AsyncIterator[CloudBot]:
+    """The real bot over `engine`, its cogs loaded and channels faked; drained and stopped afterwards."""
+    instance = create_bot(Services(settings=settings, db=db, engine=engine))
     await instance.load_cogs()
     wire_fake_channels(instance, channels)
     instance.lobbies.debounce_s = 0
-    yield instance
-    await engine.events.drain()
-    await instance.lobbies.drain()
-    if instance._unsubscribe is not None:
-        instance._unsubscribe()
-    for task in list(instance._background):
-        task.cancel()
+    try:
+        yield instance
+    finally:
+        await engine.events.drain()
+        await instance.lobbies.drain()
+        if instance._unsubscribe is not None:
+            instance._unsubscribe()
+        for task in list(instance._background):
+            task.cancel()
+
+
+@pytest.fixture
+async def bot(settings, db, engine, channels) -> AsyncIterator[CloudBot]:
+    async with bot_over(engine, settings, db, channels) as instance:
+        yield instance
