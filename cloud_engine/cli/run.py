@@ -172,6 +172,8 @@ class BotRunner:
     def _install_signal_handlers(self) -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
+            # Event loops without signal support (Windows, a loop off the main thread) raise these;
+            # there SIGINT still arrives as KeyboardInterrupt, which main() turns into one line.
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(signum, self.request_stop, signum)
 

@@ -1,7 +1,7 @@
 """ISO 4217 currency codes, a static list (no network at import time).
 
 The active alphabetic codes of ISO 4217 list one (SIX, the maintenance agency), including the
-fund and precious-metal codes (XAU, XDR …), the testing code XTS and XXX, and the 2024-2025
+fund and precious-metal codes (XAU, XDR …), the testing code XTS and XXX ("no currency"), and the 2024-2025
 additions ZWG and XCG beside the codes they replace (ZWL, ANG) during the transition. FOCUS
 requires BillingCurrency to be one of them; an import with any other value is rejected.
 """

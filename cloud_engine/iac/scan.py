@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,8 +159,6 @@ def scan_files(files: Mapping[str, str], *, checkov: Path | None = None,
     not listed: they are Cloud Engine's own defaults, the same for every plan. What remains is
     what this project's resources change. JSON-able: it is stored with the plan.
     """
-    import tempfile
-
     accepted = dict(allowlist) if allowlist is not None else (load_allowlist(ALLOWLIST) if ALLOWLIST.is_file() else {})
     with tempfile.TemporaryDirectory(prefix="ce-scan-") as tmp:
         for name, text in files.items():

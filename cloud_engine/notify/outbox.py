@@ -17,7 +17,7 @@ import aiosqlite
 from cloud_engine.core.approvals import ApprovalRule, session_rules
 from cloud_engine.core.models import Role
 from cloud_engine.notify.events import AUDIT_EVENTS, NotifyEvent
-from cloud_engine.store.database import row_of, rows_of
+from cloud_engine.store.database import Database, row_of, rows_of
 from cloud_engine.store.rows import dumps, iso, loads
 
 FAN_OUT_BATCH = 500
@@ -33,11 +33,13 @@ async def fan_out(conn: aiosqlite.Connection, now: datetime) -> int:
     top = int((await row_of(conn, "SELECT COALESCE(MAX(id), 0) AS top FROM audit_log") or {"top": 0})["top"])
     added = 0
     for row in rows:
+        subscriptions = await rows_of(conn, "SELECT id, project_id, events FROM notify_subscriptions"
+                                            " WHERE guild_id = ? AND after_audit_id < ?", (row["guild_id"], row["id"]))
+        if not subscriptions:
+            continue  # nobody in that server listens: no need to read the session behind the row
         notice_base = await _notice(conn, row)
         if notice_base is None:
             continue
-        subscriptions = await rows_of(conn, "SELECT id, project_id, events FROM notify_subscriptions"
-                                            " WHERE guild_id = ? AND after_audit_id < ?", (row["guild_id"], row["id"]))
         for event in AUDIT_EVENTS[row["action"]]:
             notice = {**notice_base, "event": event.value, "id": f"{row['id']}-{event.value}",
                       "text": _text(event, notice_base)}
@@ -54,6 +56,13 @@ async def fan_out(conn: aiosqlite.Connection, now: datetime) -> int:
     new_last = rows[-1]["id"] if len(rows) == FAN_OUT_BATCH else max(top, last)
     await conn.execute("UPDATE notify_cursor SET last_audit_id = ? WHERE id = 1", (new_last,))
     return added
+
+
+async def behind(db: Database) -> bool:
+    """Whether the audit log has rows past the cursor (read outside any transaction)."""
+    row = await db.fetchone("SELECT (SELECT COALESCE(MAX(id), 0) FROM audit_log) >"
+                            " (SELECT last_audit_id FROM notify_cursor WHERE id = 1) AS behind")
+    return bool(row and row["behind"])
 
 
 async def _notice(conn: aiosqlite.Connection, row: dict[str, Any]) -> dict[str, Any] | None:
