@@ -1,4 +1,4 @@
-"""/cloud-ingest, /cloud-finops-sync, /cloud-finops-costs, /cloud-recommend: billing data in, spend and savings out.
+"""/cloud-ingest, /cloud-finops-sync, /cloud-finops-alerts, /cloud-finops-costs, /cloud-recommend: billing data in, spend and savings out.
 
 `/cloud-finops-costs` sits beside the project estimate `/cloud-costs` (cogs/projects.py):
 that one prices what Cloud Engine deployed from the catalogue; this one reads what the
@@ -59,6 +59,16 @@ class FinOpsCog(commands.Cog):
         outcome = await (await self.bot.services.finops()).sync_now(
             provider, guild_id=guild_id_of(interaction), actor_id=interaction.user.id)
         await interaction.followup.send(sync_reply(outcome), ephemeral=True)
+
+    @admin_command(name="cloud-finops-alerts", description="Post budget thresholds, cost anomalies and failed "
+                                                            "syncs in a channel")
+    @app_commands.describe(channel="the server's FinOps alerts channel (setting another one moves the alerts)")
+    async def alerts(self, interaction: discord.Interaction, channel: discord.TextChannel) -> None:
+        notes = await self.bot.services.notifications()
+        sub = await notes.set_finops_alerts(guild_id_of(interaction), interaction.user.id, channel.id)
+        await interaction.response.send_message(
+            f"FinOps alerts (budget thresholds, cost anomalies, failed syncs) are posted in <#{sub.target}>, "
+            f"once each (subscription `#{sub.id}`).", ephemeral=True)
 
     @app_commands.command(name="cloud-finops-costs", description="Billed spend by provider and service, forecast, "
                                                                  "anomalies and a daily chart")

@@ -25,6 +25,7 @@ from cloud_engine.errors import InvalidInput
 from cloud_engine.notify import outbox
 from cloud_engine.notify.events import NotifyEvent
 from cloud_engine.notify.signing import DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, new_secret, sign
+from cloud_engine.notify.slack import slack_message
 from cloud_engine.notify.urls import check_webhook_url
 from cloud_engine.secret_text import mask_secrets
 from cloud_engine.settings import Settings
@@ -38,6 +39,8 @@ Format = Literal["json", "slack", "discord"]
 MAX_SUBSCRIPTIONS = 25  # per server: every event is sent to each
 DELIVERIES_PER_RUN = 50
 _EVENT_NAMES = frozenset(e.value for e in NotifyEvent)
+# What `/cloud-finops-alerts` posts: the FinOps side of the events (issue: budget 50/80/100 %, anomalies, failed syncs).
+FINOPS_ALERTS = (NotifyEvent.BUDGET_THRESHOLD, NotifyEvent.FINOPS_SYNC_FAILED, NotifyEvent.ANOMALY_FOUND)
 
 
 class ChannelSender(Protocol):
@@ -89,9 +92,9 @@ def shown_target(kind: str, target: str) -> str:
 
 
 def body_for(fmt: str, notice: dict[str, Any]) -> bytes:
-    """The request body: the notice as JSON, a Slack message, or a Discord webhook message."""
+    """The request body: the notice as JSON, a Slack Block Kit message, or a Discord webhook message."""
     if fmt == "slack":
-        data: dict[str, Any] = {"text": notice["text"]}
+        data: dict[str, Any] = slack_message(notice)
     elif fmt == "discord":
         data = {"content": notice["text"][:2000], "allowed_mentions": {"parse": []}}
     else:
@@ -154,6 +157,23 @@ class NotificationService:
                                       "project_id": project_id, "format": fmt})
         return Subscription(sub_id, guild_id, kind, shown_target(kind, target), project_id, tuple(events), fmt,
                             by_user_id, iso(now))
+
+    async def set_finops_alerts(self, guild_id: int, by_user_id: int, channel_id: int) -> Subscription:
+        """Make `channel_id` the server's one FinOps alerts channel (budget thresholds, anomalies, failed syncs).
+
+        Why one: alerts posted in two channels are alerts nobody owns. Setting it again moves
+        the alerts (the previous FinOps-alerts subscription is removed, audited); setting the
+        same channel twice keeps the one subscription, so each alert is still posted once.
+        """
+        await self.access.require(guild_id, by_user_id, "admin")
+        current = [s for s in await self.subscriptions(guild_id)
+                   if s.kind == "channel" and s.project_id is None and set(s.events) == set(FINOPS_ALERTS)]
+        for sub in current:
+            if sub.target == str(channel_id):
+                return sub
+        for sub in current:
+            await self.unsubscribe(guild_id, by_user_id, sub.id)
+        return await self.subscribe_channel(guild_id, by_user_id, channel_id, events=FINOPS_ALERTS)
 
     async def unsubscribe(self, guild_id: int, by_user_id: int, subscription_id: int) -> bool:
         await self.access.require(guild_id, by_user_id, "admin")

@@ -74,3 +74,27 @@ async def test_cloud_health_counts_undelivered_notifications(bot, engine, channe
     await invoke(bot, "list", listing)
     assert "**1 undelivered** after every retry; latest: `#1` plan_ready: RuntimeError: Missing Access" in (
         listing.response.text)
+
+
+async def test_finops_alerts_go_to_the_one_channel_an_admin_sets_once_each(bot, engine, channels) -> None:
+    first, second = FakeChannel(name="costs", registry=channels), FakeChannel(name="finops", registry=channels)
+    for channel in (first, second, second):  # moved once, then set again to the same channel
+        asking = make_interaction(bot, make_member(ADMIN))
+        await invoke_command(bot, "cloud-finops-alerts", asking, channel=channel)
+        assert asking.response.text.startswith(f"FinOps alerts (budget thresholds, cost anomalies, failed syncs) "
+                                               f"are posted in <#{channel.id}>")
+    [sub] = await (await bot.services.notifications()).subscriptions(GUILD)
+    assert sub.target == str(second.id)
+
+    project = await engine.create_project(GUILD, ADMIN, name="lean", provider="gcp", region="us-central1",
+                                          budget_monthly=20, alert_thresholds=(50,))
+    session = await engine.start_session(project.id, ADMIN)
+    await engine.add_resource(session.id, ADMIN, ResourceSpec(kind="vm", name="app-1", machine_type="e2-small"))
+    assert (await engine.validate(session.id, ADMIN)).ok  # within budget, past half of it
+    await bot.deliver_notifications()
+    assert first.sent == [] and len(second.sent) == 1
+    assert second.sent[0].content.startswith("🔔 Budget alert: project lean is projected at $")
+
+    refused = make_interaction(bot, make_member(USER))
+    await invoke_command(bot, "cloud-finops-alerts", refused, channel=first)
+    assert "CloudAdmin" in refused.response.text + refused.followup.text

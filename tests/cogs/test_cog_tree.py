@@ -22,7 +22,7 @@ ADMIN_COMMANDS = {
     "cloud-grant": ["user", "role", "duration"], "cloud-revoke": ["user"], "cloud-set-quota": ["quota", "limit"],
     "cloud-admin-list": ["include_finished"], "cloud-admin-cancel": ["session", "reason"], "cloud-stats": [],
     "cloud-audit": ["limit", "user", "action", "export", "since"], "cloud-health": [],
-    "cloud-unlock": ["project", "reason"], "cloud-finops-sync": ["provider"],
+    "cloud-unlock": ["project", "reason"], "cloud-finops-sync": ["provider"], "cloud-finops-alerts": ["channel"],
     "cloud-role-map": ["discord_role", "cloud_role"], "cloud-role-unmap": ["discord_role"], "cloud-role-maps": [],
     "cloud-set-budget-alert": ["project", "percent"],
 }

@@ -7,61 +7,20 @@ a lab would set it); plans and applies run the real Terraform binary on the sand
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from typing import Any
 
 import pytest
-from aiohttp import web
 
 from cloud_engine.core import CloudOrchestrator, ResourceSpec
 from cloud_engine.errors import InvalidInput, PermissionDenied
 from cloud_engine.notify import SIGNATURE_HEADER, NotificationService, NotifyEvent, parse_events, verify
+from cloud_engine.notify.slack import slack_message
 from cloud_engine.notify.urls import check_webhook_url
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
+from tests.cloud_engine.notify.conftest import Receiver
 from tests.conftest import ADMIN, GUILD, USER, FakeClock
 
 EVERY = tuple(NotifyEvent)
-
-
-@dataclass
-class Receiver:
-    url: str
-    fail_first: int = 0
-    hits: list[dict[str, Any]] = field(default_factory=list)
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    box = Receiver(url="")
-
-    async def hook(request: web.Request) -> web.Response:
-        body = await request.read()
-        box.hits.append({"body": body, "headers": dict(request.headers)})
-        if len(box.hits) <= box.fail_first:
-            return web.Response(status=503)
-        return web.Response(status=204)
-
-    app = web.Application()
-    app.router.add_post("/hook/{token}", hook)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    box.url = f"http://127.0.0.1:{port}/hook/t0ken"
-    yield box
-    await runner.cleanup()
-
-
-@pytest.fixture
-async def notes(db: Database, settings: Settings, engine: CloudOrchestrator,
-                clock: FakeClock) -> AsyncIterator[NotificationService]:
-    lab = settings.model_copy(update={"webhook_allow_private": True, "notify_backoff_s": 0})
-    service = NotificationService(db, lab, engine.access, clock)
-    yield service
-    await service.close()
 
 
 async def _planned(engine: CloudOrchestrator, project_name: str = "web") -> int:
@@ -265,3 +224,32 @@ async def test_approval_needed_names_how_many_must_approve(engine: CloudOrchestr
     await notes.run_once(send)
     assert posted == [f"🔔 Approval needed for deployment #{session_id} in project web: 2 different approvers with "
                       "CloudAdmin or above other than the author must approve."]
+
+
+async def test_a_slack_message_is_block_kit_with_user_text_that_never_pings(engine: CloudOrchestrator,
+                                                                           notes: NotificationService,
+                                                                           receiver: Receiver) -> None:
+    await notes.subscribe_webhook(GUILD, ADMIN, receiver.url, events=(NotifyEvent.REJECTED,), fmt="slack")
+    session_id = await _planned(engine)
+    await engine.reject(session_id, ADMIN, "<!channel> wrong region & size")
+    await notes.run_once()
+    body = receiver.hits[0]["body"].decode()
+    message = json.loads(body)
+    header, section, context = message["blocks"]
+    assert header["text"] == {"type": "plain_text", "text": "Rejected: web", "emoji": False}
+    assert section["text"] == {"type": "mrkdwn", "text": f"Rejected: deployment #{session_id} in project web "
+                                                         "(&lt;!channel&gt; wrong region &amp; size)."}
+    assert "<!channel>" not in body  # Slack would ping everyone in the channel
+    assert message["text"] == section["text"]["text"]  # the fallback phones show
+    assert context["elements"][0]["text"].startswith(f"*rejected* · deployment #{session_id} · 20")
+
+
+def test_a_long_slack_message_stays_within_slacks_limits_and_never_cuts_an_entity() -> None:
+    notice = {"event": "apply_failed", "project": "p" * 200, "session_id": 7, "at": "2026-01-01T00:00:00",
+              "text": "x" * 2996 + "<<<<"}
+    message = slack_message(notice)
+    header, section, _ = message["blocks"]
+    assert len(header["text"]["text"]) == 150 and header["text"]["text"].endswith("…")
+    text = section["text"]["text"]
+    assert len(text) <= 3000 and text == "x" * 2996 + "…"  # not "&lt" half an entity
+    assert len(message["blocks"]) <= 50
