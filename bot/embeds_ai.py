@@ -23,7 +23,14 @@ from bot.limits import (
     truncate,
 )
 from cloud_engine.ai.schemas import AdviceAnswer, PlanReview
-from cloud_engine.finops.models import AnomalyReport, CostSummary, Forecast, IngestReport, Recommendation
+from cloud_engine.finops.models import (
+    ActionOutcome,
+    AnomalyReport,
+    CostSummary,
+    Forecast,
+    IngestReport,
+    Recommendation,
+)
 
 __all__ = ["advice", "costs_overview", "ingest_report", "plan_review", "recommendation_detail", "recommendations_page"]
 
@@ -183,8 +190,12 @@ def _savings_total(total: float, currency: str | None, by_currency: Mapping[str,
 def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: int, total_savings: float,
                          suppressed: int, start: int, currency: str | None = None,
                          savings_by_currency: Mapping[str, float] | None = None,
-                         green_moves: Sequence[Recommendation] = (), notes: Sequence[str] = ()) -> discord.Embed:
+                         green_moves: Sequence[Recommendation] = (), notes: Sequence[str] = (),
+                         acted: Sequence[ActionOutcome] = ()) -> discord.Embed:
     """One page of recommendations, numbered from `start` + 1, with the totals of the whole list.
+
+    `acted` (page one) closes the loop: each recommendation acted on through the lobby, with
+    the saving it promised beside what the bills show it realised (finops/outcomes.py).
 
     `currency` is that of `total_savings` (`RecommendationSet.currency`); with
     `savings_by_currency` spanning several currencies each is shown on its own. Every item
@@ -209,9 +220,16 @@ def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: i
         embed.description = (f"{embed.description}\n🌱 {len(green_moves)} move(s) to a greener region, kept apart "
                              f"from the savings; the largest: {safe(_headline(best), 150)} (CO2e "
                              f"{best.co2e_kg_month_delta:+.1f} kg/mo{cost})")
+    if acted:
+        embed.add_field(name="Acted on: promised vs realised", inline=False, value=_lines(
+            f"• {_OUTCOME.get(o.status, '')} {safe(o.resource_name, 60)}: {safe(o.action, 80)} · {safe(o.note, 300)}"
+            for o in acted))
     if notes:
         embed.set_footer(text=truncate("Not checked: " + " · ".join(notes), EMBED_FOOTER))
     return fit_embed(embed)
+
+
+_OUTCOME = {"open": "⏳", "not_applied": "✖️", "waiting_for_bills": "🧾", "measured": "✅"}
 
 
 def recommendation_detail(rec: Recommendation, note: str, base: str, written_by: str) -> discord.Embed:

@@ -27,7 +27,7 @@ from bot.lobby import open_lobby
 from cloud_engine.errors import IngestError, InvalidInput
 from cloud_engine.finops._files import MB, check_size, file_format
 from cloud_engine.finops.models import IngestReport, Recommendation, RecommendationSet
-from cloud_engine.finops.remediate import RemediationRefusal, remediation_session
+from cloud_engine.finops.remediate import RemediationRefusal
 
 if TYPE_CHECKING:
     from cloud_engine.finops.service import FinOpsService
@@ -106,7 +106,7 @@ class RecommendationPager(ExpiringView):
         self.total_savings = recs.total_monthly_savings
         self.currency, self.savings_by_currency = recs.currency, recs.savings_by_currency
         self.suppressed = recs.suppressed
-        self.green_moves, self.notes = recs.green_moves, recs.notes
+        self.green_moves, self.notes, self.acted = recs.green_moves, recs.notes, recs.acted
         self.page = 0
         self.selected: str | None = None
         self.picker: ActionSelect[RecommendationPager] = ActionSelect(self._pick, placeholder="Recommendation", row=0)
@@ -149,7 +149,8 @@ class RecommendationPager(ExpiringView):
                                               start=self.page * PER_PAGE, currency=self.currency,
                                               savings_by_currency=self.savings_by_currency,
                                               green_moves=self.green_moves if self.page == 0 else (),
-                                              notes=self.notes if self.page == 0 else ())
+                                              notes=self.notes if self.page == 0 else (),
+                                              acted=self.acted if self.page == 0 else ())
 
     def _layout(self) -> None:
         """Rebuild the components for the current page (select options, disabled states)."""
@@ -233,8 +234,8 @@ class RecommendationPager(ExpiringView):
         """Open the remediation session and post its lobby, or say plainly why there is none."""
         await interaction.response.defer(ephemeral=True, thinking=True)
         bot = cloud_bot(interaction)
-        outcome = await remediation_session(bot.engine, rec, guild_id=guild_id_of(interaction),
-                                            user_id=interaction.user.id)
+        outcome = await (await bot.services.finops()).act(bot.engine, rec, guild_id=guild_id_of(interaction),
+                                                          user_id=interaction.user.id)
         if isinstance(outcome, RemediationRefusal):
             await interaction.followup.send(f"No change opened: {safe(outcome.reason)}", ephemeral=True)
             return

@@ -83,6 +83,10 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
                       else f"costs {_money(-r.monthly_savings, r.currency)} more")
             print(f"  [green_region] {r.resource_name}: {r.action} — {change}/month, "
                   f"CO2e {r.co2e_kg_month_delta:+.1f} kg (id {r.id})")
+        if recs.acted:
+            print(f"{len(recs.acted)} acted on through the lobby (promised vs realised from the bills):")
+        for o in recs.acted:
+            print(f"  [{o.status}] {o.resource_name}: {o.action} — {o.note} (deployment #{o.session_id})")
     if args.review and not args.json:
         if review is None:
             print("advisor review is not available (cloud_engine.ai.finops_review is not installed); "

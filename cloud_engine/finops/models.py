@@ -83,6 +83,39 @@ class Recommendation(_Frozen):
     target_region: str | None = None
 
 
+OutcomeStatus = Literal["open", "not_applied", "waiting_for_bills", "measured"]
+
+
+class ActionOutcome(_Frozen):
+    """A recommendation acted on through the lobby, and what the bill says it saved (cloud_engine/finops/outcomes.py).
+
+    `open`: its deployment has not been applied yet; `not_applied`: it ended without an
+    apply (cancelled, failed, expired); `waiting_for_bills`: applied, but the imports do not
+    yet cover enough days on both sides of the change; `measured`: both sides are covered.
+    """
+
+    recommendation_id: str
+    kind: RecommendationKind
+    action: str
+    resource_id: str
+    resource_name: str
+    provider: str
+    session_id: int
+    session_state: str
+    acted_by: int
+    acted_at: datetime
+    promised_monthly: float = Field(description="the saving the recommendation promised, per month in `currency`")
+    currency: str | None
+    status: OutcomeStatus
+    applied_at: datetime | None = None
+    days_before: int = Field(default=0, description="billed days before the apply day that the baseline averages")
+    days_after: int = Field(default=0, description="billed days after the apply day that the result averages")
+    daily_before: float | None = Field(default=None, description="the resource's effective cost per billed day before")
+    daily_after: float | None = Field(default=None, description="the resource's effective cost per billed day after")
+    realised_monthly: float | None = Field(default=None, description="(daily_before - daily_after) x 730 / 24")
+    note: str = Field(description="one line saying where it stands, in words")
+
+
 class RecommendationSet(_Frozen):
     """The list the bot shows, with totals that are exactly the sums of the items in one currency.
 
@@ -102,6 +135,8 @@ class RecommendationSet(_Frozen):
     currency: str | None = Field(default=None, description="currency of total_monthly_savings")
     savings_by_currency: dict[str, float] = Field(default_factory=dict)
     notes: tuple[str, ...] = Field(default=(), description="what could not be looked at and what to import so it can")
+    acted: tuple[ActionOutcome, ...] = Field(
+        default=(), description="recommendations acted on through the lobby, newest first, with the saving realised")
     green_moves: tuple[Recommendation, ...] = Field(
         default=(), description="green-region moves, apart: they usually cost money and are never in the totals; each "
                                 "is judged after the resource's rightsize, so its CO2e adds to the rightsize's once")
@@ -202,7 +237,7 @@ class FeedbackResult(_Frozen):
 
 
 __all__ = [
-    "Anomaly", "AnomalyReport", "CostGroup", "CostSummary", "DailyServiceCosts", "FeedbackResult",
-    "Forecast", "GroupBy", "IngestReport", "Recommendation", "RecommendationKind", "RecommendationSet",
+    "ActionOutcome", "Anomaly", "AnomalyReport", "CostGroup", "CostSummary", "DailyServiceCosts", "FeedbackResult",
+    "Forecast", "GroupBy", "IngestReport", "OutcomeStatus", "Recommendation", "RecommendationKind", "RecommendationSet",
     "Risk", "SourceKind", "Verdict",
 ]

@@ -18,10 +18,11 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pyarrow as pa
 
+from cloud_engine.core.models import Session
 from cloud_engine.errors import EngineError, IngestError, InvalidInput, NotFound
 from cloud_engine.finops import analysis
 from cloud_engine.finops._files import MB, check_size, file_format, safe_filename
@@ -32,21 +33,26 @@ from cloud_engine.finops.inventory import Inventory, build_inventory
 from cloud_engine.finops.ledger import Ledger
 from cloud_engine.finops.metrics_ingest import ingest_metrics_path, ingest_metrics_table
 from cloud_engine.finops.models import (
+    ActionOutcome,
     AnomalyReport,
     CostSummary,
     DailyServiceCosts,
     FeedbackResult,
     Forecast,
     IngestReport,
+    Recommendation,
     RecommendationSet,
 )
+from cloud_engine.finops.outcomes import ActionsRepository, measure, outcome_of
 from cloud_engine.finops.recommenders import Thresholds
 from cloud_engine.finops.recommenders.commitment import eligible_services
 from cloud_engine.finops.recommenders.engine import run_all
 from cloud_engine.finops.recommenders.notes import coverage_notes
+from cloud_engine.finops.remediate import RemediationRefusal, remediation_session
 from cloud_engine.finops.synthetic import DEFAULT_DAYS, DEFAULT_END, write_synthetic
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
+from cloud_engine.store.rows import parse_dt
 
 if TYPE_CHECKING:
     from cloud_engine.finops.sync import SyncOutcome, SyncStatus
@@ -75,6 +81,7 @@ class FinOpsService:
         self.db = db
         self.ledger = ledger
         self.repo = FinOpsRepository(db)
+        self.actions = ActionsRepository(db)
         self.thresholds = thresholds or Thresholds()
 
     @classmethod
@@ -289,7 +296,28 @@ class FinOpsService:
             total_co2e_kg_month_delta=round(sum(r.co2e_kg_month_delta for r in visible), 3),
             suppressed=hidden, by_kind=dict(sorted(Counter(r.kind for r in visible).items())),
             notes=coverage_notes(inventory, self.thresholds, int(days)), green_moves=green,
+            acted=tuple(await self.outcomes(guild_id=guild_id)),
         )
+
+    # ---- closing the loop (cloud_engine/finops/outcomes.py) ------------------------------
+    async def act(self, engine: Any, rec: Recommendation, *, guild_id: int, user_id: int,
+                  now: datetime | None = None) -> Session | RemediationRefusal:
+        """Open the deployment that carries `rec` out ("Act") and remember what it promised, to measure it later."""
+        outcome = await remediation_session(engine, rec, guild_id=guild_id, user_id=user_id)
+        if not isinstance(outcome, RemediationRefusal):
+            await self.actions.record(guild_id, rec, outcome.id, user_id, now or datetime.now(UTC))
+        return outcome
+
+    async def outcomes(self, *, guild_id: int, limit: int = 25) -> list[ActionOutcome]:
+        """The server's acted-on recommendations, newest first, each with the saving its bills show so far."""
+        rows = await self.actions.actions(guild_id, limit)
+        found: list[ActionOutcome] = []
+        for row in rows:
+            applied = parse_dt(row["applied_at"]) if row["applied_at"] else None
+            measured = None if applied is None else await self.ledger.run(
+                measure, guild_id, row["provider"], row["resource_id"], applied.date())
+            found.append(outcome_of(row, measured))
+        return found
 
     async def record_feedback(self, rec_id: str, user_id: str | int, verdict: str, *, guild_id: int) -> FeedbackResult:
         """Record a verdict on one of this scope's current recommendations (suppressed ones included).

@@ -8,8 +8,9 @@ from datetime import UTC, date, datetime
 import discord
 
 from bot import embeds_ai
-from bot.limits import EMBED_FIELD_NAME, EMBED_TITLE
+from bot.limits import EMBED_FIELD_NAME, EMBED_FIELD_VALUE, EMBED_TITLE
 from cloud_engine.finops.models import (
+    ActionOutcome,
     Anomaly,
     AnomalyReport,
     CostGroup,
@@ -84,3 +85,17 @@ def test_ingest_report_shows_the_focus_version_hint_inert() -> None:
     version = next(f.value for f in embed.fields if f.name == "FOCUS version")
     assert version.startswith("\\[login]")
     assert_inert(version)
+
+
+def test_acted_recommendations_show_promised_and_realised_inert_within_one_field() -> None:
+    outcome = ActionOutcome(recommendation_id="rec-1", kind="rightsize", action=f"Resize {RESOURCE}",
+                            resource_id="r-1", resource_name=RESOURCE, provider="aws", session_id=7,
+                            session_state="APPLIED", acted_by=1, acted_at=datetime(2026, 11, 2, tzinfo=UTC),
+                            promised_monthly=140.0, currency="USD", status="measured", realised_monthly=139.92,
+                            note="realised 139.92 USD/month of the 140.00 USD promised")
+    page = embeds_ai.recommendations_page([], page=0, pages=1, total_savings=0.0, suppressed=0, start=0,
+                                          acted=[outcome] * 30)
+    field = next(f for f in page.fields if f.name == "Acted on: promised vs realised")
+    assert field.value.startswith("• ✅ \\[verify](") and "realised 139.92 USD/month of the 140.00" in field.value
+    assert len(field.value) <= EMBED_FIELD_VALUE and field.value.rstrip().endswith("more")  # 30 do not fit: counted
+    assert_inert(field.value)

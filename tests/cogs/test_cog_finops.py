@@ -268,6 +268,9 @@ async def test_act_on_a_managed_vm_opens_a_resize_lobby(ai_bot, loaded, engine, 
     await pager.buttons["act"].callback(press)
     lobby = channel.sent[-1]
     assert lobby.jump_url in press.followup.text and "m5.xlarge" in lobby.embed.fields[0].value
+    embed, _ = await recommend(ai_bot)  # the list now follows what was acted on, until the bills tell
+    acted = next(f for f in embed.fields if f.name == "Acted on: promised vs realised")
+    assert acted.value.startswith("• ⏳ aws-erp-app: Resize") and "is DRAFT; the saving is measured after it" in acted.value
 
 
 HOSTILE = "[login](https://evil.example) @everyone `x`"
