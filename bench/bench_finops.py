@@ -4,7 +4,8 @@ Run with `python -m bench.bench_finops` (or `python bench/bench_finops.py`); tak
 Goals: ingest <= 2x a bare DuckDB `CREATE TABLE AS SELECT * FROM read_csv(...)` of the same
 file (ours also validates, scopes, reconciles and writes to a ledger file on disk; the bare
 read builds an in-memory table); re-ingest adds and restates 0 rows; cost summary p95 < 250 ms over 1M rows and <= 1.5x a bare
-DuckDB group-by; recommendations p95 for ~500 resources.
+DuckDB group-by; recommendations p95 for ~500 resources under 100 ms (and the first, cold list after
+an import, which computes the inventory).
 """
 
 from __future__ import annotations
@@ -98,10 +99,13 @@ async def run_async() -> dict[str, float]:
             focus, metrics = await asyncio.to_thread(write_synthetic, tmpdir / "syn", scale=9)
             await service2.ingest_focus_file(focus, guild_id=GUILD)
             m = await service2.ingest_metrics_file(metrics, guild_id=GUILD)
-            recs = await _timed(lambda: service2.recommendations(guild_id=GUILD), runs=7)
+            # The first list after an import computes the inventory (cold); later pages, Explain and
+            # verdicts on the same ledger reuse it (warm) until the next import.
+            cold = await _timed(lambda: service2.recommendations(guild_id=GUILD), runs=1)
+            recs = await _timed(lambda: service2.recommendations(guild_id=GUILD), runs=RUNS)
             inventory = await service2.inventory(guild_id=GUILD)
             results.update(rec_resources=len(inventory.resources), rec_metric_rows=m.rows_read,
-                           recommendations_p95_ms=p95(recs) * 1000)
+                           recommendations_cold_ms=cold[0] * 1000, recommendations_p95_ms=p95(recs) * 1000)
         finally:
             await service2.close()
             await db2.close()
