@@ -11,7 +11,7 @@ CHECKOV_VENV := .venv-checkov
 help:
 	@echo "make demo   - set up and run the offline end-to-end demo (SQLite, sandbox Terraform, rules advisor)"
 	@echo "make test   - set up and run the whole test suite (lint included)"
-	@echo "make typecheck - set up and run mypy (strict) on bot/, cogs/ and cloud_engine/ but cli/, finops/ and iac/"
+	@echo "make typecheck - set up and run mypy (strict) on bot/, cogs/ and cloud_engine/ but finops/"
 	@echo "make bench  - set up and print the benchmarks"
 	@echo "make checkov - create .venv-checkov with the pinned Checkov (the scanner the tests judge provider HCL with)"
 	@echo "make setup-focus - create .venv-focus (python3.12, else python3.13) with the FOCUS validator"
@@ -27,8 +27,9 @@ $(VENV)/.dev-stamp: $(VENV)/.runtime-stamp requirements-dev.txt
 	$(PIP) install -q -r requirements-dev.txt
 	touch $@
 
-# Checked strictly by `make typecheck`; cloud_engine/cli, finops and iac are followed, not yet checked.
+# Checked strictly by `make typecheck`; cloud_engine/finops is followed, not yet checked.
 TYPED := bot cogs cloud_engine/core cloud_engine/store cloud_engine/ai cloud_engine/data cloud_engine/ops cloud_engine/notify \
+	cloud_engine/cli cloud_engine/iac \
 	cloud_engine/errors.py cloud_engine/logging_setup.py cloud_engine/private_files.py cloud_engine/secret_text.py \
 	cloud_engine/services.py cloud_engine/settings.py
 

@@ -31,7 +31,7 @@ def since_value(value: str) -> datetime:
         raise argparse.ArgumentTypeError(f"must be a date YYYY-MM-DD or an ISO date and time (got {value!r})") from None
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("audit", help="export the hash-chained audit log, or verify its chain")
     actions = parser.add_subparsers(dest="audit_action", metavar="ACTION", required=True)
     export = actions.add_parser("export", help="write audit rows with their hashes as JSON Lines or CSV")

@@ -12,7 +12,7 @@ from cloud_engine.finops.cli_support import add_guild_option, dump, finops_servi
 from cloud_engine.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("costs", help="cost summary, forecast and anomalies from the FinOps ledger")
     parser.add_argument("--by", choices=list(GROUP_EXPRESSIONS), default="service")
     parser.add_argument("--tag-key", default="env", help="tag key used with --by tag")

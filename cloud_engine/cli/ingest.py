@@ -20,7 +20,7 @@ from cloud_engine.finops.models import IngestReport
 from cloud_engine.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("ingest", help="import FOCUS cost exports and utilisation metrics")
     kinds = parser.add_subparsers(dest="kind", metavar="KIND", required=True)
     focus = kinds.add_parser("focus", help="a FOCUS 1.0-1.3 export (.csv, .csv.gz or .parquet)")

@@ -1,15 +1,13 @@
 """`main.py recommend [--json] [--limit N] [--review]`: deterministic FinOps recommendations.
 
-`--review` hands the recommendations to the advisor's `review_recommendations` when the
-`cloud_engine.ai.finops_review` module is installed; without it the rules-only list stands
-and the command says the review is unavailable.
+`--review` hands the recommendations to the advisor's `review_recommendations` (a model when
+one is configured, else the rules engine), imported only then: the advisor's dependencies
+stay out of every other command's start-up.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-import json
 
 from cloud_engine.cli import positive_int
 from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
@@ -21,7 +19,7 @@ def _money(value: float, currency: str | None) -> str:
     return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {currency}"
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("recommend", help="cost and carbon recommendations from the FinOps ledger")
     parser.add_argument("--limit", type=positive_int, default=None, help="show at most this many")
     parser.add_argument("--include-suppressed", action="store_true", help="also show ones marked noisy")
@@ -31,16 +29,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
-def _review_function():
-    try:
-        module = importlib.import_module("cloud_engine.ai.finops_review")
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("cloud_engine.ai.finops_review", "cloud_engine.ai"):
-            raise
-        return None
-    return getattr(module, "review_recommendations", None)
-
-
 async def handle(args: argparse.Namespace, settings: Settings) -> int:
     guild = guild_of(args, settings)
     async with finops_service(settings) as service:
@@ -48,13 +36,14 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
                                              guild_id=guild)
         review = None
         if args.review:
-            reviewer = _review_function()
-            summary = await service.cost_summary(by="service", guild_id=guild) if reviewer else None
-            review = await reviewer(list(recs.items), summary, settings) if reviewer else None
+            from cloud_engine.ai.finops_review import review_recommendations
+
+            summary = await service.cost_summary(by="service", guild_id=guild)
+            review = await review_recommendations(list(recs.items), summary, settings)
     if args.json:
         payload = recs.model_dump(mode="json")
-        if args.review:
-            payload["review"] = _jsonable(review)
+        if review is not None:
+            payload["review"] = review.model_dump(mode="json")
         print(dump(payload))
     elif recs.as_of is None:
         print(f"No cost or usage data for guild {guild} yet, so nothing to recommend: import some first, e.g. "
@@ -87,23 +76,7 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{len(recs.acted)} acted on through the lobby (promised vs realised from the bills):")
         for o in recs.acted:
             print(f"  [{o.status}] {o.resource_name}: {o.action} — {o.note} (deployment #{o.session_id})")
-    if args.review and not args.json:
-        if review is None:
-            print("advisor review is not available (cloud_engine.ai.finops_review is not installed); "
-                  "showing the rules engine's list")
-        else:
-            print("Advisor review:")
-            print(dump({"review": _jsonable(review)}))
+    if review is not None and not args.json:
+        print("Advisor review:")
+        print(dump({"review": review.model_dump(mode="json")}))
     return 0
-
-
-def _jsonable(value: object) -> object:
-    if value is None:
-        return {"available": False, "reason": "cloud_engine.ai.finops_review is not installed"}
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")  # type: ignore[no-any-return, union-attr]
-    try:
-        json.dumps(value)
-    except TypeError:
-        return str(value)
-    return value

@@ -21,7 +21,7 @@ from cloud_engine.finops.synthetic import DEFAULT_FOCUS_VERSION, DEFAULT_SEED, F
 from cloud_engine.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("synthetic", help="write a synthetic FOCUS export and metrics CSV (nothing is imported)")
     parser.add_argument("--out", type=_folder, required=True, metavar="DIR",
                         help="folder to write focus.csv and metrics.csv into (created if missing)")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from typing import Any
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -27,8 +28,9 @@ def render_daily_cost_chart_sync(summary: DailyServiceCosts) -> bytes:
     if rest:
         top.append(("other", tuple(sum(v) for v in zip(*(s for _, s in rest), strict=True))))
     bottom = [0.0] * len(summary.days)
+    days: Any = summary.days  # matplotlib's date units convert these; its stubs accept only numbers
     for name, values in top:
-        ax.bar(summary.days, values, bottom=bottom, label=name, width=0.85)
+        ax.bar(days, values, bottom=bottom, label=name, width=0.85)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
     ax.set_title("Daily cost by service")
     ax.set_ylabel(f"Effective cost ({summary.currency or 'USD'})")

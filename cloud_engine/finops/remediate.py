@@ -21,12 +21,15 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cloud_engine.core import permissions
 from cloud_engine.core.models import Project, Session, SessionResource
 from cloud_engine.errors import EngineError
 from cloud_engine.finops.models import Recommendation
+
+if TYPE_CHECKING:
+    from cloud_engine.core import CloudOrchestrator
 
 __all__ = ["REFUSED_KINDS", "RemediationRefusal", "RemediationTarget", "find_target", "remediation_session"]
 
@@ -73,7 +76,7 @@ def _names(rec: Recommendation) -> set[str]:
     return names
 
 
-async def find_target(engine: Any, rec: Recommendation, guild_id: int) -> list[RemediationTarget]:
+async def find_target(engine: CloudOrchestrator, rec: Recommendation, guild_id: int) -> list[RemediationTarget]:
     """Every (project, applied resource) of the guild matching `rec` by the module's rule."""
     names = _names(rec)
     found: list[RemediationTarget] = []
@@ -94,7 +97,7 @@ def _precheck(rec: Recommendation) -> RemediationRefusal | None:
     return None
 
 
-async def remediation_session(engine: Any, rec: Recommendation, *, guild_id: int,
+async def remediation_session(engine: CloudOrchestrator, rec: Recommendation, *, guild_id: int,
                               user_id: int) -> Session | RemediationRefusal:
     """Open a DRAFT session that carries out `rec`, or say why not.
 
@@ -123,7 +126,7 @@ async def remediation_session(engine: Any, rec: Recommendation, *, guild_id: int
     return RemediationRefusal("unsupported", f"{rec.kind} recommendations have no automatic remediation.")
 
 
-async def _resize(engine: Any, rec: Recommendation, target: RemediationTarget, user_id: int) -> Session | RemediationRefusal:
+async def _resize(engine: CloudOrchestrator, rec: Recommendation, target: RemediationTarget, user_id: int) -> Session | RemediationRefusal:
     spec = target.resource.spec
     new_type = rec.suggested_machine_type
     if spec.kind not in _RESIZABLE or not new_type:
@@ -135,7 +138,7 @@ async def _resize(engine: Any, rec: Recommendation, target: RemediationTarget, u
                         lambda sid: engine.add_resource(sid, user_id, resized))
 
 
-async def _remove(engine: Any, rec: Recommendation, target: RemediationTarget, user_id: int) -> Session | RemediationRefusal:
+async def _remove(engine: CloudOrchestrator, rec: Recommendation, target: RemediationTarget, user_id: int) -> Session | RemediationRefusal:
     try:
         permissions.require(await engine.role(target.project.guild_id, user_id), "destroy")
     except EngineError as exc:
@@ -145,7 +148,7 @@ async def _remove(engine: Any, rec: Recommendation, target: RemediationTarget, u
                         lambda sid: engine.remove_resource(sid, user_id, res.kind, res.name))
 
 
-async def _build(engine: Any, target: RemediationTarget, user_id: int, purpose: str,
+async def _build(engine: CloudOrchestrator, target: RemediationTarget, user_id: int, purpose: str,
                  change: Callable[[int], Awaitable[Any]]) -> Session | RemediationRefusal:
     """Start the session and apply `change(session_id)`; an engine refusal cancels it."""
     try:

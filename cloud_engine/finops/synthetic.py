@@ -194,21 +194,22 @@ def _series(pattern: str, metric: str, hours: np.ndarray, rng: np.random.Generat
     if pattern == "zero":
         return np.zeros(n)
     if metric == "cpu":
-        table = {
+        table: dict[str, np.ndarray] = {
             "steady": 45 + 8 * wave + 5 * noise, "steady_low": 30 + 5 * wave + 3 * noise,
             "idle": 1.5 + 0.8 * noise, "oversized": 9 + 4 * wave + 2 * noise,
             "spiky": np.where((hod >= 1) & (hod < 4), 92 + 5 * noise, 6 + 2 * noise),
             "weekday": np.where(busy, 40 + 8 * noise, 1.0 + 0.5 * noise),
         }
-        return np.clip(table.get(pattern, 20 + 5 * noise), 0, 100)
+        return np.asarray(np.clip(table.get(pattern, 20 + 5 * noise), 0, 100), dtype=float)
     if metric == "memory":
         table = {"steady": 62 + 3 * noise, "idle": 12 + 2 * noise, "oversized": 18 + 3 * noise,
                  "spiky": np.where((hod >= 1) & (hod < 4), 70 + 5 * noise, 40 + 3 * noise),
                  "weekday": np.where(busy, 55 + 5 * noise, 20 + 2 * noise)}
-        return np.clip(table.get(pattern, 40 + 3 * noise), 0, 100)
+        return np.asarray(np.clip(table.get(pattern, 40 + 3 * noise), 0, 100), dtype=float)
     if metric.startswith("network"):
-        per_hour = {"idle": 0.01 * mb, "weekday": np.where(busy, 200 * mb, 0.01 * mb)}.get(pattern, 150 * mb)
-        return np.round(np.maximum(per_hour * (1 + 0.3 * noise), 0))
+        per_hour: np.ndarray = np.asarray({"idle": 0.01 * mb, "weekday": np.where(busy, 200 * mb, 0.01 * mb)}.get(
+            pattern, 150 * mb), dtype=float)
+        return np.asarray(np.round(np.maximum(per_hour * (1 + 0.3 * noise), 0)), dtype=float)
     return np.round(np.maximum(40 * mb * (1 + 0.3 * noise), 0))  # disk bytes for busy disks
 
 

@@ -202,7 +202,7 @@ class _Writer:
         return f"{pad}{head} {{\n{body}{pad}}}\n"
 
     def _body(self, block: Block, depth: int, path: tuple[Step, ...]) -> str:
-        items = [(k, v) for k, v in block.attrs.items() if v is not None]
+        items: list[tuple[str, Value]] = [(k, v) for k, v in block.attrs.items() if v is not None]
         lines = self._assignments(items, depth, path)
         parts = [lines] if lines else []
         for child in block.blocks:
@@ -242,10 +242,10 @@ class _Writer:
         if isinstance(value, str):
             return self._literal(value, path)
         if isinstance(value, Mapping):
-            items = [(k, v) for k, v in value.items() if v is not None]
-            if not items:
+            pairs: list[tuple[str, Value]] = [(k, v) for k, v in value.items() if v is not None]
+            if not pairs:
                 return "{}"
-            return "{\n" + self._assignments(items, depth + 1, path) + "  " * depth + "}"
+            return "{\n" + self._assignments(pairs, depth + 1, path) + "  " * depth + "}"
         if isinstance(value, Sequence):
             texts = [self.value(v, depth + 1, (*path, ("item", i))) for i, v in enumerate(value)]
             if not any(isinstance(v, Mapping) for v in value) and all("\n" not in t for t in texts):

@@ -67,10 +67,12 @@ def read_hcl(text: str) -> dict[str, object]:
     """
     # hcl2.loads appends the same newline: its grammar cannot match end of file.
     start = _hcl2_reader().parse(text + "\n")
-    return _body(start.children[0])
+    body = start.children[0]
+    assert isinstance(body, Tree)  # the grammar's start rule is one body
+    return _body(body)
 
 
-def _body(body: Tree) -> dict[str, object]:
+def _body(body: Tree[Any]) -> dict[str, object]:
     out: dict[str, object] = {}
     for item in body.children:
         if item.data == "attribute":
@@ -102,14 +104,14 @@ def _put(mapping: dict[Any, object], key: object, value: object) -> None:
     mapping[key] = value
 
 
-def _name(node: Tree) -> str:
+def _name(node: Tree[Any]) -> str:
     """An identifier, keyword or true/false/null used as a name: its text."""
     token = node.children[0]
     assert isinstance(token, Token)
-    return token.value
+    return str(token.value)
 
 
-def _string(node: Tree) -> str | _Expression:
+def _string(node: Tree[Any]) -> str | _Expression:
     """A quoted string's source text, or EXPRESSION when it holds an interpolation or directive."""
     parts = ['"']
     for part in node.children:
@@ -122,7 +124,7 @@ def _string(node: Tree) -> str | _Expression:
     return "".join(parts)
 
 
-def _value(node: Tree) -> object:
+def _value(node: Tree[Any]) -> object:
     if node.data == "unary_op":  # `-5` lexes as minus and 5; hcl2 reads it as the number
         operator, operand = node.children
         number = _value(operand) if operator == "-" else None
@@ -153,7 +155,7 @@ def _value(node: Tree) -> object:
     return EXPRESSION
 
 
-def _object_key(key: Tree) -> str | _Expression:
+def _object_key(key: Tree[Any]) -> str | _Expression:
     """`name`, `"quoted"` or a keyword, as hcl2 spells the key; a computed key is its own EXPRESSION."""
     if key.data == "keyword":
         return _name(key)

@@ -358,8 +358,9 @@ class TerraformRunner:
             return {}
         try:
             data = await asyncio.to_thread(json.loads, raw)
-        except ValueError as exc:
-            raise TerraformError(phase=phase, detail=f"unreadable JSON output ({exc.msg})") from None
+        except ValueError as exc:  # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
+            why = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+            raise TerraformError(phase=phase, detail=f"unreadable JSON output ({why})") from None
         if not isinstance(data, dict):
             raise TerraformError(phase=phase, detail="JSON output is not an object")
         return data

@@ -15,7 +15,7 @@ import signal
 import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from cloud_engine.errors import TerraformError
 from cloud_engine.iac.masking import Masker, _split_lines
@@ -132,7 +132,7 @@ class LineStream:
             self.on_spawn()
         reader = proc.stderr if self.stdout_path is not None else proc.stdout
         assert reader is not None
-        cancel_wait = asyncio.ensure_future(self._cancel.wait())
+        cancel_wait: asyncio.Future[Any] = asyncio.ensure_future(self._cancel.wait())
         shutdown: asyncio.Task[None] | None = None
         pending = b""
         try:
@@ -179,12 +179,12 @@ class LineStream:
         return asyncio.create_task(self._escalate(proc, sigint_sent=self._cancel.is_set()))
 
     async def _read_unless_stopped(
-        self, reader: asyncio.StreamReader, cancel_wait: asyncio.Future[bool], deadline: float | None
+        self, reader: asyncio.StreamReader, cancel_wait: asyncio.Future[Any], deadline: float | None
     ) -> bytes | None:
         """The next chunk of output, or None once cancel was requested or the deadline passed."""
         if self._stop_requested(deadline):
             return None
-        read = asyncio.ensure_future(reader.read(_READ_CHUNK))
+        read: asyncio.Future[Any] = asyncio.ensure_future(reader.read(_READ_CHUNK))
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         try:
             await asyncio.wait({read, cancel_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
@@ -194,14 +194,14 @@ class LineStream:
         return read.result() if not read.cancelled() else None
 
     async def _exit_unless_stopped(
-        self, proc: asyncio.subprocess.Process, cancel_wait: asyncio.Future[bool], deadline: float | None
+        self, proc: asyncio.subprocess.Process, cancel_wait: asyncio.Future[Any], deadline: float | None
     ) -> bool:
         """Wait for the child to exit after its output closed; False if told to stop first."""
         if proc.returncode is not None:
             return True
         if self._stop_requested(deadline):
             return False
-        exited = asyncio.ensure_future(proc.wait())
+        exited: asyncio.Future[Any] = asyncio.ensure_future(proc.wait())
         timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
         await asyncio.wait({exited, cancel_wait}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         if exited.done():
@@ -251,7 +251,7 @@ class LineStream:
         Once the leader is gone, a grandchild that escaped the group could still hold the
         pipe open; give it one grace period, then stop reading.
         """
-        read = asyncio.ensure_future(reader.read(_READ_CHUNK))
+        read: asyncio.Future[Any] = asyncio.ensure_future(reader.read(_READ_CHUNK))
         try:
             await asyncio.wait({read, shutdown}, return_when=asyncio.FIRST_COMPLETED)
             if not read.done():

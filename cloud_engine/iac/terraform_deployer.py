@@ -77,10 +77,11 @@ class TerraformDeployer:
     def _render_planned(self, project: Project, desired: Sequence[ResourceSpec],
                         allow_world_admin: frozenset[str]) -> dict[str, str]:
         """The files Terraform plans: the provider HCL, or the null mirror for the sandbox (blocking)."""
-        common = {"project_name": project.name, "region": project.region, "allow_world_admin": allow_world_admin}
         if project.target == "cloud":
-            return render(project.catalog_provider, desired, backend=project.backend, **common)
-        return render("sandbox", desired, shape=project.catalog_provider, **common)
+            return render(project.catalog_provider, desired, backend=project.backend, project_name=project.name,
+                          region=project.region, allow_world_admin=allow_world_admin)
+        return render("sandbox", desired, shape=project.catalog_provider, project_name=project.name,
+                      region=project.region, allow_world_admin=allow_world_admin)
 
     async def _formatted(self, project: Project, desired: Sequence[ResourceSpec], planned: dict[str, str],
                          allow_world_admin: frozenset[str]) -> _Formatted:

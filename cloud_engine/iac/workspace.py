@@ -343,8 +343,8 @@ class ProjectWorkspace:
             raise
         if proc.returncode != 0:
             detail = mask_url(err.decode("utf-8", errors="replace").strip() or f"exit code {proc.returncode}")
-            command = next((a for a in args if not a.startswith("-") and "=" not in a), args[0])
-            raise GitError(command=command, detail=f"{shown}: {detail}" if shown else detail)
+            verb = next((a for a in args if not a.startswith("-") and "=" not in a), args[0] if args else "git")
+            raise GitError(command=verb, detail=f"{shown}: {detail}" if shown else detail)
         return out.decode("utf-8", errors="replace")
 
 

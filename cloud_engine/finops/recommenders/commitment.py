@@ -32,11 +32,13 @@ LOOKBACK_DAYS = 30
 
 @lru_cache(maxsize=1)
 def load_discounts() -> dict[str, Any]:
-    return json.loads(DISCOUNTS_PATH.read_text("utf-8"))
+    loaded: dict[str, Any] = json.loads(DISCOUNTS_PATH.read_text("utf-8"))
+    return loaded
 
 
 def eligible_services() -> dict[str, list[str]]:
-    return load_discounts()["eligible_services"]
+    services: dict[str, list[str]] = load_discounts()["eligible_services"]
+    return services
 
 
 def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloud_engine.finops.models import Recommendation
+from cloud_engine.finops.models import Level, Recommendation
 from cloud_engine.finops.recommenders.base import (
     RecommenderContext,
     daily_network_mb,
@@ -47,7 +47,7 @@ def recommend(ctx: RecommenderContext) -> list[Recommendation]:
         }
         if fraction >= 1.0:
             action = f"Stop or delete (idle on all {len(cpu)} observed days)"
-            risk = ("low" if len(cpu) >= t.idle_lookback_days else "medium",
+            risk: tuple[Level, str] = ("low" if len(cpu) >= t.idle_lookback_days else "medium",
                     "idle every observed day; confirm it is not a standby or scheduled-job host, snapshot disks first")
         else:
             action = f"Stop on idle days or consolidate (idle {len(idle)} of {len(cpu)} days)"
