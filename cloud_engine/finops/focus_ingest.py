@@ -138,6 +138,9 @@ _CHECKS: tuple[tuple[str, str, str | None], ...] = (
 )
 
 
+CSV_NULLS = ("", "NULL")
+
+
 class _Rejected(Exception):
     """The fast path found a problem; the import was rolled back and must be diagnosed."""
 
@@ -293,7 +296,10 @@ def ingest_focus_path(conn: duckdb.DuckDBPyConnection, path: Path, *, guild_id: 
     typed = {actual: c.type for c in COLUMNS if c.type in _CSV_TYPE
              for actual, _ in [columns.get(c.focus_name.lower(), (None, ""))] if actual is not None}
     cast_types = {actual: _CSV_TYPE[t] for actual, t in typed.items()}
-    src = _Source("read_csv(?, header=true, all_varchar=true, types=?{rejects})", [str(path), cast_types], "CSV",
+    # An empty cell is null, and so is a bare NULL: the FinOps Foundation's own FOCUS 1.0 sample writes
+    # nulls that way, and read as text "NULL" would become a commitment id or a resource name.
+    src = _Source("read_csv(?, header=true, all_varchar=true, nullstr=?, types=?{rejects})",
+                  [str(path), list(CSV_NULLS), cast_types], "CSV",
                   {k: (a, "DOUBLE" if typed.get(a) == "number" else "VARCHAR") for k, (a, _) in columns.items()},
                   csv_types={actual: _CSV_WORDS[t] for actual, t in typed.items()}, cast_types=cast_types)
     return _import(conn, src, name, provenance, guild_id, replace_window=replace_window)

@@ -64,6 +64,8 @@ def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation
             continue
         first = max(min(daily), as_of - timedelta(days=LOOKBACK_DAYS - 1))
         series = np.array([daily.get(first + timedelta(days=i), 0.0) for i in range((as_of - first).days + 1)])
+        if float(series.mean()) <= 0:
+            continue  # credits net the service to nothing or less: there is no spend to commit to
         holder = ResourceProfile(
             # a USD series keeps the id it had before currencies were told apart (feedback is stored by id)
             resource_id=f"commitment:{provider}:{service}" + ("" if currency == "USD" else f":{currency}"),

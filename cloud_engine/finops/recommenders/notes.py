@@ -30,9 +30,10 @@ def coverage_notes(inventory: Inventory, thresholds: Thresholds, history_days: i
                      "AWS Data Exports FOCUS 1.2, the Azure Cost Management FOCUS export or the GCP detailed "
                      "billing export)")
     elif inventory.metrics_end is None:
-        notes.append(f"no utilisation metrics are imported, so idle, rightsize and schedule could not run for the "
-                     f"{len(vms)} virtual machines and orphaned judged only snapshots (disks, IPs and load balancers "
-                     f"need I/O and network metrics): {METRICS_HOW}")
+        who = f"the {len(vms)} virtual machines" if vms else "any virtual machine"
+        notes.append(f"no utilisation metrics are imported, so idle, rightsize and schedule could not run for {who} "
+                     f"and orphaned judged only snapshots (disks, IPs and load balancers need I/O and network "
+                     f"metrics): {METRICS_HOW}")
     else:
         short = [p for p in vms if p.days_of("cpu") < thresholds.min_telemetry_days]
         if short:
