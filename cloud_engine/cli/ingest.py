@@ -15,6 +15,7 @@ from pathlib import Path
 from cloud_engine.cli import positive_int
 from cloud_engine.finops import FinOpsService
 from cloud_engine.finops.cli_support import add_guild_option, dump, finops_service, guild_of
+from cloud_engine.finops.connectors.exports import sync_connector
 from cloud_engine.finops.connectors.registry import ConnectorOptions, build_connector
 from cloud_engine.finops.models import IngestReport
 from cloud_engine.settings import Settings
@@ -38,9 +39,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     synthetic.add_argument("--end", type=date.fromisoformat, default=None,
                            help="last day of data (default: yesterday, UTC)")
     providers = []
-    for provider, what in (("aws", "AWS Cost Explorer and CloudWatch (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"),
-                           ("azure", "Azure Cost Management and Monitor (AZURE_TENANT_ID, AZURE_CLIENT_ID, "
-                                     "AZURE_CLIENT_SECRET, AZURE_SUBSCRIPTION_ID)"),
+    for provider, what in (("aws", "AWS Cost Explorer, or the Data Export in AWS_DATA_EXPORT_S3_URI, and CloudWatch "
+                                   "(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)"),
+                           ("azure", "Azure Cost Management, or the export in AZURE_EXPORT_BLOB_URI, and Monitor "
+                                     "(AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET, AZURE_SUBSCRIPTION_ID)"),
                            ("gcp", "a GCP BigQuery billing export file, Compute and Cloud Monitoring (GCP_PROJECT_ID, "
                                    "GOOGLE_APPLICATION_CREDENTIALS)")):
         p = kinds.add_parser(provider, help=f"sync costs and utilisation from {what}")
@@ -73,9 +75,7 @@ async def _sync(service: FinOpsService, args: argparse.Namespace, settings: Sett
     connector = build_connector(args.kind, settings,
                                 ConnectorOptions(billing_export=getattr(args, "billing_export", None)))
     end = datetime.now(UTC).date() + timedelta(days=1)
-    costs, metrics = await service.sync_provider(args.kind, connector, end - timedelta(days=args.days), end,
-                                                 guild_id=guild)
-    return [costs] if metrics is None else [costs, metrics]
+    return await sync_connector(service, args.kind, connector, end - timedelta(days=args.days), end, guild_id=guild)
 
 
 async def handle(args: argparse.Namespace, settings: Settings) -> int:

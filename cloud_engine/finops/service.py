@@ -200,6 +200,18 @@ class FinOpsService:
             return costs, None
         return costs, await self._logged(guild_id, "metrics", kind, name, metrics_run)
 
+    async def metered_ids(self, provider: str, start: date, *, guild_id: int) -> list[str]:
+        """The scope's resource ids of `provider` charged since `start` that its metrics API meters (VMs)."""
+        from cloud_engine.finops.connectors.registry import METERED
+
+        since = datetime.combine(start, datetime.min.time())
+        rows = await self.ledger.run(lambda conn: conn.execute(
+            "SELECT DISTINCT resource_id FROM cost_lines WHERE guild_id = ? AND provider = ? "
+            "AND resource_id IS NOT NULL AND charge_period_start >= ? ORDER BY resource_id",
+            [guild_id, provider, since]).fetchall())
+        pattern = METERED.get(provider)
+        return [str(r[0]) for r in rows if pattern is not None and pattern.search(str(r[0]))]
+
     async def sync_provider(self, provider: str, connector: CostConnectorLike, start: date, end: date, *,
                             guild_id: int) -> tuple[IngestReport, IngestReport | None]:
         """Import `provider`'s costs for [start, end), then utilisation for the machines those costs name.
@@ -209,16 +221,8 @@ class FinOpsService:
         machines). A provider whose costs carry no resource ids (AWS Cost Explorer groups by
         service and region) gets no metrics call; the recommenders then say what is missing.
         """
-        from cloud_engine.finops.connectors.registry import METERED
-
         costs, _ = await self.ingest_connector(connector, start, end, guild_id=guild_id)
-        since = datetime.combine(start, datetime.min.time())
-        rows = await self.ledger.run(lambda conn: conn.execute(
-            "SELECT DISTINCT resource_id FROM cost_lines WHERE guild_id = ? AND provider = ? "
-            "AND resource_id IS NOT NULL AND charge_period_start >= ? ORDER BY resource_id",
-            [guild_id, provider, since]).fetchall())
-        pattern = METERED.get(provider)
-        metered = [str(r[0]) for r in rows if pattern is not None and pattern.search(str(r[0]))]
+        metered = await self.metered_ids(provider, start, guild_id=guild_id)
         if not metered:
             return costs, None
         kind, name = connector.source_kind, connector.source_name

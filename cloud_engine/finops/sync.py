@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from cloud_engine.data.catalog import CLOUDS
 from cloud_engine.errors import EngineError
+from cloud_engine.finops.connectors.exports import sync_connector
 from cloud_engine.finops.connectors.registry import ConnectorOptions, build_connector
 from cloud_engine.finops.errors import MissingCredentials
 from cloud_engine.finops.models import Anomaly, IngestReport
@@ -44,8 +46,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-PROVIDERS: tuple[str, ...] = ("aws", "azure", "gcp")
+PROVIDERS: tuple[str, ...] = tuple(sorted(CLOUDS))  # synced in this order (alphabetical, as the status lists them)
 SOURCE_KINDS: dict[str, str] = {"aws": "aws_api", "azure": "azure_api", "gcp": "gcp_api"}
+# The source kind when the provider's settings name a cost export (connectors/aws_export.py, azure_export.py)
+EXPORT_SOURCE_KINDS: dict[str, tuple[str, str]] = {"aws": ("aws_data_export_s3_uri", "aws_export"),
+                                                    "azure": ("azure_export_blob_uri", "azure_export")}
 # Every setting a provider's scheduled sync needs (GCP reads its billing export from a file)
 REQUIRED: dict[str, tuple[str, ...]] = {
     "aws": ("aws_access_key_id", "aws_secret_access_key"),
@@ -63,10 +68,22 @@ def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
 
 
+def source_kind(provider: str, settings: Settings) -> str:
+    """What the provider's sync imports from: its export when the settings name one, else its API."""
+    setting, kind = EXPORT_SOURCE_KINDS.get(provider, ("", ""))
+    return kind if setting and getattr(settings, setting) else SOURCE_KINDS[provider]
+
+
 def missing_settings(provider: str, settings: Settings) -> list[str]:
-    """The environment variables `provider`'s sync still needs (empty when it is configured)."""
+    """The environment variables `provider`'s sync still needs (empty when it is configured).
+
+    An Azure export read with AZURE_STORAGE_CONNECTION_STRING needs no service principal.
+    """
+    names = REQUIRED[provider]
+    if provider == "azure" and settings.azure_export_blob_uri and settings.azure_storage_connection_string:
+        names = ()
     missing = []
-    for name in REQUIRED[provider]:
+    for name in names:
         value = getattr(settings, name)
         raw = value.get_secret_value() if hasattr(value, "get_secret_value") else value
         if raw in (None, ""):
@@ -157,7 +174,7 @@ async def sync_status(db: Database, settings: Settings, *, guild_id: int, now: d
     here = interval > 0 and scheduled == guild_id
     sources = []
     for provider in PROVIDERS:
-        kind = SOURCE_KINDS[provider]
+        kind = source_kind(provider, settings)
         ok = await db.fetchone("SELECT MAX(finished_at) AS at FROM finops_ingest_runs WHERE guild_id = ? "
                                "AND source_kind = ? AND target = 'costs' AND status = 'ok'", (guild_id, kind))
         failed = await db.fetchone("SELECT finished_at AS at, error FROM finops_ingest_runs WHERE guild_id = ? "
@@ -231,7 +248,7 @@ async def due_sources(db: Database, settings: Settings, *, guild_id: int, now: d
         if missing_settings(provider, settings):
             continue
         row = await db.fetchone("SELECT MAX(started_at) AS at FROM finops_ingest_runs WHERE guild_id = ? "
-                                "AND source_kind = ?", (guild_id, SOURCE_KINDS[provider]))
+                                "AND source_kind = ?", (guild_id, source_kind(provider, settings)))
         last = _ts(row["at"]) if row else None
         if last is None or now - last >= interval:
             due.append(DueSource(provider, last))
@@ -239,12 +256,13 @@ async def due_sources(db: Database, settings: Settings, *, guild_id: int, now: d
 
 
 async def record_failure(db: Database, *, guild_id: int, provider: str, error: str, trigger: Trigger,
-                         actor_id: int, now: datetime) -> None:
-    """The audit row that raises `finops_sync_failed` (one per failed sync)."""
+                         actor_id: int, now: datetime, kind: str | None = None) -> None:
+    """The audit row that raises `finops_sync_failed` (one per failed sync); `kind`: the source kind tried."""
     async with db.transaction() as conn:
         await write_audit(conn, at=now, guild_id=guild_id, actor_id=actor_id, action=SYNC_FAILED,
                           target_type="finops_source", target_id=provider,
-                          detail={"provider": provider, "source_kind": SOURCE_KINDS[provider], "error": error[:500],
+                          detail={"provider": provider, "source_kind": kind or SOURCE_KINDS[provider],
+                                  "error": error[:500],
                                   "trigger": trigger})
 
 
@@ -290,24 +308,25 @@ async def run_sync(service: FinOpsService, provider: str, *, guild_id: int, trig
         raise
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-        run_id = await service.repo.start_run(guild_id, "costs", SOURCE_KINDS[provider], f"{provider}:connector")
+        kind = source_kind(provider, settings)
+        run_id = await service.repo.start_run(guild_id, "costs", kind, f"{provider}:connector")
         await service.repo.finish_run(run_id, None, error)
         await record_failure(service.db, guild_id=guild_id, provider=provider, error=error, trigger=trigger,
-                             actor_id=actor_id, now=_now())
+                             actor_id=actor_id, now=_now(), kind=kind)
         return SyncOutcome(provider=provider, guild_id=guild_id, ok=False, error=error)
     try:
-        costs, metrics = await service.sync_provider(provider, connector, start_day, end_day, guild_id=guild_id)
+        reports = await sync_connector(service, provider, connector, start_day, end_day, guild_id=guild_id)
     except Exception as exc:
         error = str(exc) if isinstance(exc, EngineError) else f"{type(exc).__name__}: {exc}"
         log.warning("finops sync failed", extra={"provider": provider, "guild": guild_id, "trigger": trigger})
         await record_failure(service.db, guild_id=guild_id, provider=provider, error=error, trigger=trigger,
-                             actor_id=actor_id, now=_now())
+                             actor_id=actor_id, now=_now(), kind=source_kind(provider, settings))
         return SyncOutcome(provider=provider, guild_id=guild_id, ok=False, error=error)
     report = await service.anomalies(guild_id=guild_id)
     recent = [a for a in report.items if start_day <= a.day < end_day]
     new = await record_anomalies(service.db, recent, guild_id=guild_id, actor_id=actor_id, now=_now())
-    reports = (costs,) if metrics is None else (costs, metrics)
-    return SyncOutcome(provider=provider, guild_id=guild_id, ok=True, reports=reports, new_anomalies=tuple(new))
+    return SyncOutcome(provider=provider, guild_id=guild_id, ok=True, reports=tuple(reports),
+                       new_anomalies=tuple(new))
 
 
 def _window(days: int, today: date | None) -> tuple[date, date]:
@@ -329,6 +348,6 @@ async def sync_due(service: FinOpsService, *, now: datetime | None = None) -> li
     return outcomes
 
 
-__all__ = ["ANOMALY_FOUND", "PROVIDERS", "REQUIRED", "SOURCE_KINDS", "SYNC_FAILED", "SourceStatus", "SyncOutcome",
+__all__ = ["ANOMALY_FOUND", "EXPORT_SOURCE_KINDS", "PROVIDERS", "REQUIRED", "SOURCE_KINDS", "SYNC_FAILED", "SourceStatus", "SyncOutcome",
            "SyncStatus", "due_sources", "health_line", "missing_settings", "record_anomalies", "require_configured",
-           "run_sync", "schedule_line", "source_line", "sync_due", "sync_guild", "sync_status", "tick_seconds"]
+           "run_sync", "schedule_line", "source_kind", "source_line", "sync_due", "sync_guild", "sync_status", "tick_seconds"]

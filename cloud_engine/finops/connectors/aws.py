@@ -12,6 +12,7 @@ service alike, which the commitment data file and its exact-name join rely on.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from functools import partial
 from typing import Any
 
 import boto3
@@ -81,7 +82,7 @@ class AwsConnector:
             if token:
                 kwargs["NextPageToken"] = token
             page = await with_retries(self.retry, "AWS", "GetCostAndUsage",
-                                      lambda kw=kwargs: in_thread(self._ce.get_cost_and_usage, **kw))
+                                      partial(in_thread, self._ce.get_cost_and_usage, **kwargs))
             rows += cost_rows(page)
             token = page.get("NextPageToken")
             if not token:
@@ -109,7 +110,7 @@ class AwsConnector:
                 if token:
                     kwargs["NextToken"] = token
                 page = await with_retries(self.retry, "AWS", "GetMetricData",
-                                          lambda kw=kwargs: in_thread(self._cw.get_metric_data, **kw))
+                                          partial(in_thread, self._cw.get_metric_data, **kwargs))
                 points += metric_points(page, owners)
                 token = page.get("NextToken")
                 if not token:

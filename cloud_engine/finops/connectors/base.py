@@ -12,7 +12,7 @@ Retries: throttling and 5xx answers are retried with exponential backoff and jit
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, TypeVar
@@ -113,7 +113,7 @@ def focus_table(rows: list[dict[str, Any]]) -> pa.Table:
 
 
 def metric_table(rows: list[tuple[str, str, str, float, str]]) -> pa.Table:
-    cols = list(zip(*rows, strict=True)) if rows else [[] for _ in METRIC_FIELDS]
+    cols: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [[] for _ in METRIC_FIELDS]
     return pa.table({
         "resource_id": pa.array(cols[0], pa.string()), "metric": pa.array(cols[1], pa.string()),
         "timestamp": pa.array(cols[2], pa.string()), "value": pa.array(cols[3], pa.float64()),

@@ -29,23 +29,20 @@ instances, aligned to one point per hour over the period (start, end] of the req
 Series map back by zone and instance name (or id) to the exact id asked for; others are
 ignored. The client's own retry is off: the shared RetryPolicy retries 429/5xx, and a
 permission error names the query and the role it needs. Credentials are never logged.
+The billing export reader lives in `gcp_billing.py`, the Cloud Monitoring mapping in
+`gcp_monitoring.py`; their names are re-exported here.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
-from cloud_engine.errors import IngestError
-from cloud_engine.finops._files import describe, file_format, ident
 from cloud_engine.finops.connectors.base import (
     RetryPolicy,
     focus_table,
@@ -54,81 +51,18 @@ from cloud_engine.finops.connectors.base import (
     require,
     with_retries,
 )
+from cloud_engine.finops.connectors.gcp_billing import read_billing_export
+from cloud_engine.finops.connectors.gcp_monitoring import (
+    INSTANCES_PER_QUERY,
+    MONITORING_METRICS,
+    InstanceRef,
+    MonitoringMetric,
+    instance_ref,
+    series_points,
+    time_series_request,
+)
 from cloud_engine.finops.errors import ConnectorError
 from cloud_engine.settings import Settings
-
-# FOCUS column -> candidate export column names (nested JSON path or flattened CSV header)
-EXPORT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "ServiceName": ("service.description", "service_description"),
-    "SkuId": ("sku.id", "sku_id"),
-    "SubAccountId": ("project.id", "project_id"),
-    "SubAccountName": ("project.name", "project_name"),
-    "RegionId": ("location.region", "location_region"),
-    "ResourceId": ("resource.global_name", "resource_global_name"),
-    "ResourceName": ("resource.name", "resource_name"),
-    "ChargePeriodStart": ("usage_start_time",),
-    "ChargePeriodEnd": ("usage_end_time",),
-    "BillingCurrency": ("currency",),
-    "ConsumedQuantity": ("usage.amount", "usage_amount"),
-    "ConsumedUnit": ("usage.unit", "usage_unit"),
-    "CostType": ("cost_type",),
-    "Cost": ("cost",),
-}
-CHARGE_CATEGORY = {"regular": "Usage", "tax": "Tax", "adjustment": "Adjustment", "rounding_error": "Adjustment"}
-
-
-@dataclass(frozen=True)
-class MonitoringMetric:
-    """One Cloud Monitoring metric type and how it becomes a ledger metric."""
-
-    metric_type: str
-    metric: str  # ledger metric name (metrics_ingest.UNITS)
-    unit: str
-    aligner: str  # per-series aligner over ALIGNMENT
-    reducer: str  # cross-series reducer per instance (disks, load-balanced label)
-    scale: float = 1.0
-    agent: bool = False  # Ops Agent metric: no instance_name label, the name is metadata.system_labels.name
-    extra_filter: str = ""
-
-
-MONITORING_METRICS: tuple[MonitoringMetric, ...] = (
-    MonitoringMetric("compute.googleapis.com/instance/cpu/utilization", "cpu", "percent", "ALIGN_MEAN",
-                     "REDUCE_MEAN", scale=100.0),
-    MonitoringMetric("agent.googleapis.com/memory/percent_used", "memory", "percent", "ALIGN_MEAN", "REDUCE_MEAN",
-                     agent=True, extra_filter='metric.labels.state = "used"'),
-    MonitoringMetric("compute.googleapis.com/instance/network/received_bytes_count", "network_in", "bytes",
-                     "ALIGN_SUM", "REDUCE_SUM"),
-    MonitoringMetric("compute.googleapis.com/instance/network/sent_bytes_count", "network_out", "bytes",
-                     "ALIGN_SUM", "REDUCE_SUM"),
-    MonitoringMetric("compute.googleapis.com/instance/disk/read_bytes_count", "disk_read", "bytes",
-                     "ALIGN_SUM", "REDUCE_SUM"),
-    MonitoringMetric("compute.googleapis.com/instance/disk/write_bytes_count", "disk_write", "bytes",
-                     "ALIGN_SUM", "REDUCE_SUM"),
-)
-ALIGNMENT = timedelta(hours=1)
-INSTANCES_PER_QUERY = 50  # keeps each filter's one_of(...) list short
-_INSTANCE_ID = re.compile(
-    r"^//compute\.googleapis\.com/projects/([a-z0-9][a-z0-9.:-]*)/zones/([a-z0-9-]+)/instances/([a-z0-9][a-z0-9-]*)$")
-
-
-@dataclass(frozen=True)
-class InstanceRef:
-    """A ledger instance id split into what Cloud Monitoring labels carry."""
-
-    resource_id: str
-    project: str
-    zone: str
-    name: str  # instance name, or the numeric instance id (names start with a letter)
-
-    @property
-    def by_id(self) -> bool:
-        return self.name.isdigit()
-
-
-def instance_ref(resource_id: str) -> InstanceRef | None:
-    """The project, zone and instance of a Compute instance id; None for anything else."""
-    match = _INSTANCE_ID.match(resource_id.strip())
-    return InstanceRef(resource_id, *match.groups()) if match else None
 
 
 @dataclass(frozen=True)
@@ -177,7 +111,7 @@ class GcpConnector:
             path = require(self._settings, "GCP", ("google_application_credentials",))["google_application_credentials"]
             from google.oauth2 import service_account
 
-            self._creds = service_account.Credentials.from_service_account_file(path)
+            self._creds = service_account.Credentials.from_service_account_file(path)  # type: ignore[no-untyped-call]  # google-auth leaves it unannotated
         return self._creds
 
     @property
@@ -256,169 +190,6 @@ class GcpConnector:
             raise
 
 
-def _quoted(values: Iterable[str]) -> str:
-    return ", ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
-
-
-def time_series_request(spec: MonitoringMetric, project: str, refs: list[InstanceRef], start: datetime,
-                        end: datetime, *, by_id: bool) -> dict[str, Any]:
-    """A ListTimeSeriesRequest (as a dict) for one metric over a batch of one project's instances."""
-    names = _quoted(r.name for r in refs)
-    if by_id:
-        who = f"resource.labels.instance_id = one_of({names})"
-    elif spec.agent:
-        who = f"metadata.system_labels.name = one_of({names})"
-    else:
-        who = f"metric.labels.instance_name = one_of({names})"
-    clauses = [f'metric.type = "{spec.metric_type}"', 'resource.type = "gce_instance"', f'project = "{project}"',
-               f"resource.labels.zone = one_of({_quoted(sorted({r.zone for r in refs}))})", who]
-    if spec.extra_filter:
-        clauses.append(spec.extra_filter)
-    name_field = "metadata.system_labels.name" if spec.agent else "metric.label.instance_name"
-    return {
-        "name": f"projects/{project}", "filter": " AND ".join(clauses),
-        "interval": {"start_time": start, "end_time": end},
-        "aggregation": {"alignment_period": ALIGNMENT, "per_series_aligner": spec.aligner,
-                        "cross_series_reducer": spec.reducer,
-                        "group_by_fields": ["resource.label.zone", "resource.label.instance_id", name_field]},
-        "view": "FULL",
-    }
-
-
-def _label(labels: Any, key: str) -> str:
-    try:
-        return str(labels[key]) if key in labels else ""
-    except (KeyError, TypeError):
-        return ""
-
-
-def _number(value: Any) -> float | None:
-    """The double or int64 of a TypedValue (aligned gauges are doubles, summed byte counts int64)."""
-    pb = type(value).pb(value) if hasattr(type(value), "pb") else value
-    kind = pb.WhichOneof("value")
-    return float(getattr(pb, kind)) if kind in ("double_value", "int64_value") else None
-
-
-def series_points(spec: MonitoringMetric, refs: list[InstanceRef], series: Iterable[Any], start: datetime,
-                  end: datetime) -> list[tuple[str, str, str, float, str]]:
-    """Ledger points of the series that belong to `refs` (matched by zone and name or id)."""
-    wanted = {(r.zone, r.name): r.resource_id for r in refs}
-    projects = {r.project for r in refs if not r.project.isdigit()}  # a project number can't be compared
-    out = []
-    for ts in series:
-        project = _label(ts.resource.labels, "project_id")
-        if project and projects and project not in projects:
-            continue  # another project of the metrics scope
-        zone = _label(ts.resource.labels, "zone")
-        name = _label(ts.metric.labels, "instance_name") or _label(ts.metadata.system_labels, "name")
-        rid = wanted.get((zone, name)) or wanted.get((zone, _label(ts.resource.labels, "instance_id")))
-        if rid is None:
-            continue  # an instance nobody asked for
-        for point in ts.points:
-            value = _number(point.value)
-            period_start = point.interval.end_time - ALIGNMENT
-            if value is None or not start <= period_start < end:
-                continue
-            value *= spec.scale
-            value = min(max(value, 0.0), 100.0) if spec.unit == "percent" else max(value, 0.0)
-            out.append((rid, spec.metric, period_start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), value, spec.unit))
-    return out
-
-
-def _expr(columns: dict[str, tuple[str, str]], names: tuple[str, ...]) -> str:
-    for name in names:
-        if name.lower() in columns:  # flattened header, quoted as one identifier
-            return '"' + columns[name.lower()][0].replace('"', '""') + '"'
-        head, _, rest = name.partition(".")
-        if rest and head.lower() in columns and columns[head.lower()][1].upper().startswith("STRUCT"):
-            return f'"{columns[head.lower()][0]}".{rest}'
-    return "NULL"
-
-
-_LABEL_ENTRIES = """from_json({json}, '[{{"key": "VARCHAR", "value": "VARCHAR"}}]')"""
-
-
-def _labels_map(entries: str) -> str:
-    """A JSON object text from a list of {key, value} structs (entries without a key are dropped)."""
-    return ("CAST(to_json(map_from_entries(list_transform(list_filter("
-            f"{entries}, lambda l: l.key IS NOT NULL), lambda l: {{'k': l.key, 'v': l.value}}))) AS VARCHAR)")
-
-
-def _labels_expr(columns: dict[str, tuple[str, str]]) -> str:
-    """SQL for Tags (a JSON object text, or NULL) from the export's `labels`, whatever type DuckDB inferred.
-
-    BigQuery writes labels as a list of {key, value}. DuckDB infers that as a struct list
-    only when a sampled row has a label: when none does, the column is JSON[] (or "NULL"),
-    and a CSV export holds text. Each shape is converted here, and anything else becomes
-    NULL, so Tags is always text or NULL and never a raw list the Arrow table cannot hold.
-    """
-    if "labels" not in columns:
-        return "NULL"
-    actual, duck_type = columns["labels"]
-    q, kind = ident(actual), duck_type.upper()
-    if kind.startswith("STRUCT") and kind.endswith("[]"):
-        return _labels_map(q)
-    if kind.startswith(("STRUCT", "MAP")):  # already an object of label -> value
-        return f"CAST(to_json({q}) AS VARCHAR)"
-    if kind == "JSON[]":
-        return _labels_map(_LABEL_ENTRIES.format(json=f"CAST({q} AS JSON)"))
-    if kind in ("VARCHAR", "JSON"):  # json_type fails on invalid JSON, so it runs only inside json_valid's branch
-        text = f"NULLIF(TRIM(CAST({q} AS VARCHAR)), '')"
-        return (f"CASE WHEN json_valid({text}) THEN CASE json_type({text}) WHEN 'OBJECT' THEN {text} "
-                f"WHEN 'ARRAY' THEN {_labels_map(_LABEL_ENTRIES.format(json=f'CAST({text} AS JSON)'))} END END")
-    return "NULL"
-
-
-def read_billing_export(path: Path, start: date, end: date) -> list[dict[str, Any]]:
-    """Rows of a BigQuery billing export file (JSONL or CSV) in [start, end), as FOCUS dicts."""
-    lower = path.name.lower()
-    conn = duckdb.connect()
-    try:
-        conn.execute("SET TimeZone = 'UTC'")
-        if lower.endswith((".json", ".jsonl", ".ndjson")):
-            source, params = "read_json_auto(?, format='newline_delimited')", [str(path)]
-            columns = {str(r[0]).lower(): (str(r[0]), str(r[1]))
-                       for r in conn.execute(f"DESCRIBE SELECT * FROM {source}", params).fetchall()}  # noqa: S608
-        else:
-            file_format(path.name)
-            source, params = "read_csv(?, header=true, all_varchar=true)", [str(path)]
-            columns = describe(conn, "csv", path, path.name)
-        if "cost" not in columns or "usage_start_time" not in columns:
-            raise IngestError(detail=f"{path.name} is not a BigQuery billing export (needs cost, usage_start_time)")
-        select = {focus: _expr(columns, names) for focus, names in EXPORT_COLUMNS.items()}
-        credits = "0"
-        if "credits" in columns and columns["credits"][1].upper().startswith("STRUCT"):
-            credits = "COALESCE(list_sum(list_transform(credits, lambda c: c.amount)), 0)"
-        labels = _labels_expr(columns)
-        sql = (
-            "SELECT " + ", ".join(f"CAST({expr} AS VARCHAR) AS {name}" for name, expr in select.items())  # noqa: S608
-            + f", {credits} AS credits_total, {labels} AS tags FROM {source} "
-        )
-        rows = conn.execute(
-            f"SELECT * FROM ({sql}) WHERE CAST(ChargePeriodStart AS TIMESTAMPTZ) >= ? "  # noqa: S608 - fixed names
-            "AND CAST(ChargePeriodStart AS TIMESTAMPTZ) < ?",
-            [*params, datetime.combine(start, time()), datetime.combine(end, time())],
-        ).fetchall()
-        names = [*select, "credits_total", "tags"]
-    except duckdb.Error as exc:
-        raise IngestError(detail=f"{path.name} could not be read as a billing export: {str(exc).splitlines()[0]}") from exc
-    finally:
-        conn.close()
-    out = []
-    for values in rows:
-        r = dict(zip(names, values, strict=True))
-        cost = float(r["Cost"] or 0)
-        out.append({
-            "BilledCost": cost, "EffectiveCost": cost + float(r["credits_total"] or 0),
-            "ChargePeriodStart": r["ChargePeriodStart"], "ChargePeriodEnd": r["ChargePeriodEnd"],
-            "ServiceName": r["ServiceName"], "ResourceId": r["ResourceId"], "ResourceName": r["ResourceName"],
-            "RegionId": r["RegionId"], "ProviderName": "Google Cloud", "BillingCurrency": r["BillingCurrency"],
-            "ChargeCategory": CHARGE_CATEGORY.get(str(r["CostType"] or "regular").lower(), "Usage"),
-            "SubAccountId": r["SubAccountId"], "SubAccountName": r["SubAccountName"], "SkuId": r["SkuId"],
-            "ConsumedQuantity": float(r["ConsumedQuantity"]) if r["ConsumedQuantity"] not in (None, "") else None,
-            "ConsumedUnit": r["ConsumedUnit"], "Tags": r["tags"] if isinstance(r["tags"], str) else None,
-        })
-    return out
 
 
 __all__ = ["MONITORING_METRICS", "GcpConnector", "GcpInstance", "InstanceRef", "MonitoringMetric", "instance_from_api",

@@ -89,7 +89,7 @@ def test_ingest_azure_imports_costs_then_metrics_of_its_machines(env: Path, arm:
     assert main(["ingest", "azure", "--days", "40", "--guild", "6", "--json"]) == 0
     costs, metrics = json.loads(capsys.readouterr().out)
     assert built == ["azure"]
-    assert (costs["source_kind"], costs["rows_added"]) == ("azure_api", 3)
+    assert (costs["source_kind"], costs["rows_added"]) == ("azure_api", 4)  # with the reservation purchase
     assert (metrics["target"], metrics["rows_added"]) == ("metrics", 6)
     gets = [path for method, path, _ in FakeArm.requests if method == "GET"]
     assert len(gets) == 1 and VM.lower() in gets[0].lower()  # only the VM is metered, not the bandwidth line

@@ -176,7 +176,8 @@ async def test_a_failed_sync_is_logged_audited_and_told_to_subscribers_once(
     assert (await notes.run_once(post)).delivered == 1
     [(channel_id, text, notice)] = posted
     assert channel_id == 9 and notice["event"] == "finops_sync_failed"
-    assert text.startswith("🔔 FinOps sync failed: azure: Azure Cost Management query failed: ")
+    assert text.startswith("🔔 FinOps sync failed: azure: Azure Cost Management query (AmortizedCost by ResourceId, "
+                           "ServiceName) failed: ")
     assert text.endswith("(/cloud-finops-sync to retry).")
     assert not (await notes.run_once(post)).delivered
 
