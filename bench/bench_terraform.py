@@ -9,12 +9,21 @@
     `runner_plan_s` adds what `TerraformRunner.plan` does on top (show -json, parsing,
     fingerprint).
 
+(c) Orchestrator plan overhead at 200 resources: the whole `CloudOrchestrator.plan` of a
+    200-bucket sandbox project (render, parse back, write, fmt, plan, read, judge, store)
+    against a bare `terraform plan` of the same, already initialised root (goal <= 1.15x,
+    as `bench_core` measures at 20). Best of `PLAN_200_REPEATS` each, plus the median of the
+    per-attempt ratios.
+(d) What the Checkov scan adds to each plan of that project (SCAN_PLANS): one run over its
+    provider HCL, or "not measured: checkov missing" without `.venv-checkov`.
+
 Run: `.venv/bin/python -m bench.bench_terraform` (or `python bench/bench_terraform.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +40,9 @@ from cloud_engine.iac.supervision import LineStream
 
 STREAM_LINES = 10_000
 PLAN_RESOURCES = 20
+BIG_PROJECT = 200
+PLAN_200_REPEATS = 5
+MAX_CHANGES = 50  # per session (cloud_engine/store/sessions.py)
 _PRINTER = (
     "import sys\n"
     "out = sys.stdout\n"
@@ -108,8 +120,88 @@ async def runner_plan_seconds(root: Path, plugins: Path) -> float:
     return time.perf_counter() - started
 
 
-async def run() -> dict[str, float]:
-    """All figures: streaming lines/s, bare plan seconds and runner plan seconds (20 resources)."""
+async def orchestrator_plan_ratio(resources: int = BIG_PROJECT, repeats: int = PLAN_200_REPEATS) -> dict[str, float]:
+    """The orchestrator's plan of a `resources`-bucket sandbox project vs a bare `terraform plan` of its root.
+
+    A session holds at most 50 changes, so the project is first built by applying sessions of
+    50 buckets (real Terraform) up to `resources - 50`. Each attempt is then a new session adding
+    the last 50, named anew each time (nothing is cached): its plan renders, checks and plans the
+    whole `resources`-bucket project, as bench_core's 20-bucket plan does (creates only, so the
+    plan is read from Terraform's stream). The bare plan runs right after in the same root,
+    against the same configuration and state. The scan is off here (`scan_seconds`).
+    """
+    from cloud_engine.core import CloudOrchestrator, ResourceSpec
+    from cloud_engine.settings import Settings
+    from cloud_engine.store import Database
+
+    guild, admin = 1, 1
+    ours: list[float] = []
+    bare: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(_env_file=None, database_path=str(Path(tmp) / "plan.db"),
+                            terraform_runs_dir=Path(tmp) / "runs", scan_plans=False)
+        db = await Database.open(settings.database_path)
+        try:
+            engine = CloudOrchestrator(db, settings)
+            await engine.grant(guild, admin, admin, "CloudAdmin")
+            await engine.set_quota(guild, admin, "storage.buckets", resources * 2)
+            project = await engine.create_project(guild, admin, name="plan-200", provider="gcp", region="us-central1")
+            for first in range(0, resources - MAX_CHANGES, MAX_CHANGES):
+                session = await engine.start_session(project.id, admin)
+                for i in range(first, min(first + MAX_CHANGES, resources)):
+                    await engine.add_resource(session.id, admin, ResourceSpec(kind="bucket", name=f"b-{i}",
+                                                                              storage_gb=10))
+                await engine.plan(session.id, admin)
+                await engine.approve(session.id, admin)
+                if (await engine.apply(session.id, admin)).state.value != "APPLIED":
+                    raise RuntimeError("building the benchmark project failed")
+            for attempt in range(repeats):
+                session = await engine.start_session(project.id, admin)
+                for i in range(MAX_CHANGES):
+                    await engine.add_resource(session.id, admin, ResourceSpec(kind="bucket", name=f"n{attempt}-{i}",
+                                                                              storage_gb=10))
+                await engine.validate(session.id, admin)
+                started = time.perf_counter()
+                planned = await engine.plan(session.id, admin)
+                ours.append(time.perf_counter() - started)
+                if not planned.plan_summary or planned.plan_summary["add"] != MAX_CHANGES:
+                    raise RuntimeError(f"the plan did not add the {MAX_CHANGES} new buckets: {planned.error}")
+                bare.append(await bare_plan_seconds(engine.deployer.root(project),
+                                                    plugin_dir(Path(settings.terraform_runs_dir))))
+                await engine.cancel(session.id, admin)
+        finally:
+            await db.close()
+    return {f"orchestrator plan, {resources} resources (s, best)": min(ours),
+            f"bare terraform plan, {resources} resources (s, best)": min(bare),
+            f"plan overhead ratio, {resources} res. (goal <= 1.15)": min(ours) / min(bare),
+            f"plan overhead ratio, {resources} res., median": statistics.median(
+                o / b for o, b in zip(ours, bare, strict=True))}
+
+
+async def scan_seconds(resources: int = BIG_PROJECT, repeats: int = 2) -> dict[str, float | str]:
+    """What the Checkov scan adds to each plan of the `resources`-bucket project (its GCP HCL), best of `repeats`."""
+    from cloud_engine.core import ResourceSpec
+    from cloud_engine.iac.render import render
+    from cloud_engine.iac.scan import find_checkov, scan_files
+
+    label = f"checkov scan per plan, {resources} resources (s, best)"
+    checkov = find_checkov()
+    if checkov is None:
+        return {label: "not measured: checkov missing (make checkov)"}
+    files = render("gcp", [ResourceSpec(kind="bucket", name=f"b-{i}", storage_gb=10) for i in range(resources)],
+                   project_name="plan-200")
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        result = await asyncio.to_thread(scan_files, files, checkov=checkov)
+        times.append(time.perf_counter() - started)
+        if not result["scanned"]:
+            return {label: f"not measured: {result['reason']}"}
+    return {label: min(times)}
+
+
+async def run() -> dict[str, float | str]:
+    """All figures: streaming lines/s, bare and runner plan seconds (20 resources), the 200-resource ratio, the scan."""
     with tempfile.TemporaryDirectory() as tmp:
         plugins = plugin_dir(Path(tmp) / "cache")
         root = write_null_root(Path(tmp) / "root")
@@ -121,6 +213,8 @@ async def run() -> dict[str, float]:
         "stream_lines_per_s": lines_per_s,
         "bare_plan_s_20_null": bare,
         "runner_plan_s_20_null": runner,
+        **await orchestrator_plan_ratio(),
+        **await scan_seconds(),
     }
 
 
@@ -133,6 +227,9 @@ def main() -> None:
         f"bare terraform plan, {PLAN_RESOURCES} null_resources: {figures['bare_plan_s_20_null']:.3f} s (best of 3)"
     )
     print(f"TerraformRunner.plan, same root: {figures['runner_plan_s_20_null']:.3f} s (best of 3)")
+    for key, value in figures.items():
+        if str(BIG_PROJECT) in key:
+            print(f"{key}: {value:.3f}" if isinstance(value, float) else f"{key}: {value}")
 
 
 if __name__ == "__main__":

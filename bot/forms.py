@@ -46,7 +46,8 @@ class FormField:
 
 
 def _name(kind: str) -> FormField:
-    example = {"vm": "web-1", "database": "orders-db", "bucket": "assets", "network": "main"}.get(kind, f"my-{kind[:3]}")
+    example = {"vm": "web-1", "database": "orders-db", "bucket": "assets", "network": "main",
+               "load_balancer": "web-lb"}.get(kind, f"my-{kind[:3]}")
     return FormField("name", "Name", f"e.g. {example} (lower-case, digits, hyphens)", required=True, max_length=63)
 
 
@@ -71,10 +72,18 @@ FORMS: dict[str, tuple[FormField, ...]] = {
     "firewall": (_name("firewall"), FormField("network", "Network name", "main", max_length=63),
                  FormField("ports", "Ports (e.g. 443, 8000-8080)", "443", max_length=200),
                  FormField("sources", "Source CIDRs (comma separated)", "10.0.0.0/8", max_length=400), _TAGS),
+    # five inputs, Discord's most per modal: tags are set through the CLI or the API for this kind
+    "load_balancer": (_name("load_balancer"),
+                      FormField("backend", "Backend (a vm or bucket of this project)", "web-1", required=True,
+                                max_length=63),
+                      FormField("domain", "Domain for the HTTPS certificate", "shop.example.com", required=True,
+                                max_length=253),
+                      FormField("port", "Port the VM serves HTTP on", "80", max_length=5),
+                      FormField("cdn", "CDN for a bucket backend? (yes/no)", "no", max_length=3)),
 }
 CHOICE_STEPS: dict[str, tuple[str, ...]] = {
     "vm": ("region", "machine_type"), "k8s_cluster": ("region", "machine_type"), "database": ("region", "tier"),
-    "bucket": ("region", "storage_class"), "network": (), "firewall": (),
+    "bucket": ("region", "storage_class"), "network": (), "firewall": (), "load_balancer": (),
 }
 assert set(FORMS) == set(CHOICE_STEPS) == set(RESOURCE_KINDS), "every resource kind needs a form"
 
@@ -141,7 +150,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "retention_days": _int("retention days"), "public_ip": _yes_no("public IP"),
     "private_nodes": _yes_no("private nodes"), "high_availability": _yes_no("high availability"),
     "versioning": _yes_no("versioning"), "tags": _tags, "subnets": _subnets,
-    "engine": lambda t: t.strip().lower(),
+    "engine": lambda t: t.strip().lower(), "port": _int("port"), "cdn": _yes_no("CDN"),
+    "domain": lambda t: t.strip().lower(), "backend": lambda t: t.strip().lower(),
 }
 
 

@@ -42,9 +42,11 @@ ANCHOR = re.compile(r"#([a-z0-9_]+) [A-Za-z0-9]+#[A-Za-z0-9_]+\}")
 
 def rendered_types(provider: str) -> dict[str, set[str]]:
     """{"resource": types, "data": types} the renderer writes for the test projects."""
-    from tests.cloud_engine.iac.realistic import realistic_project
+    from tests.cloud_engine.iac.realistic import realistic_project, static_site_project
 
     projects = [realistic_project(), realistic_project(engine="mysql", public_vm=False)]
+    if provider != "azure":  # Azure fronts VMs only (azure/load_balancer.py)
+        projects.append(static_site_project())
     testdata = REPO / "tests" / "cloud_engine" / "iac" / "testdata"
     for case in sorted(testdata.glob("*/input.json")):
         doc = json.loads(case.read_text("utf-8"))
@@ -94,7 +96,9 @@ def struct_of(type_ref: dict[str, Any], types: dict[str, Any]) -> tuple[str | No
 
 def tf_name(prop: dict[str, Any]) -> str:
     docs = prop.get("docs", {})
-    match = ANCHOR.search(docs.get("remarks", "") + " " + docs.get("summary", ""))
+    # jsii splits a doc at "@tag"-like text, so the registry link can sit in a custom tag too
+    texts = [docs.get("remarks", ""), docs.get("summary", ""), *map(str, docs.get("custom", {}).values())]
+    match = ANCHOR.search(" ".join(texts))
     if not match:
         raise ValueError(f"no Terraform name in the docs of {prop['name']}")
     return match.group(1)

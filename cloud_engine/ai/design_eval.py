@@ -99,7 +99,8 @@ def violations(answer: AdviceAnswer) -> list[str]:
                 bad = [p for p in _PROBE_PORTS if p not in (80, 443) and rule.covers_port(p)]
                 if bad or rule.protocol not in ("tcp",):
                     out.append(f"{r.spec.name} opens {bad or rule.protocol} to the world")
-        if "through the load balancer" in r.rationale.lower():
+        if "through the load balancer" in r.rationale.lower() and not any(
+                o.spec.kind == "load_balancer" for o in answer.resources):
             out.append(f"{r.spec.name} claims a load balancer the design does not have")
     return out
 

@@ -107,8 +107,9 @@ def requirement_block(use_case: str) -> str:
     if req.unsupported:
         lines.append("Not in the catalogue (name each as a risk, never drop it silently):")
         lines += [f"- {u.part}: {u.instead}" for u in req.unsupported]
-    lines.append("The catalogue has no managed load balancer, cache, queue, CDN or GPU types: do not claim that "
-                 "traffic arrives through a load balancer.")
+    lines.append("The catalogue has no cache, queue or GPU types. The HTTPS entry point is the load_balancer kind "
+                 "(backend: a vm or bucket of the design; domain: its hostname): claim that traffic arrives through "
+                 "a load balancer only when the design has one.")
     return "\n".join(lines)
 
 

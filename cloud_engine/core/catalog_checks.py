@@ -12,9 +12,9 @@ cloud would refuse is refused when the resource is added, not when the plan runs
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
-from cloud_engine.core.models import ResourceSpec
+from cloud_engine.core.models import LB_BACKEND_KINDS, ResourceSpec
 from cloud_engine.data.catalog import Catalog
 from cloud_engine.errors import InvalidInput
 
@@ -205,4 +205,41 @@ def quota_usage(catalog: Catalog, provider: str, spec: ResourceSpec) -> dict[str
         return {"storage.buckets": 1}
     if spec.kind == "network":
         return {"network.vpcs": 1}
+    if spec.kind == "load_balancer":
+        return {"network.load_balancers": 1}
     return {}
+
+
+def lb_backend(spec: ResourceSpec, resources: Sequence[ResourceSpec]) -> ResourceSpec:
+    """The resource a load balancer fronts, among `resources` (the project's desired configuration).
+
+    Why here: the spec alone cannot know whether its backend exists; validation, the wizard and
+    every renderer ask the same question and must give the same answer, naming the field.
+    """
+    for kind in LB_BACKEND_KINDS:
+        for other in resources:
+            if other.kind == kind and other.name == spec.backend:
+                return other
+    raise InvalidInput(field=f"{spec.name}.backend",
+                       rule=f"{spec.backend!r} is not a vm, k8s_cluster or bucket of this project")
+
+
+def backend_problems(resources: Sequence[ResourceSpec]) -> list[tuple[str, str]]:
+    """(field, rule) for every load balancer of a configuration whose backend it does not hold.
+
+    Why at project level: a spec can name a backend added later in the same session, or one a
+    later session removes; only the configuration as a whole can say, and validation refuses
+    it before a plan rather than letting the renderer fail the plan.
+    """
+    out: list[tuple[str, str]] = []
+    for spec in resources:
+        if spec.kind != "load_balancer":
+            continue
+        try:
+            backend = lb_backend(spec, resources)
+        except InvalidInput as exc:
+            out.append((str(exc.data["field"]), str(exc.data["rule"])))
+            continue
+        if spec.cdn and backend.kind != "bucket":
+            out.append((f"{spec.name}.cdn", "a CDN is offered in front of a bucket backend only"))
+    return out

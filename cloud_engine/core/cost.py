@@ -3,11 +3,17 @@
 One convention everywhere: a month is `catalog.hours_per_month` (730) hours. Prices are
 list prices for the catalogue's reference region times the region's multiplier; the
 catalogue records its source and date, and estimates say so.
+
+Network plumbing (NAT gateways, their addresses, private DNS zones) is priced by
+`iac/plumbing.py`, since only the renderer knows what a project's resources need together;
+`plumbing_change` turns it into the lines and the monthly change a session's estimate and
+budget check include, so the budget is judged on everything the plan creates.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 
 from cloud_engine.core.models import CostLine, ResourceSpec
 from cloud_engine.data.catalog import Catalog, ProviderCatalog, load_catalog
@@ -42,8 +48,15 @@ def _free(cat: ProviderCatalog, mult: float, spec: ResourceSpec, hpm: int) -> tu
     return 0.0, "no charge for the resource itself (traffic billed separately)"
 
 
+def _load_balancer(cat: ProviderCatalog, mult: float, spec: ResourceSpec, hpm: int) -> tuple[float, str]:
+    lb = cat.load_balancer  # its own source and date (catalog.json), traffic by use
+    return lb.hourly_usd * mult + lb.certificate_monthly_usd / hpm, (
+        f"{lb.product} for {spec.domain}; + ${lb.processed_gb_usd:g}/GB processed ({lb.source}, {lb.as_of})")
+
+
 PRICERS: dict[str, Callable[[ProviderCatalog, float, ResourceSpec, int], tuple[float, str]]] = {
     "vm": _vm, "database": _database, "bucket": _bucket, "k8s_cluster": _k8s, "network": _free, "firewall": _free,
+    "load_balancer": _load_balancer,
 }
 
 
@@ -77,3 +90,52 @@ class CostEstimator:
     @property
     def provenance(self) -> str:
         return f"{self.catalog.source} (as of {self.catalog.as_of}; {self.hours_per_month} h/month)"
+
+
+@dataclass(frozen=True)
+class PlumbingChange:
+    """The project's priced plumbing before and after a session, and the lines of what changes."""
+
+    before_monthly: float = 0.0
+    after_monthly: float = 0.0
+    lines: list[CostLine] = field(default_factory=list)  # what each item adds (negative: released); sums to delta
+    released: frozenset[str] = frozenset()  # addresses the project no longer needs
+    unpriced: str | None = None  # why the renderer could not say (the plan will refuse the same configuration)
+
+    @property
+    def delta(self) -> float:
+        return round(self.after_monthly - self.before_monthly, 2)
+
+
+def plumbing_change(provider: str, before: Sequence[ResourceSpec], after: Sequence[ResourceSpec], *,
+                    project_name: str, region: str) -> PlumbingChange:
+    """What a session does to the project's network plumbing: totals before and after, and per-item lines.
+
+    Blocking (it renders the project twice); callers run it in a worker thread. A configuration
+    the renderer refuses (a database without a network) is not priced, and `unpriced` says why.
+    """
+    from cloud_engine.iac.plumbing import network_plumbing  # iac prices what its own renderer adds
+
+    try:
+        old = {i.address: i for i in network_plumbing(provider, before, project_name=project_name, region=region)}
+    except InvalidInput:
+        old = {}  # what was applied no longer renders (e.g. a catalogue change): nothing to compare with
+    try:
+        new = {i.address: i for i in network_plumbing(provider, after, project_name=project_name, region=region)}
+    except InvalidInput as exc:
+        kept = round(sum(i.monthly_usd for i in old.values()), 2)  # counted as it is: the estimate never drops it
+        return PlumbingChange(before_monthly=kept, after_monthly=kept, unpriced=exc.message)
+    lines = []
+    for address, item in new.items():
+        was = old[address].monthly_usd if address in old else 0.0
+        if item.monthly_usd != was:  # added, or repriced (a Cloud NAT is billed per VM behind it)
+            before_h = old[address].hourly_usd if address in old else 0.0
+            lines.append(CostLine(resource=address, kind="plumbing", hourly=round(item.hourly_usd - before_h, 6),
+                                  monthly=round(item.monthly_usd - was, 2),
+                                  detail=f"network plumbing: {item.detail}" + (f" (was ${was:,.2f})" if was else "")))
+    lines += [CostLine(resource=a, kind="plumbing", hourly=-i.hourly_usd, monthly=-i.monthly_usd,
+                       detail="network plumbing no longer needed: destroyed with this change")
+              for a, i in old.items() if a not in new and i.monthly_usd > 0]
+    return PlumbingChange(before_monthly=round(sum(i.monthly_usd for i in old.values()), 2),
+                          after_monthly=round(sum(i.monthly_usd for i in new.values()), 2), lines=lines,
+                          released=frozenset(old) - frozenset(new))

@@ -5,7 +5,7 @@ Pure functions over the engine's models, used by validation and planning.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from cloud_engine.core import catalog_checks
@@ -29,12 +29,16 @@ def quota_needs(catalog: Catalog, provider: str, changes: Sequence[SessionResour
     return {name: n for name, n in needs.items() if n > 0}
 
 
-def unrequested_destruction(session: Session, artifact: PlanArtifact) -> list[Violation]:
+def unrequested_destruction(session: Session, artifact: PlanArtifact, *,
+                            released_plumbing: Collection[str] = ()) -> list[Violation]:
     """Each resource the plan destroys or replaces that the session did not ask to change.
 
     Why: records and state can disagree (a resource created out of band, or by a run the
     engine could not follow). Validation judged the request; this judges what Terraform
     will actually do, so such a plan never reaches apply on an ordinary user's approval.
+    `released_plumbing` are the addresses of network plumbing the project's resources needed
+    before the session and no longer need (the NAT of the last private VM): destroying them
+    is what the session's own change means, not something nobody asked for.
     """
     asked = {f"{r.kind}/{r.name}" for r in session.resources}
     asked_names = {r.name for r in session.resources}
@@ -43,6 +47,8 @@ def unrequested_destruction(session: Session, artifact: PlanArtifact) -> list[Vi
         action = change.get("action")
         kind, name = str(change.get("kind")), str(change.get("name"))
         if action not in ("delete", "replace"):
+            continue
+        if action == "delete" and change.get("address") in released_plumbing:
             continue
         if artifact.target == "sandbox":
             if f"{kind}/{name}" in asked:

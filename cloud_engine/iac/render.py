@@ -16,6 +16,7 @@ from cloud_engine.errors import InvalidInput
 from cloud_engine.iac.fmt import terraform_fmt
 from cloud_engine.iac.hcl import Block, write_files
 from cloud_engine.iac.providers import RenderContext, Rendered, get_provider
+from cloud_engine.iac.providers._base import KIND_ORDER, ordered
 from cloud_engine.iac.providers._common import (
     WorldAdminAllowance,
     check_api_access_cidrs,
@@ -37,15 +38,6 @@ BACKEND_KEYS: dict[str, dict[str, bool]] = {
                 "use_azuread_auth": False, "subscription_id": False},
 }
 FILE_ORDER = ("versions.tf", "providers.tf", "variables.tf", "main.tf", "outputs.tf")
-# Blocks are written in this order of kinds (then in the project's order), so a network
-# always prints before its subnets' users and the files do not change when specs are reordered.
-KIND_ORDER = ("network", "firewall", "bucket", "database", "vm", "k8s_cluster")
-
-
-def ordered(resources: Sequence[ResourceSpec]) -> tuple[ResourceSpec, ...]:
-    """The specs sorted by KIND_ORDER, keeping the project's order within a kind."""
-    rank = {kind: i for i, kind in enumerate(KIND_ORDER)}
-    return tuple(sorted(resources, key=lambda spec: rank.get(spec.kind, len(rank))))
 
 
 def _rendered(provider: str, specs: Sequence[ResourceSpec], *, project_name: str, region: str | None,

@@ -21,6 +21,7 @@ from cloud_engine.core.models import COMMON_FIELDS, KIND_FIELDS, ResourceSpec
 from cloud_engine.iac.hcl import Block, Raw, write_files
 from cloud_engine.iac.plan import PlanResult, ResourceChange
 from cloud_engine.iac.providers import get_provider
+from cloud_engine.iac.providers._base import KIND_ORDER
 from cloud_engine.iac.providers._common import (
     WorldAdminAllowance,
     check_project_name,
@@ -130,7 +131,11 @@ def _pair(address: str, triggers: dict[str, str], force_new: frozenset[str]) -> 
 
 
 def logical_changes(plan: PlanResult) -> list[LogicalChange]:
-    """Fold the mirror's null_resource changes into one LogicalChange per user resource/subnet."""
+    """Fold the mirror's null_resource changes into one LogicalChange per user resource/subnet.
+
+    Rows come in KIND_ORDER (Terraform lists addresses alphabetically, which would put a load
+    balancer before the network and the VM it needs), in Terraform's order within a kind.
+    """
     groups: dict[tuple[str, str, str | None], dict[str, ResourceChange]] = {}
     for change in plan.changes:
         parsed = _parse_address(change)
@@ -138,7 +143,9 @@ def logical_changes(plan: PlanResult) -> list[LogicalChange]:
             continue
         key, role = parsed
         groups.setdefault(key, {})[role] = change
-    return [_fold(key, pair) for key, pair in groups.items()]
+    rank = {kind: i for i, kind in enumerate(KIND_ORDER)}
+    keys = sorted(groups, key=lambda key: rank.get(key[0], len(rank)))
+    return [_fold(key, groups[key]) for key in keys]
 
 
 def _parse_address(change: ResourceChange) -> tuple[tuple[str, str, str | None], str] | None:

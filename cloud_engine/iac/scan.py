@@ -148,7 +148,6 @@ def scan(root: Path, *, checkov: Path | None = None, extra_args: Sequence[str] =
 
 ALLOWLIST = REPO_ROOT / "checkov-allowlist.txt"
 PLAN_SCAN_TIMEOUT_S = 120.0
-SHOWN_FINDINGS = 20
 
 
 def scan_files(files: Mapping[str, str], *, checkov: Path | None = None,
@@ -157,7 +156,9 @@ def scan_files(files: Mapping[str, str], *, checkov: Path | None = None,
 
     Checks the repository's allow-list accepts (each with its documented reason) are counted,
     not listed: they are Cloud Engine's own defaults, the same for every plan. What remains is
-    what this project's resources change. JSON-able: it is stored with the plan.
+    what this project's resources change, every finding of it: the engine judges them all
+    (core/scanner_policy.py: suppressions, scanner policies, new since the last apply) and
+    keeps only the first few in the plan's summary. JSON-able.
     """
     accepted = dict(allowlist) if allowlist is not None else (load_allowlist(ALLOWLIST) if ALLOWLIST.is_file() else {})
     with tempfile.TemporaryDirectory(prefix="ce-scan-") as tmp:
@@ -172,7 +173,7 @@ def scan_files(files: Mapping[str, str], *, checkov: Path | None = None,
             "failed": len(open_findings),
             "findings": [{"check_id": f.check_id, "name": f.name, "severity": f.severity, "resource": f.resource,
                           "file": f.file, "line": f.line, "guideline": f.guideline}
-                         for f in open_findings[:SHOWN_FINDINGS]]}
+                         for f in open_findings]}
 
 
 async def scan_plan(settings: Settings, files: Mapping[str, str]) -> dict[str, Any] | None:

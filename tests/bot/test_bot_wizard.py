@@ -63,7 +63,8 @@ async def test_add_flow_walks_kind_then_catalogue_selects_then_modal(bot, engine
     press = make_interaction(bot, make_member(USER))
     await start_add(bot, press, session)
     view: StepView = press.response.calls[0][1]["view"]
-    assert [o.value for o in view.select.options] == ["vm", "database", "network", "bucket", "firewall", "k8s_cluster"]
+    assert [o.value for o in view.select.options] == ["vm", "database", "network", "bucket", "firewall", "k8s_cluster",
+                                                     "load_balancer"]
     for step_value in ("database", "us-central1"):
         pick = make_interaction(bot, make_member(USER))
         view.select._values = [step_value]

@@ -25,6 +25,7 @@ SUBJECT_TERMS: dict[str, tuple[str, ...]] = {
     "bucket": ("cloud storage", "s3", "blob", "storage account", "bucket", "object storage"),
     "network": ("vpc", "vnet", "virtual network", "subnet", "network design"),
     "firewall": ("firewall", "security group", "nsg"),
+    "load_balancer": ("load balanc", "application gateway", "front door", "cloudfront", "certificate"),
     # servers' availability: groups that replace and spread instances (not a database's standby)
     "availability": ("instance group", "scale set", "auto scaling", "autoscal", "autohealing", "availability zones",
                      "load balanc"),

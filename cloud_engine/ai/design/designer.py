@@ -6,8 +6,10 @@ that ("the database runs in one zone") would contradict the design the user gets
 and `risks` read the specs as they are after every correction.
 
 What the catalogue offers: VMs, Kubernetes clusters, PostgreSQL/MySQL databases, buckets,
-networks and firewalls. Everything else a request names (a cache, a queue, GPUs, a CDN, a
-managed load balancer) is said plainly to be not offered, with what the design does instead.
+networks, firewalls and HTTPS load balancers (a managed certificate in front of a VM or a
+bucket). A public web tier gets a load balancer on a placeholder domain the user replaces,
+and its servers lose their public IPs. Everything else a request names (a cache, a queue,
+GPUs) is said plainly to be not offered, with what the design does instead.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ DB_PORTS = {"postgres": 5432, "mysql": 3306}
 _SMALLER = {"large": "medium", "medium": "small", "small": "small"}
 _STORAGE_GB = {"low": 50, "medium": 200, "high": 1000}
 _DB_STORAGE_GB = {"low": 20, "medium": 100, "high": 500}
-NO_LB = "a managed load balancer is not yet offered by Cloud Engine"
+LB = "web-lb"
+# RFC 2606 reserves example.com: a placeholder no certificate is ever issued for, so nothing goes live by mistake.
+PLACEHOLDER_DOMAIN = "app.example.com"
 
 
 @dataclass
@@ -56,6 +60,7 @@ def design(req: Requirements, cat: ProviderCatalog, *, provider: str, region: st
         d.specs.append(_firewall(req, provider, region))
     net = NET if needs_net else None
     _compute(d, req, cat, region, budget, size, net)
+    _entry_point(d, req, region, net)
     for engine in req.engines:
         name = "app-db" if len(req.engines) == 1 else f"{engine}-db"
         d.specs.append(ResourceSpec(kind="database", name=name, region=region, engine=engine,
@@ -104,6 +109,20 @@ def _compute(d: Draft, req: Requirements, cat: ProviderCatalog, region: str, bud
     if not req.runs_code and not req.engines and not req.object_storage and not req.static_hosting:
         d.specs.append(ResourceSpec(kind="vm", name="app", region=region, machine_type=machine_type_for(cat, size),
                                     network=net, description="general application server"))
+
+
+def _entry_point(d: Draft, req: Requirements, region: str, net: str | None) -> None:
+    """A public web tier is reached through an HTTPS load balancer; its servers keep no public IP."""
+    if not req.public or req.private_only or net is None:
+        return
+    servers = [i for i, s in enumerate(d.specs) if s.kind == "vm" and "worker" not in (s.description or "")]
+    if not servers:
+        return
+    for i in servers:
+        d.specs[i] = d.specs[i].model_copy(update={"public_ip": False})
+    d.specs.append(ResourceSpec(kind="load_balancer", name=LB, region=region, backend=d.specs[servers[0]].name,
+                                domain=PLACEHOLDER_DOMAIN, port=80,
+                                description="HTTPS entry point with a managed certificate"))
 
 
 def _storage(d: Draft, req: Requirements, region: str, budget: str) -> None:
@@ -156,6 +175,10 @@ def explain(spec: ResourceSpec, req: Requirements, cat: ProviderCatalog) -> str:
         protect = ", deletion protection on" if spec.deletion_protection else ""
         return (f"Managed {spec.engine} on {describe(cat, spec)}, {ha}, backups kept "
                 f"{spec.backup_retention_days or 0} days{protect}; reachable only inside the private network.")
+    if spec.kind == "load_balancer":
+        return (f"The HTTPS entry point: a load balancer with a managed certificate for {spec.domain} in front of "
+                f"{spec.backend}, redirecting HTTP to HTTPS. Replace {spec.domain} with your own hostname before "
+                "deploying; the certificate is issued once that name's DNS points at the load balancer.")
     if spec.kind == "bucket":
         if spec.name == "site-content":
             return ("The static site's files live in a private, versioned bucket. No CDN is offered by Cloud Engine: "
@@ -173,10 +196,9 @@ def _explain_vm(spec: ResourceSpec, req: Requirements, cat: ProviderCatalog) -> 
     if "containers" in role:
         return text + " runs the containers with Docker Compose (a cluster control plane would take most of the budget)."
     if spec.public_ip:
-        return text + f". It takes HTTPS on its own public IP (only 443 is open): {NO_LB}."
-    if req.public:
-        return (text + f". No public IP, and {NO_LB}: until it is, put the provider's HTTPS load balancer in front "
-                "of it (outside Cloud Engine) or the site is not reachable from the internet.")
+        return text + ". It takes HTTPS on its own public IP (only 443 is open)."
+    if req.public and not req.private_only and spec.network:
+        return text + f". No public IP: internet traffic arrives through the HTTPS load balancer {LB}."
     return text + ". No public IP: reachable only inside the private network (VPN or bastion)."
 
 
@@ -197,11 +219,16 @@ def risks(specs: Sequence[ResourceSpec], req: Requirements, compliance: str) -> 
         out.append(Risk("No workload part was recognised in the request, so one general server is a starting "
                         "point; say what it runs (web app, API, database, files, batch jobs).", ""))
     servers = [s for s in specs if s.kind == "vm" and "worker" not in (s.description or "")]
-    if req.public and servers:
+    balancers = [s for s in specs if s.kind == "load_balancer"]
+    if req.public and servers and not balancers:
         reach = ("each server takes HTTPS on its own public IP" if any(s.public_ip for s in servers) else
-                 "the servers have no public IP, so add the provider's HTTPS load balancer outside Cloud Engine "
-                 "before going live")
-        out.append(Risk(f"Entry point: {NO_LB}; {reach}.", "availability"))
+                 "the servers have no public IP and nothing fronts them, so the site is not reachable from the "
+                 "internet until a load_balancer resource is added")
+        out.append(Risk(f"Entry point: {reach}.", "availability"))
+    for lb in balancers:
+        out.append(Risk(f"Entry point: {lb.name} answers HTTPS on {lb.domain} only once that name's DNS points at "
+                        "it (its certificate is issued then); it is the single point of entry, billed by the hour "
+                        "whether traffic flows or not.", "availability"))
     if req.app_tier and len(servers) == 1 and not any(s.kind == "k8s_cluster" for s in specs):
         out.append(Risk("One application server is a single point of failure: a crash or a patch reboot takes the "
                         "service down; add a second server behind a load balancer when uptime matters.",

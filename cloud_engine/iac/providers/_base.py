@@ -16,6 +16,16 @@ from cloud_engine.errors import InvalidInput, UnsupportedResource
 from cloud_engine.iac.hcl import Block
 
 MANAGED_BY = "cloud-engine"
+# Blocks and plan rows come in this order of kinds (then in the project's order), so a network
+# prints before its subnets' users, a load balancer after its backend, and neither the files nor
+# the rows change when specs are reordered.
+KIND_ORDER = ("network", "firewall", "bucket", "database", "vm", "k8s_cluster", "load_balancer")
+
+
+def ordered(resources: Sequence[ResourceSpec]) -> tuple[ResourceSpec, ...]:
+    """The specs sorted by KIND_ORDER, keeping the project's order within a kind."""
+    rank = {kind: i for i, kind in enumerate(KIND_ORDER)}
+    return tuple(sorted(resources, key=lambda spec: rank.get(spec.kind, len(rank))))
 
 
 @dataclass(frozen=True)

@@ -68,7 +68,7 @@ def test_the_model_prompt_carries_the_same_requirement_model() -> None:
     block = requirement_block("node api with mongodb and redis")
     assert "- api tier" in block and "- postgres database" in block
     assert "NoSQL/MongoDB database" in block and "managed cache" in block
-    assert "no managed load balancer" in block
+    assert "The HTTPS entry point is the load_balancer kind" in block
 
 
 async def test_text_is_rewritten_after_guardrail_corrections(settings: Settings, db: Database,
@@ -82,5 +82,7 @@ async def test_text_is_rewritten_after_guardrail_corrections(settings: Settings,
     assert database.spec.high_availability and "highly available" in database.rationale
     assert not any("runs in one zone" in r.text for r in answer.risks)
     assert not web.spec.public_ip and "No public IP" in web.rationale
-    assert "not yet offered by Cloud Engine" in web.rationale
-    assert not any("through the load balancer" in r.rationale for r in answer.resources)
+    # a public web tier is reached through the load balancer the design now offers, on a placeholder domain
+    assert "through the HTTPS load balancer web-lb" in web.rationale
+    [lb] = [r for r in answer.resources if r.spec.kind == "load_balancer"]
+    assert lb.spec.backend == web.spec.name and "Replace app.example.com" in lb.rationale

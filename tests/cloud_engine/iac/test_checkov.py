@@ -6,13 +6,13 @@ skips, saying how to install it, unless CI is set: there a missing scanner is a 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
 from cloud_engine.iac.render import render
-from cloud_engine.iac.scan import ScanResult, find_checkov, load_allowlist, scan
+from cloud_engine.iac.scan import ScanResult, load_allowlist, scan
+from tests.cloud_engine.iac.checkov_bin import require_checkov
 from tests.cloud_engine.iac.realistic import PROVIDERS, realistic_project
 
 ALLOWLIST = Path(__file__).resolve().parents[3] / "checkov-allowlist.txt"
@@ -26,12 +26,7 @@ REQUIRED = frozenset({
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory: pytest.TempPathFactory) -> ScanResult:
-    checkov = find_checkov()
-    if checkov is None:
-        message = "checkov is not installed: run `make checkov` (creates .venv-checkov) or set CHECKOV_BIN"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
+    checkov = require_checkov()
     root = tmp_path_factory.mktemp("checkov")
     # a second root per cloud (MySQL, a VM without public IP) judges the other engine and the NAT path
     variants = {"": realistic_project(), "-mysql": realistic_project(engine="mysql", public_vm=False)}

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from bot import embeds
 from cloud_engine.ai.plan_review import PlanReviewer, scan_findings
@@ -13,20 +10,15 @@ from cloud_engine.core import CloudOrchestrator, ResourceSpec
 from cloud_engine.core.models import State
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.iac.render import render
-from cloud_engine.iac.scan import find_checkov, scan_files
+from cloud_engine.iac.scan import scan_files
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
+from tests.cloud_engine.iac.checkov_bin import require_checkov
 from tests.conftest import ADMIN, GUILD, FakeClock
 
 
 def _checkov() -> Path:
-    found = find_checkov()
-    if found is None:
-        message = "checkov is not installed: run `make checkov` (it creates .venv-checkov)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
+    return require_checkov()
 
 
 async def _engine(db: Database, settings: Settings, clock: FakeClock, **overrides: object) -> CloudOrchestrator:

@@ -52,7 +52,9 @@ NETWORK = {"kind": "network", "name": "core", "cidr": "10.20.0.0/16",
 
 def test_aws_firewalls_are_attached_to_vms_and_the_cluster() -> None:
     main = main_of("aws", realistic_project())
-    assert main["aws_instance"]["web-1"]["vpc_security_group_ids"] == ["${aws_security_group.web-fw.id}"]
+    # the firewall's group, then the group admitting only the load balancer that fronts web-1
+    assert main["aws_instance"]["web-1"]["vpc_security_group_ids"] == ["${aws_security_group.web-fw.id}",
+                                                                       "${aws_security_group.web-lb__targets.id}"]
     vpc_config = main["aws_eks_cluster"]["apps"]["vpc_config"][0]
     assert vpc_config["security_group_ids"] == ["${aws_security_group.web-fw.id}"]
 
@@ -193,8 +195,11 @@ def test_azure_postgres_is_reachable_through_a_private_endpoint_with_a_login() -
 def test_azure_nsg_is_associated_with_every_subnet() -> None:
     main = main_of("azure", realistic_project())
     associations = main["azurerm_subnet_network_security_group_association"]
-    assert {a["subnet_id"] for a in associations.values()} == {"${azurerm_subnet.core__app.id}",
+    assert {a["subnet_id"] for a in associations.values() if a["network_security_group_id"] ==
+            "${azurerm_network_security_group.web-fw.id}"} == {"${azurerm_subnet.core__app.id}",
                                                                "${azurerm_subnet.core__data.id}"}
+    # the load balancer's gateway subnet has its own NSG (Application Gateway v2's required rules)
+    assert associations["core__appgw"]["network_security_group_id"] == "${azurerm_network_security_group.core__appgw.id}"
 
 
 @pytest.mark.parametrize("encrypted", [True, False])

@@ -78,13 +78,14 @@ def test_logical_changes_fold_pairs() -> None:
         change("network__e__subnet__s1__settings", "no-op", {}, {}),
         ResourceChange(address="aws_instance.x", type="aws_instance", name="x", action="create", actions=["create"]),
     ])
+    # rows in the kinds' render order (networks first, load balancers last), Terraform's order within a kind
     assert logical_changes(plan) == [
-        LogicalChange(kind="vm", name="a", action="update", changed=["machine_type"]),
-        LogicalChange(kind="vm", name="b", action="replace", forced_by=["image"], changed=["image"]),
-        LogicalChange(kind="bucket", name="c", action="create"),
         LogicalChange(kind="network", name="d", action="delete"),
         LogicalChange(kind="network", name="e", part="subnet:s1", action="replace", forced_by=["cidr"],
                       changed=["cidr"]),
+        LogicalChange(kind="bucket", name="c", action="create"),
+        LogicalChange(kind="vm", name="a", action="update", changed=["machine_type"]),
+        LogicalChange(kind="vm", name="b", action="replace", forced_by=["image"], changed=["image"]),
     ]
 
 

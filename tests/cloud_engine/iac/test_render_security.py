@@ -137,8 +137,9 @@ def test_unknown_kind_raises_unsupported(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 @pytest.mark.parametrize("provider", PROVIDER_NAMES)
-def test_every_provider_registers_all_six_kinds(provider: str) -> None:
-    assert set(PROVIDERS[provider].kinds) == {"vm", "database", "network", "bucket", "firewall", "k8s_cluster"}
+def test_every_provider_registers_every_kind(provider: str) -> None:
+    assert set(PROVIDERS[provider].kinds) == {"vm", "database", "network", "bucket", "firewall", "k8s_cluster",
+                                              "load_balancer"}
 
 
 def test_unknown_provider_and_bad_project_name_are_invalid_input() -> None:

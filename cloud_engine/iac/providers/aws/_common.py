@@ -34,9 +34,14 @@ def sg_description(spec: ResourceSpec) -> str:
 
 
 def firewall_groups(spec: ResourceSpec, ctx: RenderContext) -> list[Raw]:
-    """The security groups of the project's firewalls on the same network as `spec` (both unset counts)."""
-    return [
+    """The security groups of the project's firewalls on the same network as `spec` (both unset counts),
+    then, for a VM, the targets' group of every load balancer fronting it (it admits only that ALB)."""
+    groups = [
         ref("aws_security_group", tf_name(other.name))
         for other in ctx.resources
         if other.kind == "firewall" and other.network == spec.network
     ]
+    if spec.kind == "vm":
+        groups += [ref("aws_security_group", tf_name(lb.name, "targets")) for lb in ctx.resources
+                   if lb.kind == "load_balancer" and lb.backend == spec.name and spec.network is not None]
+    return groups

@@ -13,6 +13,7 @@ from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block, Raw
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
+from cloud_engine.iac.providers._lb import AWS_EDGE_PREFIX, edge_ranges, fronted_vms
 from cloud_engine.iac.providers._topology import NetworkUse, network_use
 from cloud_engine.iac.providers.aws._common import aws_tags, provider_for
 
@@ -88,15 +89,35 @@ def _flow_logs(spec: ResourceSpec, ctx: RenderContext, provider: Raw | None) -> 
     ]
 
 
+def _lb_edges(use: NetworkUse, ctx: RenderContext, provider: Raw | None) -> list[Block]:
+    """Two public /27 subnets in two zones for the network's load balancers (an ALB needs two zones)."""
+    spec = use.network
+    if not fronted_vms(ctx, spec):
+        return []
+    cidrs = edge_ranges(spec, AWS_EDGE_PREFIX, 2)
+    return [
+        Block("resource", ("aws_subnet", tf_name(spec.name, f"lb_edge_{zone}")), {
+            "provider": provider,
+            "vpc_id": ref(TYPE, tf_name(spec.name)),
+            "cidr_block": cidr,
+            "availability_zone": ctx.region_of(spec) + zone,
+            "map_public_ip_on_launch": False,
+            "tags": aws_tags(spec, ctx, suffixed(spec.name, f"lb-edge-{zone}")),
+        })
+        for zone, cidr in zip(ZONE_SUFFIXES, cidrs, strict=False)
+    ]
+
+
 def _routes(use: NetworkUse, ctx: RenderContext, provider: Raw | None) -> list[Block]:
     spec = use.network
     name = tf_name(spec.name)
     vpc_id = ref(TYPE, name)
     egress = egress_subnets(use)
+    blocks: list[Block] = _lb_edges(use, ctx, provider)
+    lb_edges = [b.labels[1].split("__", 1)[1] for b in blocks]
     public = [s.name for s in use.public_subnets]
-    if not public and not egress:
+    if not public and not egress and not lb_edges:
         return []
-    blocks: list[Block] = []
     nat_home: Raw | None = None
     if egress:
         if public:
@@ -112,6 +133,7 @@ def _routes(use: NetworkUse, ctx: RenderContext, provider: Raw | None) -> list[B
             }))
             nat_home = ref("aws_subnet", tf_name(spec.name, EDGE))
             public = [EDGE]
+    public += lb_edges
     blocks.append(Block("resource", ("aws_internet_gateway", name), {
         "provider": provider, "vpc_id": vpc_id, "tags": aws_tags(spec, ctx),
     }))

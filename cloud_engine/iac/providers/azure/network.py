@@ -11,6 +11,7 @@ from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
+from cloud_engine.iac.providers._lb import AZURE_EDGE_PREFIX, edge_ranges, fronted_vms
 from cloud_engine.iac.providers._topology import NetworkUse, network_use
 from cloud_engine.iac.providers.azure._common import RESOURCE_GROUP, placement
 
@@ -45,6 +46,40 @@ def _nat(use: NetworkUse, ctx: RenderContext) -> list[Block]:
     ]
 
 
+def _gateway_subnet(use: NetworkUse, ctx: RenderContext) -> list[Block]:
+    """The dedicated subnet Application Gateways need, when a load balancer fronts a VM of the network."""
+    spec = use.network
+    if not fronted_vms(ctx, spec):
+        return []
+    key = tf_name(spec.name, "appgw")
+    rules = [  # (name, source, ports): what Application Gateway v2 needs, and the public listeners
+        ("gateway-manager", "GatewayManager", ["65200-65535"]),
+        ("azure-load-balancer", "AzureLoadBalancer", ["*"]),
+        ("https-and-http", "Internet", ["443", "80"]),
+    ]
+    return [
+        Block("resource", ("azurerm_subnet", key), {
+            "name": suffixed(spec.name, "appgw", 80),
+            "resource_group_name": RESOURCE_GROUP,
+            "virtual_network_name": ref(TYPE, tf_name(spec.name), "name"),
+            "address_prefixes": edge_ranges(spec, AZURE_EDGE_PREFIX, 1),
+        }),
+        Block("resource", ("azurerm_network_security_group", key), {
+            **placement(spec, ctx), "name": suffixed(spec.name, "appgw", 80), "tags": ctx.labels(spec),
+        }),
+        *(Block("resource", ("azurerm_network_security_rule", tf_name(spec.name, "appgw", rule)), {
+            "name": rule, "resource_group_name": RESOURCE_GROUP,
+            "network_security_group_name": ref("azurerm_network_security_group", key, "name"),
+            "priority": 100 + 10 * i, "direction": "Inbound", "access": "Allow", "protocol": "Tcp" if i != 1 else "*",
+            "source_port_range": "*", "source_address_prefix": source, "destination_address_prefix": "*",
+            "destination_port_ranges": ports,
+        }) for i, (rule, source, ports) in enumerate(rules)),
+        Block("resource", ("azurerm_subnet_network_security_group_association", key), {
+            "subnet_id": ref("azurerm_subnet", key), "network_security_group_id": ref("azurerm_network_security_group", key),
+        }),
+    ]
+
+
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     name = tf_name(spec.name)
     vnet = Block("resource", (TYPE, name), {
@@ -60,7 +95,7 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         for sub in spec.subnets or ()
     ]
     rendered = Rendered(resources=[vnet, *subnets], outputs=[output(spec, ref(TYPE, name), "VNet id")])
-    rendered.add_plumbing(*_nat(network_use(ctx, spec), ctx))
+    rendered.add_plumbing(*_nat(network_use(ctx, spec), ctx), *_gateway_subnet(network_use(ctx, spec), ctx))
     return rendered
 
 
