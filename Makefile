@@ -6,14 +6,15 @@ PIP    := $(VENV)/bin/pip
 # Checkov (IaC scanner) is heavy, so it gets a virtualenv of its own, created on first use.
 CHECKOV_VENV := .venv-checkov
 
-.PHONY: help setup setup-dev setup-focus checkov demo test lint typecheck bench run migrate clean
+.PHONY: help setup setup-dev setup-focus checkov azurite demo test lint typecheck bench run migrate clean
 
 help:
 	@echo "make demo   - set up and run the offline end-to-end demo (SQLite, sandbox Terraform, rules advisor)"
 	@echo "make test   - set up and run the whole test suite (lint included)"
-	@echo "make typecheck - set up and run mypy (strict) on bot/, cogs/ and cloud_engine/ but finops/"
+	@echo "make typecheck - set up and run mypy (strict) on bot/, cogs/ and cloud_engine/"
 	@echo "make bench  - set up and print the benchmarks"
 	@echo "make checkov - create .venv-checkov with the pinned Checkov (the scanner the tests judge provider HCL with)"
+	@echo "make azurite - install the pinned Azurite (Azure Storage emulator, needs npm) into .tools/azurite"
 	@echo "make setup-focus - create .venv-focus (python3.12, else python3.13) with the FOCUS validator"
 	@echo "make run    - run the Discord bot (needs DISCORD_TOKEN in .env)"
 
@@ -27,9 +28,9 @@ $(VENV)/.dev-stamp: $(VENV)/.runtime-stamp requirements-dev.txt
 	$(PIP) install -q -r requirements-dev.txt
 	touch $@
 
-# Checked strictly by `make typecheck`; cloud_engine/finops is followed, not yet checked.
+# Checked strictly by `make typecheck`: all of bot/, cogs/ and cloud_engine/.
 TYPED := bot cogs cloud_engine/core cloud_engine/store cloud_engine/ai cloud_engine/data cloud_engine/ops cloud_engine/notify \
-	cloud_engine/cli cloud_engine/iac \
+	cloud_engine/cli cloud_engine/iac cloud_engine/finops \
 	cloud_engine/errors.py cloud_engine/logging_setup.py cloud_engine/private_files.py cloud_engine/secret_text.py \
 	cloud_engine/services.py cloud_engine/settings.py
 
@@ -69,7 +70,16 @@ lint: setup-dev
 typecheck: setup-dev
 	$(VENV)/bin/mypy $(TYPED)
 
-test: setup-dev setup-focus checkov lint typecheck
+# Azurite (the Azure Storage emulator, npm) for the Blob export tests, pinned, in a local prefix.
+AZURITE_VERSION := 3.37.0
+AZURITE := .tools/azurite/.stamp-$(AZURITE_VERSION)
+$(AZURITE):
+	@command -v npm >/dev/null || { echo "azurite: npm not found; install Node.js and npm (e.g. apt-get install nodejs npm)" >&2; exit 1; }
+	npm install --prefix .tools/azurite --no-audit --no-fund --save-exact azurite@$(AZURITE_VERSION)
+	touch $@
+azurite: $(AZURITE)
+
+test: setup-dev setup-focus checkov lint typecheck azurite
 	$(PY) -m pytest -q
 
 bench: setup-dev

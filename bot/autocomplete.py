@@ -99,8 +99,8 @@ async def commits(interaction: discord.Interaction, current: str) -> Choices:
     if project_id is None:
         return []
     rows = await cloud_bot(interaction).engine.history(project_id)
-    return _take([(f"{r['commit_sha'][:12]} · {str(r['finished_at'])[:16]} · session {r['session_id']}", r["commit_sha"])
-                  for r in rows if r.get("outcome") == "APPLIED" and r.get("commit_sha")], current)
+    return _take([(f"{r.commit_sha[:12]} · {r.finished_at.isoformat()[:16]} · session {r.session_id}", r.commit_sha)
+                  for r in rows if r.outcome == "APPLIED" and r.commit_sha], current)
 
 
 @gated

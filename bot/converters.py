@@ -51,7 +51,8 @@ Duration = app_commands.Transform[timedelta, DurationTransformer]
 def policy_params(*, allowed_regions: str | None = None, denied_regions: str | None = None,
                   max_monthly: float | None = None, max_count: int | None = None, min_role: str | None = None,
                   check: str | None = None, approvals: int | None = None, approver_role: str | None = None,
-                  approvers_must_differ: bool | None = None) -> dict[str, object]:
+                  approvers_must_differ: bool | None = None,
+                  approver_discord_role: int | None = None) -> dict[str, object]:
     """Slash-command options -> the `params` dict a PolicySpec validates (unset options are left out)."""
     params: dict[str, object] = {}
     if allowed_regions:
@@ -72,4 +73,6 @@ def policy_params(*, allowed_regions: str | None = None, denied_regions: str | N
         params["approver_role"] = approver_role
     if approvers_must_differ is not None:
         params["approvers_must_differ"] = approvers_must_differ
+    if approver_discord_role is not None:
+        params["approver_discord_role"] = approver_discord_role
     return params

@@ -11,16 +11,18 @@ from typing import Any
 
 import discord
 
-from bot.limits import EMBED_FIELD_VALUE, fit_embed, safe, truncate
+from bot.embeds_scan import plumbing_line, scan_line, scan_lines, suppressions
+from bot.limits import fit_embed, fit_lines, safe, truncate
 from cloud_engine.core.approvals import DEFAULT_SOURCE, LEGACY_SOURCE, ApprovalStatus, RuleProgress
 from cloud_engine.core.audit_export import AuditExport
 from cloud_engine.core.lock_admin import HeldLock, UnlockResult
 from cloud_engine.core.models import Project, Session, SessionResource, State, ValidationResult
 from cloud_engine.core.reasons import Rejection
+from cloud_engine.core.records import AuditEntry, Grant, GuildStats, QuotaUsage
 from cloud_engine.core.role_map import RoleMap
 
 __all__ = ["STATE_COLOURS", "approval_lines", "approve_reply", "audit", "audit_export_note", "costs", "grants", "health",
-           "lobby", "locks", "policies", "project_card", "role_maps", "project_list", "quota", "run_summary", "sessions", "stats", "target_line", "unlocked",
+           "lobby", "locks", "policies", "project_card", "scan_lines", "suppressions", "role_maps", "project_list", "quota", "run_summary", "sessions", "stats", "target_line", "unlocked",
            "validation"]
 
 STATE_COLOURS: dict[State, discord.Colour] = {
@@ -37,19 +39,6 @@ _CHANGE_WORDS = {"create": "create", "update": "update in place", "replace": "RE
 
 def _money(value: float) -> str:
     return f"${value:,.2f}"
-
-
-def _lines(items: Iterable[str], limit: int = EMBED_FIELD_VALUE, empty: str = "—") -> str:
-    """Join lines, stopping (with a count) before the field would overflow."""
-    out: list[str] = []
-    items = list(items)
-    for i, item in enumerate(items):
-        more = f"\n… and {len(items) - i} more"
-        if sum(len(x) + 1 for x in out) + len(item) + len(more) > limit:
-            out.append(more.strip())
-            break
-        out.append(item)
-    return "\n".join(out) or empty
 
 
 def target_line(project: Project) -> str:
@@ -70,6 +59,10 @@ def _resource_line(res: SessionResource) -> str:
 def _plan_lines(summary: Mapping[str, Any]) -> list[str]:
     lines = [f"**{summary.get('add', 0)}** add · **{summary.get('change', 0)}** change · "
              f"**{summary.get('replace', 0)}** replace · **{summary.get('destroy', 0)}** destroy"]
+    if plumbing := summary.get("plumbing"):  # before the changes: a long plan's list is cut, these are not
+        lines.append(plumbing_line(plumbing, summary.get("plumbing_change")))
+    if scan := summary.get("scan"):
+        lines.append(scan_line(scan))
     for change in summary.get("changes") or []:
         action = str(change.get("action", "?"))
         forced = change.get("forced_by") or []
@@ -77,32 +70,7 @@ def _plan_lines(summary: Mapping[str, Any]) -> list[str]:
         why = f" (forced by `{paths}`)" if forced else ""
         lines.append(f"• `{change.get('kind', '?')}/{safe(change.get('name', '?'))}`: "
                      f"{_CHANGE_WORDS.get(action, safe(action))}{why}")
-    if plumbing := summary.get("plumbing"):
-        lines.append(_plumbing_line(plumbing))
-    if scan := summary.get("scan"):
-        lines.append(_scan_line(scan))
     return lines
-
-
-def _plumbing_line(items: Sequence[Mapping[str, Any]]) -> str:
-    """What the provider configuration adds that nobody named (NAT, gateways, flow logs), with its list price."""
-    monthly = sum(float(i.get("monthly_usd") or 0) for i in items)
-    priced = [i for i in items if float(i.get("monthly_usd") or 0) > 0]
-    named = ", ".join(f"`{str(i.get('resource_type'))[:60].replace('`', '')}` {_money(float(i['monthly_usd']))}"
-                      for i in priced[:3])  # Terraform type names the renderer wrote, shown as code
-    return (f"🔌 Network plumbing: {len(items)} resource(s), {_money(monthly)}/mo at list prices, beside the "
-            f"estimate{': ' + named if named else ''}; traffic billed by use")
-
-
-def _scan_line(scan: Mapping[str, Any]) -> str:
-    """The plan's Checkov verdict in one line: open findings by check id, or plainly "not scanned"."""
-    if not scan.get("scanned"):
-        return f"🔎 **Not scanned**: {safe(scan.get('reason') or 'unknown reason', 200)}"
-    ids = list(dict.fromkeys(str(f.get("check_id")) for f in scan.get("findings") or []))
-    shown = ", ".join(f"`{i}`" for i in ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
-    verdict = f"**{scan.get('failed', 0)}** finding(s) to review: {shown}" if ids else "no findings"
-    return (f"🔎 Checkov: {verdict} ({scan.get('accepted', 0)} accepted by documented defaults; "
-            "details in **Review**)")
 
 
 def _mentions(user_ids: Iterable[int]) -> str:
@@ -119,7 +87,8 @@ def _rule_line(progress: RuleProgress) -> str:
         line += f" ({kind} **{safe(rule.source, 80)}**)"
     if progress.met:
         return f"✅ {line}"
-    who = f"a **{rule.role.value}**" + (" other than the author" if rule.must_differ else "")
+    who = f"a **{rule.role.value}**" + (f" with the role <@&{rule.discord_role}>" if rule.discord_role else "") \
+        + (" other than the author" if rule.must_differ else "")
     more = f"{progress.missing} more" if progress.counted else str(progress.missing)
     return f"🔐 {line} · still needs {more}: {who} may approve"
 
@@ -137,28 +106,32 @@ def approve_reply(session: Session, status: ApprovalStatus | None) -> str:
             + "\n".join(approval_lines(status)))
 
 
-def lobby(session: Session, project: Project, quotas: Sequence[Mapping[str, Any]] | None = None, *,
+def lobby(session: Session, project: Project, quotas: Sequence[QuotaUsage] | None = None, *,
           rejection: Rejection | None = None, approval: ApprovalStatus | None = None) -> discord.Embed:
     """The deployment lobby: what will change, where, for how much, and what stands in the way."""
     embed = discord.Embed(title=f"Deployment #{session.id} · {project.name}", colour=STATE_COLOURS[session.state],
                           description=f"{target_line(project)}\nState: **{session.state.value}** · "
                                       f"purpose: {safe(session.purpose, 200)} · by <@{session.user_id}>")
     total = sum(r.cost_monthly for r in session.resources if r.action == "upsert")
-    embed.add_field(name=f"Resources ({len(session.resources)}) · {_money(total)}/mo",
-                    value=_lines((_resource_line(r) for r in session.resources),
+    plumbing = float((session.plan_summary or {}).get("plumbing_change") or 0)  # as the estimate counts it
+    total_note = f" incl. {'+' if plumbing > 0 else '-'}{_money(abs(plumbing))} plumbing" if plumbing else ""
+    embed.add_field(name=f"Resources ({len(session.resources)}) · {_money(total + plumbing)}/mo{total_note}",
+                    value=fit_lines((_resource_line(r) for r in session.resources),
                                  empty="None yet: press **Add resource**."), inline=False)
     if session.reservations:
-        usage = {row["name"]: row for row in quotas or []}
-        embed.add_field(name="Quota reserved", inline=False, value=_lines(
-            f"`{name}` +{n}" + (f" ({usage[name]['used']}/{usage[name]['limit_value']} used)" if name in usage else "")
+        usage = {row.name: row for row in quotas or []}
+        embed.add_field(name="Quota reserved", inline=False, value=fit_lines(
+            f"`{name}` +{n}" + (f" ({usage[name].used}/{usage[name].limit_value} used)" if name in usage else "")
             for name, n in sorted(session.reservations.items())))
     if session.violations:
-        embed.add_field(name="Policy findings", inline=False, value=_lines(
+        embed.add_field(name="Policy findings", inline=False, value=fit_lines(
             f"{_ICON.get(v.get('action', ''), '•')} {safe(v.get('message', ''), 300)}" for v in session.violations))
     if session.plan_summary:
-        embed.add_field(name="Plan", value=_lines(_plan_lines(session.plan_summary)), inline=False)
+        embed.add_field(name="Plan", value=fit_lines(_plan_lines(session.plan_summary)), inline=False)
+        if found := scan_lines(session.plan_summary.get("scan")):
+            embed.add_field(name="Security scan", value=fit_lines(found), inline=False)
     if approval is not None and not approval.plain:
-        embed.add_field(name="Approvals", value=_lines(approval_lines(approval)), inline=False)
+        embed.add_field(name="Approvals", value=fit_lines(approval_lines(approval)), inline=False)
     elif session.needs_approval:
         embed.add_field(name="Approval", value="A policy requires a **CloudAdmin** to approve this plan.", inline=False)
     if rejection is not None:
@@ -182,9 +155,9 @@ def validation(result: ValidationResult) -> discord.Embed:
                                       f"**{_money(result.project_monthly_after)}/mo** of "
                                       f"{_money(result.budget_monthly) if result.budget_monthly else 'no budget'}")
     findings = [*result.violations, *result.warnings]
-    embed.add_field(name="Findings", inline=False, value=_lines(
+    embed.add_field(name="Findings", inline=False, value=fit_lines(
         (f"{_ICON.get(v.action, '•')} {safe(v.message, 300)} ({safe(v.policy)})" for v in findings), empty="None"))
-    embed.add_field(name="Cost lines", inline=False, value=_lines(
+    embed.add_field(name="Cost lines", inline=False, value=fit_lines(
         f"`{safe(line.resource)}` {_money(line.monthly)}/mo ({safe(line.detail, 80)})" for line in result.cost_lines))
     if result.needs_approval:
         embed.add_field(name="Approval", value="A CloudAdmin must approve the plan.", inline=False)
@@ -202,44 +175,45 @@ def project_card(project: Project) -> discord.Embed:
 
 
 def project_list(projects: Sequence[Project]) -> discord.Embed:
-    return fit_embed(discord.Embed(title=f"Projects ({len(projects)})", colour=discord.Colour.blurple(), description=_lines(
+    return fit_embed(discord.Embed(title=f"Projects ({len(projects)})", colour=discord.Colour.blurple(), description=fit_lines(
         (f"**{p.name}** · {p.provider} `{p.region}` · {'🧪 sandbox' if p.target == 'sandbox' else '☁️ cloud'}"
          f" · budget {_money(p.budget_monthly)}" for p in projects), limit=4000,
         empty="No projects yet: `/cloud-init`.")))
 
 
 def sessions(items: Sequence[Session], title: str) -> discord.Embed:
-    return fit_embed(discord.Embed(title=title, colour=discord.Colour.blurple(), description=_lines(
+    return fit_embed(discord.Embed(title=title, colour=discord.Colour.blurple(), description=fit_lines(
         (f"`#{s.id}` **{s.state.value}** · project {s.project_id} · <@{s.user_id}> · {safe(s.purpose, 60)}"
          for s in items), limit=4000, empty="No deployments.")))
 
 
-def quota(rows: Sequence[Mapping[str, Any]]) -> discord.Embed:
+def quota(rows: Sequence[QuotaUsage]) -> discord.Embed:
     embed = discord.Embed(title="Server quotas", colour=discord.Colour.blurple())
-    embed.description = _lines((f"`{r['name']}`: {r['used']} used + {r['reserved']} reserved / {r['limit_value']}"
+    embed.description = fit_lines((f"`{r.name}`: {r.used} used + {r.reserved} reserved / {r.limit_value}"
                                 for r in rows), limit=4000)
     return fit_embed(embed)
 
 
-def stats(data: Mapping[str, Any]) -> discord.Embed:
+def stats(data: GuildStats) -> discord.Embed:
     embed = discord.Embed(title="Cloud Engine stats", colour=discord.Colour.blurple())
-    embed.add_field(name="Projects", value=str(data.get("projects", 0)))
-    embed.add_field(name="Resources", value=str(data.get("resources", 0)))
-    embed.add_field(name="Monthly cost", value=_money(float(data.get("monthly_cost", 0.0))))
+    embed.add_field(name="Projects", value=str(data.projects))
+    embed.add_field(name="Resources", value=str(data.resources))
+    embed.add_field(name="Monthly cost", value=_money(float(data.monthly_cost)))
     embed.add_field(name="Sessions by state", inline=False,
-                    value=_lines(f"{k}: {v}" for k, v in (data.get("by_state") or {}).items()))
-    embed.add_field(name="Top users", inline=False, value=_lines(
-        f"<@{u['user_id']}>: {u['sessions']} sessions, {u['applied'] or 0} applied" for u in data.get("by_user") or []))
+                    value=fit_lines(f"{k}: {v}" for k, v in data.by_state.items()))
+    embed.add_field(name="Top users", inline=False, value=fit_lines(
+        f"<@{u.user_id}>: {u.sessions} sessions, {u.applied} applied" for u in data.by_user))
     return fit_embed(embed)
 
 
-def audit(rows: Sequence[Mapping[str, Any]]) -> discord.Embed:
-    def line(r: Mapping[str, Any]) -> str:
-        move = f" {r.get('from_state') or ''}→{r.get('to_state')}" if r.get("to_state") else ""
-        target = f" {r.get('target_type')}:{r.get('target_id')}" if r.get("target_type") else ""
-        return f"`{str(r.get('at', ''))[:19]}` <@{r.get('actor_id')}> **{safe(r.get('action', ''))}**{target}{move}"
+def audit(rows: Sequence[AuditEntry]) -> discord.Embed:
+    def line(r: AuditEntry) -> str:
+        move = f" {r.from_state or ''}→{r.to_state}" if r.to_state else ""
+        target = f" {r.target_type}:{r.target_id}" if r.target_type else ""
+        # The time column has always been empty here (the rows never had the `at` key this read).
+        return f"`` <@{r.actor_id}> **{safe(r.action)}**{target}{move}"
     return fit_embed(discord.Embed(title="Audit log", colour=discord.Colour.dark_grey(),
-                                   description=_lines(map(line, rows), limit=4000, empty="Nothing recorded.")))
+                                   description=fit_lines(map(line, rows), limit=4000, empty="Nothing recorded.")))
 
 
 def audit_export_note(export: AuditExport, limit_bytes: int) -> str:
@@ -263,7 +237,7 @@ def locks(items: Sequence[HeldLock]) -> discord.Embed:
                 f"{discord.utils.format_dt(lock.since, 'R')} · {state}{running}")
     return fit_embed(discord.Embed(title="Project locks", colour=discord.Colour.orange() if items else
                                    discord.Colour.green(),
-                                   description=_lines(map(line, items), limit=4000, empty="No project is locked.")))
+                                   description=fit_lines(map(line, items), limit=4000, empty="No project is locked.")))
 
 
 def unlocked(result: UnlockResult) -> str:
@@ -285,7 +259,7 @@ def costs(project: Project, resources: Sequence[SessionResource]) -> discord.Emb
     if project.budget_monthly:
         embed.add_field(name="Budget", value=f"{_money(project.budget_monthly)}/mo "
                                              f"({total / project.budget_monthly:.0%} used)", inline=False)
-    embed.add_field(name="By resource", inline=False, value=_lines(
+    embed.add_field(name="By resource", inline=False, value=fit_lines(
         f"`{r.kind}/{safe(r.name)}` {_money(r.cost_monthly)}/mo"
         for r in sorted(resources, key=lambda r: -r.cost_monthly)))
     return fit_embed(embed)
@@ -297,7 +271,7 @@ def run_summary(session: Session, verb: str, *, duration_s: float, lines: int, a
                           colour=discord.Colour.green() if ok else discord.Colour.red(),
                           description=f"State: **{session.state.value}** · {duration_s:.0f}s · {lines} lines")
     if session.plan_summary:
-        embed.add_field(name="Changes", value=_lines(_plan_lines(session.plan_summary)), inline=False)
+        embed.add_field(name="Changes", value=fit_lines(_plan_lines(session.plan_summary)), inline=False)
     embed.add_field(name="Monthly cost", value=_money(session.cost_monthly))
     if session.error:
         embed.add_field(name="Warning" if session.state == State.APPLIED else "Error", value=f"```text\n{truncate(session.error, 900, keep='tail')}\n```", inline=False)
@@ -313,22 +287,22 @@ def health(data: Mapping[str, Any]) -> discord.Embed:
     return fit_embed(embed)
 
 
-def grants(rows: Sequence[Mapping[str, Any]]) -> discord.Embed:
-    def line(r: Mapping[str, Any]) -> str:
-        until = f" until {str(r['expires_at'])[:16]}" if r.get("expires_at") else ""
-        return f"<@{r['user_id']}> **{r['role']}**{until}{'' if r.get('active', True) else ' (expired)'}"
-    return fit_embed(discord.Embed(title="Grants", description=_lines(map(line, rows), limit=4000)))
+def grants(rows: Sequence[Grant]) -> discord.Embed:
+    def line(r: Grant) -> str:
+        until = f" until {r.expires_at.isoformat()[:16]}" if r.expires_at else ""
+        return f"<@{r.user_id}> **{r.role.value}**{until}{'' if r.active else ' (expired)'}"
+    return fit_embed(discord.Embed(title="Grants", description=fit_lines(map(line, rows), limit=4000)))
 
 
 def policies(items: Sequence[Any]) -> discord.Embed:
-    return fit_embed(discord.Embed(title="Policies", colour=discord.Colour.dark_gold(), description=_lines(
+    return fit_embed(discord.Embed(title="Policies", colour=discord.Colour.dark_gold(), description=fit_lines(
         (f"`{p.priority}` **{safe(p.name)}** {p.type} `{safe(p.pattern)}` → {p.action} {safe(p.params, 200)}"
          for p in items), limit=4000, empty="No policies.")))
 
 
 def role_maps(items: Sequence[RoleMap]) -> discord.Embed:
     """Discord roles and the Cloud role their members hold at least."""
-    return fit_embed(discord.Embed(title="Discord role map", colour=discord.Colour.blurple(), description=_lines(
+    return fit_embed(discord.Embed(title="Discord role map", colour=discord.Colour.blurple(), description=fit_lines(
         (f"<@&{m.discord_role_id}> → **{m.cloud_role.value}** · by <@{m.mapped_by}> "
          f"{discord.utils.format_dt(m.mapped_at, 'R')}" for m in items), limit=4000,
         empty="No Discord role is mapped: `/cloud-role-map`.")))

@@ -8,11 +8,13 @@ objects); timings are our own choices, justified next to each.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import discord
 
 __all__ = [
     "ACK_SECONDS", "BUTTON_LABEL", "BUTTONS_PER_ROW", "EDIT_CADENCE_S", "EMBED_DESCRIPTION", "EMBED_FIELDS", "EMBED_FIELD_NAME",
-    "EMBED_FIELD_VALUE", "EMBED_FOOTER", "EMBED_TITLE", "EMBED_TOTAL", "FOLLOWUP_SECONDS", "LABEL", "MESSAGE",
+    "EMBED_FIELD_VALUE", "EMBED_FOOTER", "EMBED_TITLE", "EMBED_TOTAL", "FOLLOWUP_SECONDS", "LABEL", "MESSAGE", "fit_lines",
     "MESSAGES_PER_WINDOW", "MODAL_TITLE", "RATE_WINDOW_S", "ROWS", "SELECT_OPTIONS", "TEXT_INPUT", "THREAD_NAME",
     "VIEW_MARGIN_SECONDS", "VIEW_SECONDS",
     "ATTACHMENT", "AUTOCOMPLETE_CHOICES", "attachment_limit", "fit_embed", "safe", "truncate",
@@ -50,6 +52,19 @@ EDIT_CADENCE_S = 1.5
 MESSAGES_PER_WINDOW = 5
 RATE_WINDOW_S = 5.0
 ELLIPSIS = "…"
+
+
+def fit_lines(items: Iterable[str], limit: int = EMBED_FIELD_VALUE, empty: str = "—") -> str:
+    """Join lines, stopping (with a count of the rest) before the text would overflow `limit`."""
+    out: list[str] = []
+    items = list(items)
+    for i, item in enumerate(items):
+        more = f"\n… and {len(items) - i} more"
+        if sum(len(x) + 1 for x in out) + len(item) + len(more) > limit:
+            out.append(more.strip())
+            break
+        out.append(item)
+    return "\n".join(out) or empty
 
 
 def truncate(text: str, limit: int, *, keep: str = "head") -> str:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Literal
 import discord
 
 from bot import embeds, embeds_ai
+from bot.checks import discord_role_ids
 from bot.custom_ids import LobbyAction
 from bot.errors import report
 from bot.limits import MODAL_TITLE, VIEW_SECONDS, truncate
@@ -73,7 +74,8 @@ async def review(bot: CloudBot, interaction: discord.Interaction, session: Sessi
 @handler(LobbyAction.APPROVE)
 async def approve(bot: CloudBot, interaction: discord.Interaction, session: Session) -> None:
     await interaction.response.defer(ephemeral=True, thinking=True)
-    after = await bot.engine.approve(session.id, interaction.user.id)
+    after = await bot.engine.approve(session.id, interaction.user.id,  # their Discord roles: a rule may name one
+                                     discord_role_ids=discord_role_ids(interaction.user) or ())
     status = await bot.engine.approval_status(session.id)  # a rule may need more approvers than this one
     await interaction.followup.send(embeds.approve_reply(after, status), ephemeral=True)
 
@@ -92,7 +94,8 @@ class RejectModal(discord.ui.Modal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         try:
-            after = await self.bot.engine.reject(self.session_id, interaction.user.id, str(self.reason.value or ""))
+            after = await self.bot.engine.reject(self.session_id, interaction.user.id, str(self.reason.value or ""),
+                                                 discord_role_ids=discord_role_ids(interaction.user) or ())
         except Exception as exc:  # e.g. approved meanwhile: one short reply, refusals audited
             await report(interaction, exc, action="lobby:reject")
             return

@@ -120,6 +120,14 @@ class Settings(BaseSettings):
     finops_sync_guild_id: int | None = None
     finops_sync_days: int = Field(default=30, ge=1, le=365)
     finops_gcp_billing_export: Path | None = None
+    # Resource-level cost exports the clouds write to storage (docs/finops.md, "Cost exports"): when
+    # set, `ingest aws|azure` and the schedule read them instead of Cost Explorer / the query API.
+    # AWS Data Exports (FOCUS 1.2 or CUR 2.0): s3://bucket/prefix/export-name
+    aws_data_export_s3_uri: str | None = None
+    # Azure Cost Management exports: https://account.blob.core.windows.net/container/folder/export-name,
+    # read with the service principal above, or with this connection string (SAS or account key)
+    azure_export_blob_uri: str | None = None
+    azure_storage_connection_string: SecretStr | None = None
 
     @field_validator("project_git_remote")
     @classmethod

@@ -43,7 +43,7 @@ class AdminCog(commands.Cog):
                     duration: Duration | None = None) -> None:
         granted = await self.bot.engine.grant(guild_id_of(interaction), interaction.user.id, user.id, role,
                                               duration=duration)
-        until = f" until {discord.utils.format_dt(granted['expires_at'], 'f')}" if granted["expires_at"] else ""
+        until = f" until {discord.utils.format_dt(granted.expires_at, 'f')}" if granted.expires_at else ""
         await interaction.response.send_message(f"{user.mention} is now **{role}**{until}.", ephemeral=True)
 
     @admin_command(name="cloud-revoke", description="Remove a member's Cloud role")

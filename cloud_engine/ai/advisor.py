@@ -51,6 +51,8 @@ from cloud_engine.ai.schemas import (
 from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.models import ResourceSpec, Session
 from cloud_engine.core.policies import Policy
+from cloud_engine.core.records import QuotaUsage
+from cloud_engine.data.catalog import CLOUDS
 from cloud_engine.errors import AdvisorError, InvalidInput
 from cloud_engine.iac.plan import PlanResult
 from cloud_engine.settings import Settings
@@ -61,15 +63,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CLOUDS: tuple[str, ...] = ("gcp", "aws", "azure")
 RETRIEVAL_K = 8
 
 
 class GuildLimits(Protocol):
     """The part of `CloudOrchestrator` the guardrails read."""
 
-    async def quota_usage(self, guild_id: int) -> list[dict[str, Any]]:
-        """Rows with name, limit_value, used and reserved per quota."""
+    async def quota_usage(self, guild_id: int) -> list[QuotaUsage]:
+        """Per quota its name, limit_value, used and reserved."""
 
     async def list_policies(self, guild_id: int) -> list[Policy]:
         """The guild's policies, enabled or not."""

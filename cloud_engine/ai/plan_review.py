@@ -31,6 +31,7 @@ from cloud_engine.ai.schemas import (
 )
 from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.models import ResourceSpec
+from cloud_engine.data.catalog import CLOUDS
 from cloud_engine.errors import AdvisorError
 from cloud_engine.iac.plan import PlanResult
 
@@ -57,7 +58,7 @@ class PlanReviewer:
             # a scanner's check is looked up by what it checks, not by its id
             fallback = evidence[code] if code.startswith("CKV") else code.lower().replace("_", " ")
             query, category = CODE_QUERIES.get(code, (fallback, "security"))
-            found = await self.index.search(query, provider=cloud if cloud in ("gcp", "aws", "azure") else None,
+            found = await self.index.search(query, provider=cloud if cloud in CLOUDS else None,
                                             category=category, k=2)
             per_code[code] = [h.entry.id for h in found]
             for h in found:

@@ -159,13 +159,13 @@ async def core_and_terraform(services: Services, base: Path, guild: int) -> None
     for commit in await engine.deployer.history(project):  # type: ignore[attr-defined]
         print(f"  {commit.sha[:10]}  {commit.message.splitlines()[0]}")
     print("\nQuota in use:")
-    _table([("Quota", "Used", "Limit"), *((q["name"], str(q["used"]), str(q["limit_value"]))
-                                         for q in await engine.quota_usage(guild) if q["used"] or q["reserved"])],
+    _table([("Quota", "Used", "Limit"), *((q.name, str(q.used), str(q.limit_value))
+                                         for q in await engine.quota_usage(guild) if q.used or q.reserved)],
            right=(1, 2))
     stats = await engine.stats(guild)
-    states = ", ".join(f"{count} {state.lower()}" for state, count in sorted(stats["by_state"].items()))
-    print(f"Sessions: {states}. The server now runs {stats['resources']} resources for "
-          f"${stats['monthly_cost']:,.2f}/month.")
+    states = ", ".join(f"{count} {state.lower()}" for state, count in sorted(stats.by_state.items()))
+    print(f"Sessions: {states}. The server now runs {stats.resources} resources for "
+          f"${stats.monthly_cost:,.2f}/month.")
     services._extras["demo_project"] = project
 
 

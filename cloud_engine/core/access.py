@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 import aiosqlite
 
 from cloud_engine.core import permissions, role_map
 from cloud_engine.core.models import Role
-from cloud_engine.core.role_map import SYSTEM_USER, RoleMap
+from cloud_engine.core.records import Grant, RoleMap
+from cloud_engine.core.role_map import SYSTEM_USER
 from cloud_engine.errors import InvalidInput
+from cloud_engine.store import grants
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.database import Database, row_of
+from cloud_engine.store.database import Database
 from cloud_engine.store.rows import iso
 
 __all__ = ["SYSTEM_USER", "AccessService"]
@@ -55,7 +56,7 @@ class AccessService:
         if await permissions.guild_ever_had_admin(self.db, guild_id):
             permissions.require(await self.role(guild_id, by_user_id), "admin")
         async with self.db.transaction() as conn:
-            await _make_admin(conn, guild_id, by_user_id, now)
+            await grants.make_admin(conn, guild_id, by_user_id, SYSTEM_USER, now)
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="bootstrap_admin",
                               target_type="user", target_id=by_user_id, detail={"reason": "guild had no CloudAdmin"})
 
@@ -65,12 +66,12 @@ class AccessService:
             return
         now = self.clock()
         async with self.db.transaction() as conn:
-            await _make_admin(conn, guild_id, user_id, now)
+            await grants.make_admin(conn, guild_id, user_id, SYSTEM_USER, now)
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=SYSTEM_USER, action="grant",
                               target_type="user", target_id=user_id, detail={"role": "CloudAdmin", "source": "discord_admin"})
 
     async def grant(self, guild_id: int, by_user_id: int, user_id: int, role: str, *,
-                    expires_at: datetime | None = None, duration: timedelta | None = None) -> dict[str, Any]:
+                    expires_at: datetime | None = None, duration: timedelta | None = None) -> Grant:
         """Give `user_id` a role, optionally until `expires_at` (or for `duration`): just-in-time access."""
         try:
             role_ = Role(role)
@@ -89,29 +90,25 @@ class AccessService:
         async with self.db.transaction() as conn:
             # A time-limited grant keeps the role the member holds without an expiry (their
             # standing role), which counts again when it ends; a grant without expiry replaces it.
-            standing = await _standing_role(conn, guild_id, user_id) if expires_at is not None else None
-            await conn.execute(
-                "INSERT INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at, standing_role)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (guild_id, user_id) DO UPDATE SET role = excluded.role,"
-                " expires_at = excluded.expires_at, granted_by = excluded.granted_by, granted_at = excluded.granted_at,"
-                " standing_role = excluded.standing_role",
-                (guild_id, user_id, role_.value, iso(expires_at) if expires_at else None, by_user_id, iso(now), standing))
+            standing = await _standing_role(conn, guild_id, user_id, now) if expires_at is not None else None
+            await grants.upsert_grant(conn, guild_id, user_id, role_, expires_at=expires_at, granted_by=by_user_id,
+                                      now=now, standing_role=standing)
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="grant", target_type="user",
                               target_id=user_id, detail={"role": role_.value, "standing_role": standing,
                                                          "expires_at": iso(expires_at) if expires_at else None})
-        return {"user_id": user_id, "role": role_.value, "expires_at": expires_at}
+        return Grant(guild_id=guild_id, user_id=user_id, role=role_, expires_at=expires_at, granted_by=by_user_id,
+                     granted_at=now, standing_role=Role(standing) if standing else None)
 
     async def revoke(self, guild_id: int, by_user_id: int, user_id: int) -> bool:
         await self.require(guild_id, by_user_id, "admin")
         now = self.clock()
         async with self.db.transaction() as conn:
-            async with conn.execute("DELETE FROM user_permissions WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
-                removed = cur.rowcount > 0
+            removed = await grants.delete_grant(conn, guild_id, user_id)
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="revoke", target_type="user",
                               target_id=user_id, detail={"removed": removed})
         return removed
 
-    async def list_grants(self, guild_id: int, by_user_id: int) -> list[dict[str, Any]]:
+    async def list_grants(self, guild_id: int, by_user_id: int) -> list[Grant]:
         await self.require(guild_id, by_user_id, "admin")
         return await permissions.list_grants(self.db, guild_id, self.clock())
 
@@ -149,17 +146,10 @@ class AccessService:
         return await role_map.list_maps(self.db, guild_id)
 
 
-async def _make_admin(conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime) -> None:
-    await conn.execute(
-        "INSERT OR REPLACE INTO user_permissions (guild_id, user_id, role, expires_at, granted_by, granted_at)"
-        " VALUES (?, ?, 'CloudAdmin', NULL, ?, ?)", (guild_id, user_id, SYSTEM_USER, iso(now)))
-
-
-async def _standing_role(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> str | None:
+async def _standing_role(conn: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime) -> str | None:
     """The role `user_id` holds without an expiry (kept through just-in-time grants), if any."""
-    row = await row_of(conn, "SELECT role, expires_at, standing_role FROM user_permissions"
-                       " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
-    if row is None:
+    grant = await grants.get_grant(conn, guild_id, user_id, now)
+    if grant is None:
         return None
-    role: str | None = row["role"] if row["expires_at"] is None else row["standing_role"]
-    return role
+    role = grant.role if grant.expires_at is None else grant.standing_role
+    return role.value if role else None

@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 from cloud_engine.errors import InvalidInput
 from cloud_engine.secret_text import mask_secrets
-from cloud_engine.store.audit import masked
+from cloud_engine.store.audit import export_rows, masked
 from cloud_engine.store.audit_chain import backfill_all
 from cloud_engine.store.database import Database
-from cloud_engine.store.rows import iso, loads
+from cloud_engine.store.rows import loads
 
 __all__ = ["EXPORT_COLUMNS", "AuditExport", "ExportFormat", "export_audit", "parse_since", "render_export"]
 
@@ -109,7 +109,5 @@ async def export_audit(db: Database, fmt: ExportFormat, *, guild_id: int | None 
                        since: datetime | None = None, max_bytes: int | None = None) -> AuditExport:
     """One guild's audit rows (or every guild's) from `since` on, chained first if they predate the chain."""
     await backfill_all(db)
-    rows = await db.fetchall(
-        "SELECT * FROM audit_log WHERE (? OR guild_id IS ?) AND (? IS NULL OR ts >= ?) ORDER BY id",
-        (all_guilds, guild_id, None if since is None else iso(since), None if since is None else iso(since)))
+    rows = await export_rows(db, guild_id=guild_id, all_guilds=all_guilds, since=since)
     return render_export(rows, fmt, max_bytes=max_bytes)

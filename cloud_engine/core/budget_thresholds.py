@@ -15,9 +15,8 @@ from datetime import datetime
 from cloud_engine.core.access import AccessService
 from cloud_engine.core.projects import ProjectService
 from cloud_engine.errors import InvalidInput, NotFound
+from cloud_engine.store import projects as store
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.database import one_row
-from cloud_engine.store.rows import dumps, loads
 
 __all__ = ["MAX_PERCENT", "MIN_PERCENT", "BudgetAlertSet", "BudgetThresholds"]
 
@@ -46,13 +45,12 @@ class BudgetThresholds:
         found = await self.projects.find_project(guild_id, project)
         now = self.clock()
         async with self.projects.db.transaction() as conn:
-            row = await one_row(conn, "SELECT alert_thresholds, archived_at FROM projects WHERE id = ?", (found.id,))
-            if row["archived_at"] is not None:
+            before, archived = await store.alert_thresholds(conn, found.id)
+            if archived:
                 raise NotFound(what="project", key=project)
-            before = sorted({int(t) for t in loads(row["alert_thresholds"], [])})
             after = sorted({*before, percent})
             if after != before:
-                await conn.execute("UPDATE projects SET alert_thresholds = ? WHERE id = ?", (dumps(after), found.id))
+                await store.set_alert_thresholds(conn, found.id, after)
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=admin_id, action="budget_alert.set",
                               target_type="project", target_id=found.id,
                               detail={"project": found.name, "percent": percent, "thresholds": after,

@@ -22,12 +22,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+import aiosqlite
+
 from cloud_engine.core.access import SYSTEM_USER
 from cloud_engine.core.models import Project, Session
 from cloud_engine.core.reasons import checked_reason
 from cloud_engine.errors import IllegalTransition, NotFound
+from cloud_engine.store import drift as drift_store
+from cloud_engine.store import locks, projects
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.rows import check_id, dumps, iso, loads, parse_dt
+from cloud_engine.store.rows import check_id, loads, parse_dt
 
 if TYPE_CHECKING:
     from cloud_engine.core.orchestrator import CloudOrchestrator
@@ -87,9 +91,8 @@ class DriftService:
 
     async def check_all(self) -> list[DriftCheck]:
         """The scheduled round: every live project that has applied something."""
-        rows = await self.db.fetchall("SELECT DISTINCT p.id FROM projects p JOIN project_resources r"
-                                      " ON r.project_id = p.id WHERE p.archived_at IS NULL ORDER BY p.id")
-        return [await self.check_project(await self.engine.get_project(int(r["id"]))) for r in rows]
+        ids = await projects.live_projects_with_resources(self.db)
+        return [await self.check_project(await self.engine.get_project(project_id)) for project_id in ids]
 
     async def check_project(self, project: Project, actor_id: int = SYSTEM_USER) -> DriftCheck:
         applied = [r.spec for r in await self.engine.project_resources(project.id)]
@@ -97,7 +100,7 @@ class DriftService:
             return DriftCheck(project.name, "nothing_applied")
 
         async def still_free() -> bool:
-            return await self.db.fetchone("SELECT 1 FROM project_locks WHERE project_id = ?", (project.id,)) is None
+            return not await locks.is_locked(self.db, project.id)
 
         artifact = await self.engine.deployer.check_drift(project, applied, still_free=still_free)
         if artifact is None:
@@ -106,9 +109,7 @@ class DriftService:
         now = self.engine.clock()
         async with self.db.transaction() as conn:
             # the current report: open, or being reconciled by a session that has not applied yet
-            async with conn.execute("SELECT * FROM drift_reports WHERE project_id = ? AND status IN"
-                                    " ('open', 'reconciling') ORDER BY id DESC LIMIT 1", (project.id,)) as cur:
-                open_row = await cur.fetchone()
+            open_row = await drift_store.current_row(conn, project.id)
             if not drifted:
                 if open_row is not None:
                     await self._close(conn, open_row["id"], "resolved", actor_id, "a later check found no drift", now,
@@ -121,10 +122,8 @@ class DriftService:
             if open_row is not None:
                 await self._close(conn, open_row["id"], "resolved", actor_id, "superseded by a newer check", now,
                                   project)
-            async with conn.execute(
-                "INSERT INTO drift_reports (project_id, found_at, changes, fingerprint) VALUES (?, ?, ?, ?)",
-                (project.id, iso(now), dumps([c.__dict__ for c in drifted]), fingerprint)) as cur:
-                report_id = int(cur.lastrowid or 0)
+            report_id = await drift_store.insert(conn, project.id, found_at=now,
+                                                 changes=[c.__dict__ for c in drifted], fingerprint=fingerprint)
             report = DriftReport(report_id, project.id, project.name, now, "open", tuple(drifted))
             await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=actor_id, action="drift.found",
                               target_type="project", target_id=project.id,
@@ -132,9 +131,7 @@ class DriftService:
         return DriftCheck(project.name, "drifted", report, new=True)
 
     async def get(self, guild_id: int, report_id: int) -> DriftReport:
-        row = await self.db.fetchone("SELECT d.*, p.name AS project FROM drift_reports d JOIN projects p"
-                                     " ON p.id = d.project_id WHERE d.id = ? AND p.guild_id = ?",
-                                     (check_id(report_id, "drift report"), guild_id))
+        row = await drift_store.report_row(self.db, guild_id, check_id(report_id, "drift report"))
         if row is None:
             raise NotFound(what="drift report", key=report_id)
         return _report(row, row["project"])
@@ -167,11 +164,8 @@ class DriftService:
             raise
         now = self.engine.clock()
         async with self.db.transaction() as conn:
-            async with conn.execute("UPDATE drift_reports SET status = 'reconciling', session_id = ?, closed_by = ?,"
-                                    " closed_at = ? WHERE id = ? AND status = 'open'",
-                                    (session.id, user_id, iso(now), report.id)) as cur:
-                if cur.rowcount != 1:
-                    raise IllegalTransition(state="closed", event="reconcile (someone else closed this drift)")
+            if not await drift_store.start_reconciling(conn, report.id, session_id=session.id, user_id=user_id, now=now):
+                raise IllegalTransition(state="closed", event="reconcile (someone else closed this drift)")
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=user_id, action="drift.reconcile",
                               target_type="project", target_id=report.project_id,
                               detail={"report_id": report.id, "session_id": session.id})
@@ -183,10 +177,9 @@ class DriftService:
             raise IllegalTransition(state=report.status, event="act on (this drift report is closed)")
         return report
 
-    async def _close(self, conn: Any, report_id: int, status: str, user_id: int, reason: str, now: datetime,
-                     project: Project) -> None:
-        await conn.execute("UPDATE drift_reports SET status = ?, closed_by = ?, closed_reason = ?, closed_at = ?"
-                           " WHERE id = ?", (status, user_id, reason, iso(now), report_id))
+    async def _close(self, conn: aiosqlite.Connection, report_id: int, status: str, user_id: int, reason: str,
+                     now: datetime, project: Project) -> None:
+        await drift_store.close(conn, report_id, status=status, user_id=user_id, reason=reason, now=now)
         await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action=f"drift.{status}",
                           target_type="project", target_id=project.id, detail={"report_id": report_id, "reason": reason})
 

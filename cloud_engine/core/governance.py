@@ -16,13 +16,14 @@ import aiosqlite
 
 from cloud_engine.core import catalog_checks, quotas
 from cloud_engine.core.access import SYSTEM_USER, AccessService
-from cloud_engine.core.models import Project, ResourceSpec
+from cloud_engine.core.models import Project
 from cloud_engine.core.policies import Policy, PolicySpec
+from cloud_engine.core.records import QuotaUsage
 from cloud_engine.data.catalog import Catalog
 from cloud_engine.errors import InvalidInput
+from cloud_engine.store import policies, projects
 from cloud_engine.store.audit import write_audit
 from cloud_engine.store.database import Database
-from cloud_engine.store.rows import dumps, iso, loads
 
 __all__ = ["GovernanceService"]
 
@@ -48,7 +49,7 @@ class GovernanceService:
             await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="set_quota",
                               target_type="quota", target_id=name, detail={"limit": limit})
 
-    async def quota_usage(self, guild_id: int) -> list[dict[str, Any]]:
+    async def quota_usage(self, guild_id: int) -> list[QuotaUsage]:
         async with self.db.transaction() as conn:
             return await quotas.usage(conn, guild_id)
 
@@ -58,13 +59,9 @@ class GovernanceService:
         Why: a running sum drifts the moment one apply is recorded wrongly; a count from the
         records (which follow Terraform's state) is right after any interruption.
         """
-        async with conn.execute("SELECT p.provider, r.spec FROM project_resources r JOIN projects p ON p.id = r.project_id"
-                                " WHERE p.guild_id = ?", (guild_id,)) as cur:
-            rows = list(await cur.fetchall())
         used = dict.fromkeys(quotas.DEFAULT_QUOTAS, 0)
-        for row in rows:
-            for name, amount in catalog_checks.quota_usage(self.catalog, row["provider"],
-                                                           ResourceSpec(**loads(row["spec"]))).items():
+        for provider, spec in await projects.guild_resource_specs(conn, guild_id):
+            for name, amount in catalog_checks.quota_usage(self.catalog, provider, spec).items():
                 used[name] = used.get(name, 0) + amount
         await quotas.set_used(conn, guild_id, used)
 
@@ -73,29 +70,20 @@ class GovernanceService:
         await self.access.require(guild_id, by_user_id, "admin")
         now = self.clock()
         async with self.db.transaction() as conn:
-            try:
-                async with conn.execute(
-                    "INSERT INTO policies (guild_id, name, type, pattern, priority, action, params, created_by, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (guild_id, spec.name, spec.type, spec.pattern, spec.priority, spec.action, dumps(spec.params),
-                     by_user_id, iso(now))) as cur:
-                    policy_id = cur.lastrowid
-            except aiosqlite.IntegrityError:
-                raise InvalidInput(field="name", rule=f"a policy named {spec.name} already exists") from None
+            policy_id = await policies.insert_policy(conn, guild_id, spec, created_by=by_user_id, now=now)
+            if policy_id is None:
+                raise InvalidInput(field="name", rule=f"a policy named {spec.name} already exists")
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="add_policy",
                               target_type="policy", target_id=policy_id, detail=spec.model_dump())
         return Policy(id=policy_id, **spec.model_dump())
 
     async def list_policies(self, guild_id: int) -> list[Policy]:
-        rows = await self.db.fetchall("SELECT * FROM policies WHERE guild_id = ? ORDER BY priority, id", (guild_id,))
-        return [Policy(id=r["id"], name=r["name"], type=r["type"], pattern=r["pattern"], priority=r["priority"],
-                       action=r["action"], params=loads(r["params"], {}), enabled=bool(r["enabled"])) for r in rows]
+        return await policies.list_policies(self.db, guild_id)
 
     async def remove_policy(self, guild_id: int, by_user_id: int, name: str) -> bool:
         await self.access.require(guild_id, by_user_id, "admin")
         async with self.db.transaction() as conn:
-            async with conn.execute("DELETE FROM policies WHERE guild_id = ? AND name = ?", (guild_id, name)) as cur:
-                removed = cur.rowcount > 0
+            removed = await policies.delete_policy(conn, guild_id, name)
             await write_audit(conn, at=self.clock(), guild_id=guild_id, actor_id=by_user_id, action="remove_policy",
                               target_type="policy", target_id=name, detail={"removed": removed})
         return removed
@@ -109,15 +97,12 @@ class GovernanceService:
         pct = projected / project.budget_monthly * 100
         crossed = [t for t in project.alert_thresholds if pct >= t]
         for threshold in crossed:
-            async with conn.execute(
-                "INSERT OR IGNORE INTO budget_alerts (project_id, period, threshold_pct, projected_monthly, budget_monthly,"
-                " session_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (project.id, now.strftime("%Y-%m"), threshold, projected, project.budget_monthly, session_id, iso(now))) as cur:
-                if cur.rowcount:
-                    await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=SYSTEM_USER, action="budget_alert",
-                                      target_type="project", target_id=project.id,
-                                      detail={"threshold_pct": threshold, "projected_monthly": projected})
+            if await projects.record_budget_alert(conn, project, period=now.strftime("%Y-%m"), threshold=threshold,
+                                                  projected=projected, session_id=session_id, now=now):
+                await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=SYSTEM_USER, action="budget_alert",
+                                  target_type="project", target_id=project.id,
+                                  detail={"threshold_pct": threshold, "projected_monthly": projected})
         return crossed
 
     async def budget_alerts(self, project_id: int) -> list[dict[str, Any]]:
-        return await self.db.fetchall("SELECT * FROM budget_alerts WHERE project_id = ? ORDER BY id", (project_id,))
+        return await projects.budget_alerts(self.db, project_id)

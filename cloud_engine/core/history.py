@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from cloud_engine.core.approvals import PLAN_APPROVALS_SQL
-from cloud_engine.store.rows import dumps
+from cloud_engine.core.approvals import plan_approvals
+from cloud_engine.core.models import Session
+from cloud_engine.store.sessions import authors_of, find_session
 
 if TYPE_CHECKING:
     from cloud_engine.core.workflow import DeploymentWorkflow
@@ -70,12 +71,7 @@ class ProjectHistory:
         commits = await history(found, limit) if history is not None else []
         parsed = [(c, _APPLY_MESSAGE.match(c.message)) for c in commits]
         ids = sorted({int(m["session"]) for _, m in parsed if m})
-        authors: dict[int, int] = {}
-        if ids:
-            rows = await self.engine.db.fetchall(
-                "SELECT id, user_id FROM deployment_sessions WHERE project_id = ?"
-                " AND id IN (SELECT value FROM json_each(?))", (found.id, dumps(ids)))
-            authors = {int(r["id"]): int(r["user_id"]) for r in rows}
+        authors = await authors_of(self.engine.db, found.id, ids) if ids else {}
         entries = []
         for commit, match in parsed:
             if match is None:
@@ -98,25 +94,23 @@ class ProjectHistory:
 
     async def apply_note(self, session_id: int) -> str:
         """What an apply's tag says: the session, its author, purpose and every approver of its plan."""
-        row = await self.engine.db.fetchone(
-            "SELECT id, user_id, purpose, approved_by, plan_fingerprint FROM deployment_sessions WHERE id = ?",
-            (session_id,))
-        if row is None:
+        session = await find_session(self.engine.db, session_id)
+        if session is None:
             return f"session: {session_id}"
-        approvers = await self._approvers(row)
-        lines = [f"session: {row['id']}", f"author: user {row['user_id']}",
+        approvers = await self._approvers(session)
+        lines = [f"session: {session.id}", f"author: user {session.user_id}",
                  "approved by: " + (", ".join(f"user {a}" for a in approvers) or "nobody recorded"),
-                 f"purpose: {row['purpose']}"]
+                 f"purpose: {session.purpose}"]
         return "\n".join(lines)
 
-    async def _approvers(self, row: dict[str, Any]) -> list[int]:
+    async def _approvers(self, session: Session) -> list[int]:
         approvers: list[int] = []
-        if row["plan_fingerprint"]:
-            for approval in await self.engine.db.fetchall(PLAN_APPROVALS_SQL, (row["id"], row["plan_fingerprint"])):
-                if int(approval["approver_id"]) not in approvers:
-                    approvers.append(int(approval["approver_id"]))
-        if row["approved_by"] is not None and int(row["approved_by"]) not in approvers:
-            approvers.append(int(row["approved_by"]))
+        if session.plan_fingerprint:
+            for approval in await plan_approvals(self.engine.db, session.id, session.plan_fingerprint):
+                if approval.approver_id not in approvers:
+                    approvers.append(approval.approver_id)
+        if session.approved_by is not None and session.approved_by not in approvers:
+            approvers.append(session.approved_by)
         return approvers
 
 

@@ -27,8 +27,8 @@ from cloud_engine.core.reasons import checked_reason
 from cloud_engine.core.state_machine import Event
 from cloud_engine.core.workflow.applying import HEARTBEAT_STALE_S
 from cloud_engine.errors import IllegalTransition, NotFound
+from cloud_engine.store import locks
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.rows import parse_dt
 
 if TYPE_CHECKING:
     from cloud_engine.core.orchestrator import CloudOrchestrator
@@ -89,19 +89,10 @@ class LockAdmin:
     async def list_locks(self, guild_id: int, by_user_id: int) -> list[HeldLock]:
         """The guild's held locks, oldest first (anyone who may view)."""
         await self.wf._require(guild_id, by_user_id, "view")
-        rows = await self.wf.db.fetchall(
-            "SELECT l.project_id, p.name, l.session_id, l.user_id, l.acquired_at, s.state, s.run_heartbeat_at"
-            " FROM project_locks l JOIN projects p ON p.id = l.project_id"
-            " LEFT JOIN deployment_sessions s ON s.id = l.session_id WHERE p.guild_id = ? ORDER BY l.acquired_at, p.name",
-            (guild_id,))
-        out = []
-        for row in rows:
-            state = State(row["state"]) if row["state"] else None
-            out.append(HeldLock(project_id=row["project_id"], project=row["name"], session_id=row["session_id"],
-                                holder_id=row["user_id"], since=parse_dt(row["acquired_at"]) or self.wf.clock(),
-                                state=state, running=self.terraform_running(row["session_id"], state,
-                                                                            parse_dt(row["run_heartbeat_at"]))))
-        return out
+        return [HeldLock(project_id=lock.project_id, project=lock.project or "", session_id=lock.session_id,
+                         holder_id=lock.user_id, since=lock.acquired_at or self.wf.clock(), state=lock.state,
+                         running=self.terraform_running(lock.session_id, lock.state, lock.heartbeat))
+                for lock in await locks.guild_locks(self.wf.db, guild_id)]
 
     async def unlock(self, guild_id: int, admin_id: int, project_name: str, reason: str) -> UnlockResult:
         """Release `project_name`'s lock (CloudAdmin), ending its holder honestly; refused while Terraform runs."""
@@ -109,15 +100,12 @@ class LockAdmin:
         await wf._require(guild_id, admin_id, "admin")
         reason = checked_reason(reason)
         project = await wf.projects.find_project(guild_id, project_name)
-        row = await wf.db.fetchone(
-            "SELECT l.session_id, l.user_id, s.state, s.run_heartbeat_at"
-            " FROM project_locks l LEFT JOIN deployment_sessions s ON s.id = l.session_id WHERE l.project_id = ?",
-            (project.id,))
-        if row is None:
+        lock = await locks.lock_of(wf.db, project.id)
+        if lock is None:
             raise NotFound(what="lock on project", key=project.name)
-        session_id, holder = int(row["session_id"]), int(row["user_id"])
-        before = State(row["state"]) if row["state"] else None
-        if self.terraform_running(session_id, before, parse_dt(row["run_heartbeat_at"])):
+        session_id, holder = lock.session_id, lock.user_id
+        before = lock.state
+        if self.terraform_running(session_id, before, lock.heartbeat):
             await wf.reports.record_refusal(guild_id, admin_id, "unlock", f"Terraform is running for session {session_id}",
                                             session_id=session_id)
             raise IllegalTransition(state=before.value if before else "unknown",
@@ -136,8 +124,7 @@ class LockAdmin:
             await wf._end(session_id, project, Event.CANCEL, admin_id, stop)
         after = (await wf.get_session(session_id)).state if before is not None else None
         async with wf.db.transaction() as conn:
-            await conn.execute("DELETE FROM project_locks WHERE project_id = ? AND session_id = ?",
-                               (project.id, session_id))
+            await locks.release(conn, project_id=project.id, session_id=session_id)
             await write_audit(conn, at=wf.clock(), guild_id=guild_id, actor_id=admin_id, action="unlock",
                               target_type="project", target_id=project.id, from_state=before.value if before else None,
                               to_state=after.value if after else None,

@@ -4,6 +4,7 @@ The durable project lock is a row in `project_locks` (survives restarts), held b
 session from the start of its plan to the end of its apply, and released on failure,
 cancel, expiry and the startup sweep. The execution lock is an in-process asyncio.Lock
 per project root, so two Terraform processes never share one working directory.
+The lock rows' statements live in store/locks.py; this module decides what holding one means.
 """
 
 from __future__ import annotations
@@ -15,25 +16,21 @@ from datetime import datetime
 import aiosqlite
 
 from cloud_engine.errors import ProjectLocked
-from cloud_engine.store.database import one_row
-from cloud_engine.store.rows import iso
+from cloud_engine.store import locks as store
 
 
 async def acquire_project_lock(conn: aiosqlite.Connection, *, project_id: int, project_name: str,
                                session_id: int, user_id: int, now: datetime) -> None:
     """Take the project's lock for `session_id` (re-entrant for the holder) or raise ProjectLocked."""
-    await conn.execute(
-        "INSERT OR IGNORE INTO project_locks (project_id, session_id, user_id, acquired_at) VALUES (?, ?, ?, ?)",
-        (project_id, session_id, user_id, iso(now)),
-    )
-    row = await one_row(conn, "SELECT session_id, user_id FROM project_locks WHERE project_id = ?", (project_id,))
-    if row["session_id"] != session_id:
-        raise ProjectLocked(project=project_name, holder=row["session_id"], holder_user=row["user_id"])
+    holder, holder_user = await store.insert_or_holder(conn, project_id=project_id, session_id=session_id,
+                                                       user_id=user_id, now=now)
+    if holder != session_id:
+        raise ProjectLocked(project=project_name, holder=holder, holder_user=holder_user)
 
 
 async def release_project_lock(conn: aiosqlite.Connection, *, project_id: int, session_id: int) -> None:
     """Release the lock if this session holds it (no-op otherwise)."""
-    await conn.execute("DELETE FROM project_locks WHERE project_id = ? AND session_id = ?", (project_id, session_id))
+    await store.release(conn, project_id=project_id, session_id=session_id)
 
 
 class WorkdirLocks:

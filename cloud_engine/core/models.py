@@ -9,18 +9,33 @@ validator. Checks that need a provider's catalogue (machine types, regions) run 
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from cloud_engine.core import validation
 from cloud_engine.errors import InvalidInput
 
-ResourceKind = Literal["vm", "database", "network", "bucket", "firewall", "k8s_cluster"]
-RESOURCE_KINDS: tuple[str, ...] = ("vm", "database", "network", "bucket", "firewall", "k8s_cluster")
+ResourceKind = Literal["vm", "database", "network", "bucket", "firewall", "k8s_cluster", "load_balancer"]
+RESOURCE_KINDS: tuple[str, ...] = ("vm", "database", "network", "bucket", "firewall", "k8s_cluster", "load_balancer")
+# What a load balancer may front: the kind of the resource its `backend` names.
+LB_BACKEND_KINDS = ("vm", "k8s_cluster", "bucket")
+# A hostname for a managed certificate: labels of letters, digits and inner hyphens, a dot-separated
+# name of at least two labels ending in a letter label, at most 253 characters (RFC 1035 / 5890 A-labels).
+_DNS_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+DNS_NAME_RE = re.compile(rf"^(?=.{{4,253}}$)(?:{_DNS_LABEL}\.)+(?:[a-z]{{2,63}}|xn--[a-z0-9-]{{1,59}})$")
 ProviderName = Literal["gcp", "aws", "azure", "sandbox"]
 
 
@@ -148,6 +163,7 @@ KIND_FIELDS: dict[str, frozenset[str]] = {
     "bucket": frozenset({"storage_class", "storage_gb", "versioning", "public_access", "retention_days"}),
     "firewall": frozenset({"network", "rules"}),
     "k8s_cluster": frozenset({"machine_type", "node_count", "kubernetes_version", "network", "private_nodes"}),
+    "load_balancer": frozenset({"backend", "domain", "port", "cdn"}),
 }
 COMMON_FIELDS = frozenset({"kind", "name", "region", "tags", "description", "encrypted"})
 
@@ -188,9 +204,40 @@ class ResourceSpec(_Strict):
     versioning: bool | None = None
     public_access: bool | None = None
     retention_days: int | None = Field(default=None, ge=1, le=3650)
+    # load_balancer: HTTPS on `domain` (managed certificate) in front of `backend`, a vm,
+    # k8s_cluster or bucket of the same project; `port` is where a VM backend serves HTTP,
+    # `cdn` caches a bucket backend at the edge.
+    backend: str | None = Field(default=None, validate_default=True)
+    domain: str | None = Field(default=None, validate_default=True)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    cdn: bool | None = None
 
     _name = field_validator("name")(validation.cloud_name)
     _network = field_validator("network")(lambda v: v if v is None else validation.cloud_name(v))
+    @field_validator("backend")
+    @classmethod
+    def _backend(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Required on a load balancer (an error on `backend` itself, so forms and the CLI name the field)."""
+        if value is None:
+            if info.data.get("kind") == "load_balancer":
+                raise ValueError("a load balancer needs a backend: the name of a vm, k8s_cluster or bucket "
+                                 "of this project")
+            return None
+        return validation.cloud_name(value)
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """A managed certificate is issued for one DNS name; wildcards and IP addresses are not validated by DNS."""
+        if value is None:
+            if info.data.get("kind") == "load_balancer":
+                raise ValueError("a load balancer needs a domain for its managed certificate, e.g. shop.example.com")
+            return None
+        lowered = value.lower().rstrip(".")
+        if not DNS_NAME_RE.fullmatch(lowered):
+            raise ValueError("must be a DNS name such as shop.example.com (letters, digits, hyphens and dots; "
+                             "no wildcard, no IP address, at most 253 characters)")
+        return lowered
     _tags = field_validator("tags")(validation.tags)
     _description = field_validator("description")(validation.description)
 
@@ -253,7 +300,9 @@ KIND_DEFAULTS: dict[str, dict[str, Any]] = {
     "bucket": {"storage_class": "STANDARD", "storage_gb": 50, "versioning": True, "public_access": False},
     "firewall": {"rules": list},
     "k8s_cluster": {"node_count": 3, "private_nodes": True},
+    "load_balancer": {"port": 80, "cdn": False},
 }
+
 
 
 class Project(BaseModel):

@@ -31,8 +31,9 @@ from cloud_engine.core.models import Project, Session
 from cloud_engine.core.policies import Policy, PolicySpec
 from cloud_engine.core.projects import ProjectService
 from cloud_engine.core.ratelimit import RateLimiter
+from cloud_engine.core.records import AuditEntry, DeploymentRecord, Grant, GuildStats, QuotaUsage, RoleMap
 from cloud_engine.core.reports import Reports
-from cloud_engine.core.role_map import RoleMap
+from cloud_engine.core.suppressions import SuppressionService
 from cloud_engine.core.workflow import DeploymentWorkflow
 from cloud_engine.data.catalog import Catalog, load_catalog
 from cloud_engine.settings import Settings
@@ -74,6 +75,7 @@ class CloudOrchestrator(DeploymentWorkflow):
         self.drift = DriftService(self)
         self.git_history = ProjectHistory(self)  # /cloud-history, and the notes of each apply's tag
         self.budget_thresholds = BudgetThresholds(self.access, self.projects, clock)
+        self.suppressions = SuppressionService(db, self.access, clock)  # scan findings an admin accepts
         self._tasks: dict[int, asyncio.Task[Session]] = {}
         self._stop_reasons: dict[int, str] = {}  # why a running apply was interrupted, for its FAILED reason
         self._applying: set[int] = set()  # sessions whose apply runs in this process
@@ -97,13 +99,13 @@ class CloudOrchestrator(DeploymentWorkflow):
         await self.access.sync_discord_admin(guild_id, user_id)
 
     async def grant(self, guild_id: int, by_user_id: int, user_id: int, role: str, *,
-                    expires_at: datetime | None = None, duration: timedelta | None = None) -> dict[str, Any]:
+                    expires_at: datetime | None = None, duration: timedelta | None = None) -> Grant:
         return await self.access.grant(guild_id, by_user_id, user_id, role, expires_at=expires_at, duration=duration)
 
     async def revoke(self, guild_id: int, by_user_id: int, user_id: int) -> bool:
         return await self.access.revoke(guild_id, by_user_id, user_id)
 
-    async def list_grants(self, guild_id: int, by_user_id: int) -> list[dict[str, Any]]:
+    async def list_grants(self, guild_id: int, by_user_id: int) -> list[Grant]:
         return await self.access.list_grants(guild_id, by_user_id)
 
     async def record_member_roles(self, guild_id: int, user_id: int, discord_role_ids: Iterable[int]) -> bool:
@@ -121,7 +123,7 @@ class CloudOrchestrator(DeploymentWorkflow):
     async def set_quota(self, guild_id: int, by_user_id: int, name: str, limit: int) -> None:
         await self.governance.set_quota(guild_id, by_user_id, name, limit)
 
-    async def quota_usage(self, guild_id: int) -> list[dict[str, Any]]:
+    async def quota_usage(self, guild_id: int) -> list[QuotaUsage]:
         return await self.governance.quota_usage(guild_id)
 
     async def add_policy(self, guild_id: int, by_user_id: int, spec: PolicySpec) -> Policy:
@@ -133,11 +135,11 @@ class CloudOrchestrator(DeploymentWorkflow):
     async def budget_alerts(self, project_id: int) -> list[dict[str, Any]]:
         return await self.governance.budget_alerts(project_id)
 
-    async def stats(self, guild_id: int) -> dict[str, Any]:
+    async def stats(self, guild_id: int) -> GuildStats:
         return await self.reports.stats(guild_id)
 
     async def audit(self, guild_id: int, by_user_id: int, *, limit: int = 20, actor_id: int | None = None,
-                    action: str | None = None) -> list[dict[str, Any]]:
+                    action: str | None = None) -> list[AuditEntry]:
         return await self.reports.audit(guild_id, by_user_id, limit=limit, actor_id=actor_id, action=action)
 
     async def export_audit(self, guild_id: int, by_user_id: int, fmt: ExportFormat, *, since: datetime | None = None,
@@ -173,7 +175,7 @@ class CloudOrchestrator(DeploymentWorkflow):
     async def archive_project(self, project_id: int, user_id: int) -> Project:
         return await self.projects.archive_project(project_id, user_id)
 
-    async def history(self, project_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
+    async def history(self, project_id: int, *, limit: int = 20) -> list[DeploymentRecord]:
         return await self.projects.history(project_id, limit=limit)
 
     async def git_log(self, guild_id: int, user_id: int, project: str, *, limit: int = 10) -> ProjectLog:

@@ -7,13 +7,13 @@ through Discord; the bot's checks are a convenience on top of these.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from cloud_engine.core import role_map
 from cloud_engine.core.models import Role
+from cloud_engine.core.records import Grant
 from cloud_engine.errors import PermissionDenied
+from cloud_engine.store import grants
 from cloud_engine.store.database import Database
-from cloud_engine.store.rows import parse_dt
 
 # The minimum role for each engine action.
 ACTION_ROLES: dict[str, Role] = {
@@ -44,13 +44,11 @@ async def role_of(db: Database, guild_id: int, user_id: int, now: datetime,
     if user_id in admin_ids:
         return Role.ADMIN
     mapped = await role_map.mapped_role(db, guild_id, user_id)
-    row = await db.fetchone("SELECT role, expires_at, standing_role FROM user_permissions"
-                            " WHERE guild_id = ? AND user_id = ?", (guild_id, user_id))
-    if row is None:
+    grant = await grants.get_grant(db, guild_id, user_id, now)
+    if grant is None:
         return mapped
-    expires = parse_dt(row["expires_at"])
-    granted = Role(row["role"]) if expires is None or expires > now else Role.NONE
-    standing = Role(row["standing_role"]) if row["standing_role"] else Role.NONE
+    granted = grant.role if grant.active else Role.NONE
+    standing = grant.standing_role or Role.NONE
     return max(granted, standing, mapped, key=lambda r: r.level)
 
 
@@ -86,16 +84,9 @@ def resource_limits(role: Role, kind: str, size: str | None, deleting: bool = Fa
 
 async def guild_ever_had_admin(db: Database, guild_id: int) -> bool:
     """True once the guild has had a CloudAdmin: a grant row (even expired) or one in the audit log."""
-    row = await db.fetchone(
-        "SELECT 1 AS x FROM user_permissions WHERE guild_id = ? AND role = 'CloudAdmin'"
-        " UNION ALL SELECT 1 FROM audit_log WHERE guild_id = ? AND (action = 'bootstrap_admin'"
-        " OR (action = 'grant' AND json_extract(detail, '$.role') = 'CloudAdmin')) LIMIT 1", (guild_id, guild_id))
-    return row is not None
+    return await grants.guild_ever_had_admin(db, guild_id)
 
 
-async def list_grants(db: Database, guild_id: int, now: datetime) -> list[dict[str, Any]]:
-    rows = await db.fetchall("SELECT * FROM user_permissions WHERE guild_id = ? ORDER BY role DESC, user_id", (guild_id,))
-    for row in rows:
-        expires = parse_dt(row["expires_at"])
-        row["active"] = expires is None or expires > now
-    return rows
+async def list_grants(db: Database, guild_id: int, now: datetime) -> list[Grant]:
+    """Every grant of the guild, each `active` unless its expiry has passed by `now`."""
+    return await grants.list_grants(db, guild_id, now)

@@ -1,8 +1,9 @@
 """Guild policies and their evaluation against a session's resources.
 
-A policy has a type (permission, quota, region, cost, security), a glob pattern matched
+A policy has a type (permission, quota, region, cost, security, scanner), a glob pattern matched
 against `kind/type/name` of each resource (type = machine type, tier, storage class or
-engine, '-' when none), a priority (lower number = evaluated first) and an action
+engine, '-' when none; a `scanner` pattern matches the Terraform address of a scan finding,
+judged after the plan by core/scanner_policy.py), a priority (lower number = evaluated first) and an action
 (deny, warn, require_approval). For one resource and one policy type, the first matching
 policy decides: a priority-10 "warn for vm/*/dev-*" is an exception to a priority-100
 "deny for *". Evaluation returns every violation, not just the first.
@@ -22,14 +23,18 @@ from cloud_engine.core import validation
 from cloud_engine.core.models import ResourceSpec, Role, Violation
 from cloud_engine.errors import InvalidInput
 
-PolicyType = Literal["permission", "quota", "region", "cost", "security"]
+PolicyType = Literal["permission", "quota", "region", "cost", "security", "scanner"]
 PolicyAction = Literal["deny", "warn", "require_approval"]
 SECURITY_CHECKS = ("world_ingress", "unencrypted", "public_bucket", "public_ip", "allow_world_admin")
 ADMIN_PORTS = (22, 3389)
 # What a require_approval policy may say about who approves (see cloud_engine/core/approvals.py).
-APPROVAL_KEYS = ("approvals", "approver_role", "approvers_must_differ")
+APPROVAL_KEYS = ("approvals", "approver_role", "approver_discord_role", "approvers_must_differ")
 MAX_APPROVALS = 5
 APPROVER_ROLES = (Role.USER.value, Role.ADMIN.value)  # a CloudViewer may not approve anything
+SEVERITIES = ("LOW", "MEDIUM", "HIGH", "CRITICAL")  # Checkov's, lowest first
+UNRATED = ("match", "warn")  # how a severity rule judges a finding Checkov gave no severity (scanner_policy.py)
+CHECK_GLOB_RE = re.compile(r"^[A-Z][A-Z0-9_*?]{0,63}$")
+MAX_CHECKS = 20
 
 
 class PolicySpec(BaseModel):
@@ -76,16 +81,43 @@ class PolicySpec(BaseModel):
                 p["ports"] = [validation.port(x) for x in ports]
             except ValueError as exc:
                 raise ValueError(f"params.ports: {exc}") from None
+        if self.type == "scanner":
+            _check_scanner(p)
         if problem := approval_problem(self.action, p):
             raise ValueError(f"params.{problem[0]}: {problem[1]}")
         return self
+
+
+def _check_scanner(p: dict[str, Any]) -> None:
+    """A scanner policy names checks (ids or globs), a minimum severity, or both; normalised in place."""
+    checks, severity = p.get("checks"), p.get("min_severity")
+    if checks is None and severity is None:
+        raise ValueError("a scanner policy needs params.checks (check ids or globs like CKV_AWS_*) or "
+                         f"params.min_severity ({', '.join(SEVERITIES)})")
+    if checks is not None:
+        if (not isinstance(checks, list) or not checks or len(checks) > MAX_CHECKS
+                or not all(isinstance(c, str) for c in checks)):
+            raise ValueError(f"params.checks must be a list of 1 to {MAX_CHECKS} check ids or globs")
+        p["checks"] = [c.strip().upper() for c in checks]
+        if bad := [c for c in p["checks"] if not CHECK_GLOB_RE.fullmatch(c)]:
+            raise ValueError(f"params.checks: {bad[0]!r} is not a check id like CKV_AWS_144 or a glob like CKV_AWS_*")
+    if severity is not None:
+        if not isinstance(severity, str) or severity.strip().upper() not in SEVERITIES:
+            raise ValueError(f"params.min_severity must be one of {', '.join(SEVERITIES)}")
+        p["min_severity"] = severity.strip().upper()
+    if p.get("unrated") is not None:
+        if severity is None:
+            raise ValueError("params.unrated only applies with params.min_severity")
+        if p["unrated"] not in UNRATED:
+            raise ValueError(f"params.unrated must be one of {', '.join(UNRATED)}")
 
 
 def approval_problem(action: str, params: Mapping[str, Any]) -> tuple[str, str] | None:
     """What is wrong with a policy's approval params, as (param, rule), or None when they are fine (or absent).
 
     `approvals` (1 to MAX_APPROVALS distinct approvers), `approver_role` (CloudUser or
-    CloudAdmin) and `approvers_must_differ` (true/false) belong to require_approval policies only.
+    CloudAdmin), `approver_discord_role` (a Discord role id: approvers must hold that role) and
+    `approvers_must_differ` (true/false) belong to require_approval policies only.
     """
     given = [key for key in APPROVAL_KEYS if params.get(key) is not None]
     if not given:
@@ -98,6 +130,9 @@ def approval_problem(action: str, params: Mapping[str, Any]) -> tuple[str, str] 
         return ("approvals", f"a whole number of distinct approvers from 1 to {MAX_APPROVALS}")
     if params.get("approver_role") is not None and params["approver_role"] not in APPROVER_ROLES:
         return ("approver_role", f"one of {', '.join(APPROVER_ROLES)}")
+    role_id = params.get("approver_discord_role")
+    if role_id is not None and (not isinstance(role_id, int) or isinstance(role_id, bool) or not 0 < role_id < 2**63):
+        return ("approver_discord_role", "a Discord role id (pick the role in /cloud-policy add)")
     if params.get("approvers_must_differ") is not None and not isinstance(params["approvers_must_differ"], bool):
         return ("approvers_must_differ", "true or false")
     return None
@@ -212,7 +247,7 @@ def evaluate(policies: Sequence[Policy], ctx: PolicyContext) -> list[Violation]:
         out.extend(builtin_guards(policies, spec))
         decided: set[str] = set()
         for policy in ordered:
-            if policy.type in ("cost", "quota") or policy.type in decided or not matches(policy.pattern, spec):
+            if policy.type in ("cost", "quota", "scanner") or policy.type in decided or not matches(policy.pattern, spec):
                 continue
             if policy.type == "security" and policy.params.get("check") == "allow_world_admin":
                 continue

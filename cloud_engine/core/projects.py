@@ -12,21 +12,22 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from cloud_engine.core.access import AccessService
-from cloud_engine.core.models import FINAL_STATES, Project, ResourceSpec, SessionResource
+from cloud_engine.core.models import Project, SessionResource
+from cloud_engine.core.records import DeploymentRecord
 from cloud_engine.core.validation import cloud_name
-from cloud_engine.data.catalog import Catalog
+from cloud_engine.data.catalog import CLOUDS, SANDBOX, Catalog
 from cloud_engine.errors import InvalidInput, NotFound
 from cloud_engine.settings import Settings
+from cloud_engine.store import projects as store
 from cloud_engine.store.audit import write_audit
 from cloud_engine.store.database import Database
-from cloud_engine.store.rows import check_id, dumps, iso, loads
+from cloud_engine.store.projects import project_from_row
+from cloud_engine.store.rows import check_id
 
 __all__ = ["PROVIDERS", "ProjectService", "number", "project_from_row", "validate_backend"]
 
-PROVIDERS = ("gcp", "aws", "azure", "sandbox")
+PROVIDERS = (*CLOUDS, SANDBOX)
 
 
 class ProjectService:
@@ -68,72 +69,52 @@ class ProjectService:
         differ = self.settings.approver_must_differ_default if approver_must_differ is None else approver_must_differ
         now = self.clock()
         async with self.db.transaction() as conn:
-            try:
-                async with conn.execute(
-                    "INSERT INTO projects (guild_id, name, provider, region, target, budget_monthly, alert_thresholds,"
-                    " approver_must_differ, backend, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (guild_id, name, provider, region, target, float(budget_monthly), dumps(thresholds), int(differ),
-                     dumps(backend), user_id, iso(now))) as cur:
-                    project_id = int(cur.lastrowid or 0)  # always set after an INSERT
-            except aiosqlite.IntegrityError:
-                raise InvalidInput(field="name", rule=f"a project named {name} already exists in this server") from None
+            project_id = await store.insert_project(
+                conn, guild_id=guild_id, name=name, provider=provider, region=region, target=target,
+                budget_monthly=budget_monthly, alert_thresholds=thresholds, approver_must_differ=differ, backend=backend,
+                created_by=user_id, now=now)
+            if project_id is None:
+                raise InvalidInput(field="name", rule=f"a project named {name} already exists in this server")
             await write_audit(conn, at=now, guild_id=guild_id, actor_id=user_id, action="create_project",
                               target_type="project", target_id=project_id,
                               detail={"name": name, "provider": provider, "region": region, "target": target})
         return await self.get_project(project_id)
 
     async def get_project(self, project_id: int) -> Project:
-        row = await self.db.fetchone("SELECT * FROM projects WHERE id = ?", (check_id(project_id, "project"),))
-        if row is None:
+        project = await store.get_project(self.db, check_id(project_id, "project"))
+        if project is None:
             raise NotFound(what="project", key=project_id)
-        return project_from_row(row)
+        return project
 
     async def find_project(self, guild_id: int, name: str) -> Project:
-        row = await self.db.fetchone("SELECT * FROM projects WHERE guild_id = ? AND name = ? AND archived_at IS NULL",
-                                     (guild_id, name))
-        if row is None:
+        project = await store.find_project(self.db, guild_id, name)
+        if project is None:
             raise NotFound(what="project", key=name)
-        return project_from_row(row)
+        return project
 
     async def list_projects(self, guild_id: int, *, include_archived: bool = False) -> list[Project]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM projects WHERE guild_id = ? AND (? OR archived_at IS NULL) ORDER BY name",
-            (guild_id, int(include_archived)))
-        return [project_from_row(r) for r in rows]
+        return await store.list_projects(self.db, guild_id, include_archived=include_archived)
 
     async def archive_project(self, project_id: int, user_id: int) -> Project:
         project = await self.get_project(project_id)
         await self.access.require(project.guild_id, user_id, "archive_project")
-        active = await self.db.fetchone(
-            "SELECT COUNT(*) AS n FROM deployment_sessions WHERE project_id = ? AND state NOT IN (?, ?, ?, ?)",
-            (project_id, *[s.value for s in FINAL_STATES]))
-        if active and active["n"]:
-            raise InvalidInput(field="project", rule=f"{project.name} has {active['n']} open session(s); cancel them first")
+        active = await store.open_session_count(self.db, project_id)
+        if active:
+            raise InvalidInput(field="project", rule=f"{project.name} has {active} open session(s); cancel them first")
         now = self.clock()
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE projects SET archived_at = ? WHERE id = ?", (iso(now), project_id))
+            await store.archive(conn, project_id, now)
             await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="archive_project",
                               target_type="project", target_id=project_id)
         return await self.get_project(project_id)
 
     async def project_resources(self, project_id: int) -> list[SessionResource]:
         """The project's applied resources (its desired configuration after the last apply)."""
-        rows = await self.db.fetchall("SELECT * FROM project_resources WHERE project_id = ? ORDER BY kind, name", (project_id,))
-        return [SessionResource(kind=r["kind"], name=r["name"], action="upsert", spec=ResourceSpec(**loads(r["spec"])),
-                                cost_monthly=r["cost_monthly"]) for r in rows]
+        return await store.resources(self.db, project_id)
 
-    async def history(self, project_id: int, *, limit: int = 20) -> list[dict[str, Any]]:
-        rows = await self.db.fetchall("SELECT * FROM deployment_history WHERE project_id = ? ORDER BY id DESC LIMIT ?",
-                                      (project_id, limit))
-        for row in rows:
-            row["summary"] = loads(row["summary"], {})
-        return rows
-
-
-def project_from_row(row: dict[str, Any]) -> Project:
-    return Project(**{**row, "alert_thresholds": loads(row["alert_thresholds"], []), "backend": loads(row["backend"], {}),
-                      "approver_must_differ": bool(row["approver_must_differ"])})
-
+    async def history(self, project_id: int, *, limit: int = 20) -> list[DeploymentRecord]:
+        """The project's recorded applies (and failed ones), newest first."""
+        return await store.history(self.db, project_id, limit=limit)
 
 
 def number(value: Any, field: str) -> float:

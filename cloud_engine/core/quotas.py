@@ -3,17 +3,18 @@
 Reservation is one conditional UPDATE per quota inside one transaction
 (`used + reserved + n <= limit`), never check-then-act, so concurrent validations can
 never overshoot a limit: with a limit of 10, exactly 10 of 50 racing reservations succeed.
+The statements live in store/quotas.py and run on the caller's connection, inside the
+transaction it holds; this module owns the defaults every guild starts with.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import aiosqlite
 
-from cloud_engine.errors import QuotaExceeded
-from cloud_engine.store.database import one_row, rows_of
+from cloud_engine.core.records import QuotaUsage
+from cloud_engine.store import quotas as store
 
 DEFAULT_QUOTAS: dict[str, int] = {
     "compute.instances": 10,
@@ -27,67 +28,31 @@ DEFAULT_QUOTAS: dict[str, int] = {
 
 
 async def ensure_rows(conn: aiosqlite.Connection, guild_id: int) -> None:
-    await conn.executemany(
-        "INSERT OR IGNORE INTO quotas (guild_id, name, limit_value) VALUES (?, ?, ?)",
-        [(guild_id, name, limit) for name, limit in DEFAULT_QUOTAS.items()],
-    )
+    await store.ensure_rows(conn, guild_id, DEFAULT_QUOTAS)
 
 
 async def reserve(conn: aiosqlite.Connection, guild_id: int, needs: Mapping[str, int]) -> dict[str, int]:
     """Reserve every positive need or none: a savepoint undoes partial reservations on QuotaExceeded,
     so the caller may record the refusal in the same transaction."""
     await ensure_rows(conn, guild_id)
-    await conn.execute("SAVEPOINT quota_reserve")
-    try:
-        taken = await _reserve_each(conn, guild_id, needs)
-    except BaseException:
-        await conn.execute("ROLLBACK TO quota_reserve")
-        raise
-    finally:
-        await conn.execute("RELEASE quota_reserve")
-    return taken
-
-
-async def _reserve_each(conn: aiosqlite.Connection, guild_id: int, needs: Mapping[str, int]) -> dict[str, int]:
-    taken: dict[str, int] = {}
-    for name, amount in sorted(needs.items()):
-        if amount <= 0:
-            continue
-        async with conn.execute(
-            "UPDATE quotas SET reserved = reserved + ? WHERE guild_id = ? AND name = ? AND used + reserved + ? <= limit_value",
-            (amount, guild_id, name, amount),
-        ) as cur:
-            if cur.rowcount != 1:
-                row = await one_row(conn, "SELECT * FROM quotas WHERE guild_id = ? AND name = ?", (guild_id, name))
-                raise QuotaExceeded(quota=name, used=row["used"], reserved=row["reserved"], requested=amount,
-                                    limit=row["limit_value"])
-        taken[name] = amount
-    return taken
+    return await store.reserve(conn, guild_id, needs)
 
 
 async def release(conn: aiosqlite.Connection, guild_id: int, reservations: Mapping[str, int]) -> None:
-    for name, amount in reservations.items():
-        await conn.execute("UPDATE quotas SET reserved = MAX(reserved - ?, 0) WHERE guild_id = ? AND name = ?",
-                           (amount, guild_id, name))
+    await store.release(conn, guild_id, reservations)
 
 
 async def set_used(conn: aiosqlite.Connection, guild_id: int, used: Mapping[str, int]) -> None:
     """Set each quota's use to what the server's recorded resources hold (see the recount in the orchestrator)."""
     await ensure_rows(conn, guild_id)
-    await conn.executemany("UPDATE quotas SET used = ? WHERE guild_id = ? AND name = ?",
-                           [(max(amount, 0), guild_id, name) for name, amount in used.items()])
+    await store.set_used(conn, guild_id, used)
 
 
 async def set_limit(conn: aiosqlite.Connection, guild_id: int, name: str, limit: int) -> None:
     await ensure_rows(conn, guild_id)
-    await conn.execute(
-        "INSERT INTO quotas (guild_id, name, limit_value) VALUES (?, ?, ?)"
-        " ON CONFLICT (guild_id, name) DO UPDATE SET limit_value = excluded.limit_value",
-        (guild_id, name, limit),
-    )
+    await store.set_limit(conn, guild_id, name, limit)
 
 
-async def usage(conn: aiosqlite.Connection, guild_id: int) -> list[dict[str, Any]]:
+async def usage(conn: aiosqlite.Connection, guild_id: int) -> list[QuotaUsage]:
     await ensure_rows(conn, guild_id)
-    return await rows_of(conn, "SELECT name, limit_value, used, reserved FROM quotas WHERE guild_id = ? ORDER BY name",
-                         (guild_id,))
+    return await store.usage(conn, guild_id)

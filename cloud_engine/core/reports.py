@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from cloud_engine.core.access import AccessService
 from cloud_engine.core.audit_export import AuditExport, ExportFormat, export_audit
+from cloud_engine.core.records import AuditEntry, GuildStats
+from cloud_engine.store import projects
 from cloud_engine.store.audit import recent_audit, write_audit
 from cloud_engine.store.database import Database
 
@@ -24,23 +25,11 @@ class Reports:
         self.access = access
         self.clock = clock
 
-    async def stats(self, guild_id: int) -> dict[str, Any]:
-        by_state = await self.db.fetchall(
-            "SELECT state, COUNT(*) AS n FROM deployment_sessions WHERE guild_id = ? GROUP BY state ORDER BY state", (guild_id,))
-        by_user = await self.db.fetchall(
-            "SELECT user_id, COUNT(*) AS sessions, SUM(state = 'APPLIED') AS applied FROM deployment_sessions"
-            " WHERE guild_id = ? GROUP BY user_id ORDER BY sessions DESC LIMIT 10", (guild_id,))
-        cost = await self.db.fetchone(
-            "SELECT COALESCE(SUM(r.cost_monthly), 0) AS monthly, COUNT(*) AS resources FROM project_resources r"
-            " JOIN projects p ON p.id = r.project_id WHERE p.guild_id = ? AND p.archived_at IS NULL", (guild_id,))
-        projects = await self.db.fetchone("SELECT COUNT(*) AS n FROM projects WHERE guild_id = ? AND archived_at IS NULL",
-                                          (guild_id,))
-        return {"by_state": {r["state"]: r["n"] for r in by_state}, "by_user": by_user,
-                "monthly_cost": round(cost["monthly"], 2) if cost else 0.0, "resources": cost["resources"] if cost else 0,
-                "projects": projects["n"] if projects else 0}
+    async def stats(self, guild_id: int) -> GuildStats:
+        return await projects.guild_stats(self.db, guild_id)
 
     async def audit(self, guild_id: int, by_user_id: int, *, limit: int = 20, actor_id: int | None = None,
-                    action: str | None = None) -> list[dict[str, Any]]:
+                    action: str | None = None) -> list[AuditEntry]:
         await self.access.require(guild_id, by_user_id, "admin")
         return await recent_audit(self.db, guild_id, limit=min(max(limit, 1), 200), actor_id=actor_id, action=action)
 

@@ -20,35 +20,20 @@ two reads. A Discord role deleted in the server is unmapped by the bot's listene
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
 from cloud_engine.core.models import Role
+from cloud_engine.core.records import RoleMap
 from cloud_engine.errors import InvalidInput
+from cloud_engine.store import role_maps
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.database import Database, row_of, rows_of
-from cloud_engine.store.rows import iso, parse_dt
+from cloud_engine.store.database import Database
 
 __all__ = ["SYSTEM_USER", "RoleMap", "cloud_role", "delete_map", "list_maps", "mapped_role", "record_member_roles", "upsert_map"]
 
 SYSTEM_USER = 0  # as in access.py: the engine itself, acting on what Discord reported
-
-_MEMBER_MAPPED_SQL = ("SELECT m.cloud_role FROM member_discord_roles r JOIN discord_role_maps m"
-                      " ON m.guild_id = r.guild_id AND m.discord_role_id = r.discord_role_id"
-                      " WHERE r.guild_id = ? AND r.user_id = ?")
-
-
-@dataclass(frozen=True)
-class RoleMap:
-    """One Discord role of a server and the Cloud role its members hold at least."""
-
-    guild_id: int
-    discord_role_id: int
-    cloud_role: Role
-    mapped_by: int
-    mapped_at: datetime
 
 
 def cloud_role(value: str) -> Role:
@@ -70,28 +55,19 @@ def _discord_id(value: object, field: str = "discord_role") -> int:
 
 async def mapped_role(db: Database, guild_id: int, user_id: int) -> Role:
     """The highest Cloud role the member's recorded Discord roles map to now (Role.NONE without any)."""
-    rows = await db.fetchall(_MEMBER_MAPPED_SQL, (guild_id, user_id))
-    return max((Role(r["cloud_role"]) for r in rows), key=lambda r: r.level, default=Role.NONE)
+    return max(await role_maps.member_mapped_roles(db, guild_id, user_id), key=lambda r: r.level, default=Role.NONE)
 
 
 async def list_maps(db: Database, guild_id: int) -> list[RoleMap]:
-    rows = await db.fetchall("SELECT * FROM discord_role_maps WHERE guild_id = ? ORDER BY discord_role_id",
-                             (guild_id,))
-    return [RoleMap(int(r["guild_id"]), int(r["discord_role_id"]), Role(r["cloud_role"]), int(r["mapped_by"]),
-                    parse_dt(r["mapped_at"]) or datetime.min) for r in rows]
+    return await role_maps.list_maps(db, guild_id)
 
 
 async def upsert_map(conn: aiosqlite.Connection, guild_id: int, by_user_id: int, discord_role_id: int, role: Role,
                      now: datetime) -> Role | None:
     """Map (or re-map) a Discord role, audited as `role_map`; the Cloud role it mapped to before, if any."""
     discord_role_id = _discord_id(discord_role_id)
-    before = await row_of(conn, "SELECT cloud_role FROM discord_role_maps WHERE guild_id = ? AND discord_role_id = ?",
-                          (guild_id, discord_role_id))
-    await conn.execute("INSERT INTO discord_role_maps (guild_id, discord_role_id, cloud_role, mapped_by, mapped_at)"
-                       " VALUES (?, ?, ?, ?, ?) ON CONFLICT (guild_id, discord_role_id) DO UPDATE SET"
-                       " cloud_role = excluded.cloud_role, mapped_by = excluded.mapped_by, mapped_at = excluded.mapped_at",
-                       (guild_id, discord_role_id, role.value, by_user_id, iso(now)))
-    previous = Role(before["cloud_role"]) if before else None
+    previous = await role_maps.map_of(conn, guild_id, discord_role_id)
+    await role_maps.upsert_map(conn, guild_id, by_user_id, discord_role_id, role, now)
     await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="role_map", target_type="discord_role",
                       target_id=discord_role_id, detail={"cloud_role": role.value,
                                                          "previous": previous.value if previous else None})
@@ -102,28 +78,16 @@ async def delete_map(conn: aiosqlite.Connection, guild_id: int, by_user_id: int,
                      *, reason: str) -> bool:
     """Remove a mapping and every record of members holding it (audited as `role_unmap`); False if it was not mapped."""
     discord_role_id = _discord_id(discord_role_id)
-    async with conn.execute("DELETE FROM discord_role_maps WHERE guild_id = ? AND discord_role_id = ?",
-                            (guild_id, discord_role_id)) as cur:
-        removed = cur.rowcount > 0
-    await conn.execute("DELETE FROM member_discord_roles WHERE guild_id = ? AND discord_role_id = ?",
-                       (guild_id, discord_role_id))
+    removed = await role_maps.delete_map(conn, guild_id, discord_role_id)
     await write_audit(conn, at=now, guild_id=guild_id, actor_id=by_user_id, action="role_unmap",
                       target_type="discord_role", target_id=discord_role_id,
                       detail={"removed": removed, "reason": reason})
     return removed
 
 
-async def _held(db_or_conn: Database | aiosqlite.Connection, guild_id: int, user_id: int) -> tuple[set[int], set[int]]:
+async def _held(src: Database | aiosqlite.Connection, guild_id: int, user_id: int) -> tuple[set[int], set[int]]:
     """(the server's mapped Discord role ids, those recorded for the member)."""
-    maps_sql = "SELECT discord_role_id FROM discord_role_maps WHERE guild_id = ?"
-    member_sql = "SELECT discord_role_id FROM member_discord_roles WHERE guild_id = ? AND user_id = ?"
-    if isinstance(db_or_conn, Database):
-        mapped = await db_or_conn.fetchall(maps_sql, (guild_id,))
-        recorded = await db_or_conn.fetchall(member_sql, (guild_id, user_id))
-    else:
-        mapped = await rows_of(db_or_conn, maps_sql, (guild_id,))
-        recorded = await rows_of(db_or_conn, member_sql, (guild_id, user_id))
-    return {int(r["discord_role_id"]) for r in mapped}, {int(r["discord_role_id"]) for r in recorded}
+    return await role_maps.mapped_ids(src, guild_id), await role_maps.member_ids(src, guild_id, user_id)
 
 
 async def record_member_roles(db: Database, guild_id: int, user_id: int, role_ids: Iterable[int],
@@ -143,10 +107,8 @@ async def record_member_roles(db: Database, guild_id: int, user_id: int, role_id
         if held == recorded:
             return False
         added, removed = sorted(held - recorded), sorted(recorded - held)
-        await conn.executemany("DELETE FROM member_discord_roles WHERE guild_id = ? AND user_id = ? AND"
-                               " discord_role_id = ?", [(guild_id, user_id, r) for r in removed])
-        await conn.executemany("INSERT INTO member_discord_roles (guild_id, user_id, discord_role_id, seen_at)"
-                               " VALUES (?, ?, ?, ?)", [(guild_id, user_id, r, iso(now)) for r in added])
+        await role_maps.remove_member_roles(conn, guild_id, user_id, removed)
+        await role_maps.add_member_roles(conn, guild_id, user_id, added, now)
         await write_audit(conn, at=now, guild_id=guild_id, actor_id=SYSTEM_USER, action="discord_roles.sync",
                           target_type="user", target_id=user_id, detail={"added": added, "removed": removed})
     return True

@@ -10,12 +10,29 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
+from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 CATALOG_PATH = Path(__file__).parent / "catalog.json"
 Provider = Literal["gcp", "aws", "azure"]
+
+
+class CloudProvider(StrEnum):
+    """The clouds Cloud Engine renders for and reads bills from: the one list every module draws on.
+
+    In catalogue order (the advisor's tie-break). `Provider` spells the same three for
+    pydantic fields and slash-command choices, which need a Literal.
+    """
+
+    GCP = "gcp"
+    AWS = "aws"
+    AZURE = "azure"
+
+
+CLOUDS: tuple[str, ...] = tuple(p.value for p in CloudProvider)
+SANDBOX = "sandbox"  # the offline mirror a project may target instead of a cloud
 SizeClass = Literal["small", "medium", "large"]
 SIZE_ORDER: dict[str, int] = {"small": 0, "medium": 1, "large": 2}
 
@@ -38,6 +55,18 @@ class StoragePrices(_Frozen):
     bucket: dict[str, float]
 
 
+class LoadBalancerPrices(_Frozen):
+    """What the `load_balancer` kind costs, with its own source: the gateway hour is billed whether
+    traffic flows or not; processed data (and AWS LCUs, Azure capacity units past the first) by use."""
+
+    product: str
+    hourly_usd: float = Field(ge=0)
+    processed_gb_usd: float = Field(ge=0)
+    certificate_monthly_usd: float = Field(ge=0, description="managed certificates are free on all three clouds")
+    source: str = Field(pattern=r"^https://")
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+
+
 class ProviderCatalog(_Frozen):
     label: str
     regions: dict[str, float] = Field(description="region -> price multiplier against the reference region")
@@ -47,6 +76,7 @@ class ProviderCatalog(_Frozen):
     storage_gb_month: StoragePrices
     k8s_control_plane_hourly: float = Field(ge=0)
     load_balancer_hourly: float = Field(ge=0)
+    load_balancer: LoadBalancerPrices
     images: tuple[str, ...]
 
     def smaller_types(self, name: str) -> list[tuple[str, MachineType]]:

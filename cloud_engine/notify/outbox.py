@@ -128,7 +128,8 @@ def _text(event: NotifyEvent, n: dict[str, Any]) -> str:
 
 def _who(rule: ApprovalRule) -> str:
     """Who may approve under one rule: `a CloudUser or above may approve`, or how many must."""
-    other = " other than the author" if rule.must_differ else ""
+    other = (f" with the Discord role <@&{rule.discord_role}>" if rule.discord_role else "") \
+        + (" other than the author" if rule.must_differ else "")
     if rule.approvals == 1:
         return f"a {Role(rule.role).value} or above{other} may approve"
     return f"{rule.approvals} different approvers with {Role(rule.role).value} or above{other} must approve"

@@ -1,4 +1,9 @@
-"""Audit log repository: one row for every state change and admin action."""
+"""Audit log repository: one row for every state change and admin action.
+
+Why every read is here: the log is a hash chain (store/audit_chain.py), so only this module
+and the chain's own checks touch `audit_log`; services read typed `AuditEntry`s, and the
+export reads the rows exactly as stored (its lines carry the text each hash covers).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 
 import aiosqlite
 
+from cloud_engine.core.records import AuditEntry
 from cloud_engine.logging_setup import request_id_var
 from cloud_engine.secret_text import mask_secrets
 from cloud_engine.store.audit_chain import chain_link, seal
@@ -50,14 +56,27 @@ def masked(value: Any) -> Any:
     return mask_secrets(str(value))  # what `dumps` would write for it (an exception, a path), masked
 
 
+def entry_of(row: dict[str, Any]) -> AuditEntry:
+    """An audit row as an AuditEntry, its detail decoded."""
+    return AuditEntry(id=int(row["id"]), ts=str(row["ts"]), guild_id=row["guild_id"], actor_id=row["actor_id"],
+                      action=str(row["action"]), target_type=row["target_type"], target_id=row["target_id"],
+                      from_state=row["from_state"], to_state=row["to_state"], detail=loads(row["detail"], {}),
+                      request_id=row["request_id"], prev_hash=row.get("prev_hash"), row_hash=row.get("row_hash"))
+
+
 async def recent_audit(db: Database, guild_id: int, *, limit: int = 20, actor_id: int | None = None,
-                       action: str | None = None) -> list[dict[str, Any]]:
+                       action: str | None = None) -> list[AuditEntry]:
     """Newest audit rows for a guild, optionally filtered by actor or action."""
     rows = await db.fetchall(
         "SELECT * FROM audit_log WHERE guild_id = ? AND (? IS NULL OR actor_id = ?) AND (? IS NULL OR action = ?)"
         " ORDER BY id DESC LIMIT ?",
         (guild_id, actor_id, actor_id, action, action, limit),
     )
-    for row in rows:
-        row["detail"] = loads(row["detail"], {})
-    return rows
+    return [entry_of(row) for row in rows]
+
+
+async def export_rows(db: Database, *, guild_id: int | None, all_guilds: bool, since: datetime | None) -> list[dict[str, Any]]:
+    """One guild's audit rows (or every guild's) from `since` on, oldest first, as stored (for the export's lines)."""
+    since_text = None if since is None else iso(since)
+    return await db.fetchall("SELECT * FROM audit_log WHERE (? OR guild_id IS ?) AND (? IS NULL OR ts >= ?) ORDER BY id",
+                             (all_guilds, guild_id, since_text, since_text))

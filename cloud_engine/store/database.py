@@ -209,6 +209,23 @@ class Database:
             await conn.executemany(sql, rows)
 
 
+Source = Database | aiosqlite.Connection
+
+
+async def read_one(src: Source, sql: str, params: Params = ()) -> dict[str, Any] | None:
+    """`fetchone` on a Database (outside any transaction: under its lock), `row_of` on the connection of an open one.
+
+    Why both: repositories serve callers that read on their own and callers that read inside
+    the transaction they hold (a read-then-write must see its own transaction's rows).
+    """
+    return await src.fetchone(sql, params) if isinstance(src, Database) else await row_of(src, sql, params)
+
+
+async def read_all(src: Source, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+    """Every row, as `read_one` reads one."""
+    return await src.fetchall(sql, params) if isinstance(src, Database) else await rows_of(src, sql, params)
+
+
 def _prepare_private_file(path: Path) -> None:
     """Create the database's folder (0700) and the empty file (0600) before SQLite opens it.
 

@@ -63,7 +63,7 @@ async def test_viewer_pressing_apply_is_refused_and_audited(bot, engine) -> None
     name, kwargs = press.response.calls[0]
     assert name == "send_message" and kwargs["ephemeral"] is True and "CloudUser" in kwargs["content"]
     rows = await engine.audit(GUILD, ADMIN, action="refused")
-    assert rows and rows[0]["actor_id"] == VIEWER and str(rows[0]["target_id"]) == str(session.id)
+    assert rows and rows[0].actor_id == VIEWER and str(rows[0].target_id) == str(session.id)
 
 
 async def test_someone_elses_lobby_is_refused_but_approve_is_open_to_users(bot, engine) -> None:

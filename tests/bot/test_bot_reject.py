@@ -68,8 +68,8 @@ async def test_reject_asks_a_reason_then_the_lobby_shows_it_in_draft(lobby_bot, 
     assert f"<@{OTHER}>" in field.value and "the VM needs a backup policy first" in field.value
     assert [i.action for i in message.view.children] == ["add", "remove", "validate", "plan", "cancel"]
     [row] = await engine.audit(GUILD, ADMIN, action="session.reject")
-    assert (row["actor_id"], row["from_state"], row["to_state"]) == (OTHER, "PLAN_READY", "DRAFT")
-    assert row["detail"]["reason"] == "the VM needs a backup policy first"
+    assert (row.actor_id, row.from_state, row.to_state) == (OTHER, "PLAN_READY", "DRAFT")
+    assert row.detail["reason"] == "the VM needs a backup policy first"
     # Planned again, the old rejection is no longer shown.
     assert (await engine.plan(session_id, USER)).state == State.PLAN_READY
     assert await engine.rejection(session_id) is None
@@ -89,7 +89,7 @@ async def test_who_may_reject_is_who_may_approve(lobby_bot) -> None:
     await modal.on_submit(submit)
     assert "your own plan" in submit.followup.text
     assert (await engine.get_session(session_id)).state == State.PLAN_READY
-    assert (await engine.audit(GUILD, ADMIN, action="refused"))[0]["actor_id"] in (VIEWER, USER)
+    assert (await engine.audit(GUILD, ADMIN, action="refused"))[0].actor_id in (VIEWER, USER)
     with pytest.raises(InvalidInput, match="reason"):
         await engine.reject(session_id, OTHER, "  ")
 
@@ -110,8 +110,8 @@ async def test_approve_and_reject_at_once_leave_one_outcome(lobby_bot, settings,
     failed = [r for r in results if isinstance(r, BaseException)]
     assert len(failed) == 1 and isinstance(failed[0], IllegalTransition), results
     session = await engine.get_session(session_id)
-    moves = [r["action"] for r in await engine.audit(GUILD, ADMIN, limit=50)
-             if r["action"] in ("session.approve", "session.reject")]
+    moves = [r.action for r in await engine.audit(GUILD, ADMIN, limit=50)
+             if r.action in ("session.approve", "session.reject")]
     if session.state == State.APPROVED:
         assert session.approved_by == ADMIN and await engine.rejection(session_id) is None
         assert moves == ["session.approve"]

@@ -78,7 +78,7 @@ async def test_deploy_this_is_refused_without_cloud_user_and_audited(bot, engine
         assert f"**Deploy this** needs **CloudUser**; you have **{role}**" in kwargs["content"]
         assert "secret-proj" not in kwargs["content"]
     refused = await engine.audit(GUILD, ADMIN, action="refused")
-    assert {r["actor_id"] for r in refused} >= {NOBODY, VIEWER}
+    assert {r.actor_id for r in refused} >= {NOBODY, VIEWER}
     press = make_interaction(bot, make_member(USER), channel=channel)
     assert await view.interaction_check(press) and press.response.calls == []
 

@@ -93,7 +93,7 @@ async def test_policy_add_takes_approvals_and_refuses_bad_ones_in_one_line(quick
     [policy] = await engine.list_policies(GUILD)
     assert policy.params == {"max_monthly_usd": 500.0, "approvals": 2, "approver_role": "CloudAdmin"}
     [row] = await engine.audit(GUILD, ADMIN, action="add_policy")
-    assert row["actor_id"] == ADMIN
+    assert row.actor_id == ADMIN
 
 
 async def test_the_lobby_counts_two_approvals_and_says_who_may_still_approve(quick_bot, channel) -> None:
@@ -154,7 +154,7 @@ async def test_role_map_commands_give_and_take_a_cloud_role(quick_bot) -> None:
     await invoke(bot, "cloud-role-unmap", unmap, discord_role=discord_role(DEVOPS))
     assert "no longer gives a Cloud role" in unmap.response.text
     assert await engine.role(GUILD, NEWCOMER) == Role.NONE
-    actions = [r["action"] for r in await engine.audit(GUILD, ADMIN, limit=50)]
+    actions = [r.action for r in await engine.audit(GUILD, ADMIN, limit=50)]
     assert {"role_map", "role_unmap", "discord_roles.sync"} <= set(actions)
 
 
@@ -185,3 +185,23 @@ async def test_a_deleted_discord_role_loses_its_mapping(quick_bot) -> None:
     listeners = dict(bot.get_cog("AdminCog").get_listeners())
     await listeners["on_guild_role_delete"](discord_role(DEVOPS))  # what Discord's role-delete event runs
     assert await engine.role(GUILD, NEWCOMER) == Role.NONE and await engine.list_role_maps(GUILD, ADMIN) == []
+
+
+FINOPS = 8_800
+
+
+async def test_someone_from_a_discord_role_approves_and_the_lobby_names_the_role(quick_bot, channel) -> None:
+    bot, engine = quick_bot
+    added = await _add_policy(bot, name="finops-signs", type="cost", action="require_approval", max_monthly=0.0,
+                              approver_discord_role=discord_role(FINOPS, "finops"))
+    assert added.response.calls and (await engine.list_policies(GUILD))[0].params["approver_discord_role"] == FINOPS
+    session_id = await _planned(engine)
+    message = await post_lobby(engine, channel, await engine.get_session(session_id))
+    bot.start_background()
+    field = await _lobby_field(bot, engine, message, "Approvals")
+    assert f"a **CloudUser** with the role <@&{FINOPS}> may approve" in field
+    outsider = await _press(bot, member_with_roles(ADMIN2), "approve", session_id, channel)
+    assert f"the Discord role <@&{FINOPS}>" in outsider.followup.text
+    member = await _press(bot, member_with_roles(OTHER, FINOPS), "approve", session_id, channel)
+    assert "its author can now **Apply**" in member.followup.text
+    assert (await engine.get_session(session_id)).approved_by == OTHER

@@ -35,7 +35,7 @@ async def test_viewer_cannot_deploy_and_the_refusal_is_audited(bot, engine, chan
     await invoke(bot, "cloud-deploy", attempt, project="shop")
     assert "CloudUser" in attempt.response.text and attempt.response.calls[0][1]["ephemeral"]
     assert channel.sent == []
-    assert (await engine.audit(GUILD, ADMIN, action="refused"))[0]["actor_id"] == VIEWER
+    assert (await engine.audit(GUILD, ADMIN, action="refused"))[0].actor_id == VIEWER
 
 
 async def test_discord_administrators_become_cloud_admins(bot, engine) -> None:

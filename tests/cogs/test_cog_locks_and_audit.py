@@ -66,7 +66,7 @@ async def test_audit_export_is_an_attachment_with_the_chain(bot, engine, planned
     assert all(later["prev_hash"] == earlier["row_hash"] for earlier, later in zip(rows, rows[1:], strict=False))
     assert "session.plan_succeeded" in {r["action"] for r in rows}
     [exported] = await engine.audit(GUILD, ADMIN, action="audit_export")
-    assert exported["actor_id"] == ADMIN and exported["detail"]["rows"] == len(rows)
+    assert exported.actor_id == ADMIN and exported.detail["rows"] == len(rows)
     [report] = await verify_chain(engine.db, GUILD)
     assert report.ok
 

@@ -88,15 +88,19 @@ async def test_policy_group_subcommands(bot) -> None:
     group = _commands(bot)["cloud-policy"]
     assert isinstance(group, app_commands.Group)
     sub = {c.name: c for c in group.commands}
-    assert set(sub) == {"add", "list", "remove"}
+    assert set(sub) == {"add", "list", "remove", "suppress", "suppressions", "unsuppress"}
     add = sub["add"]
-    assert [c.value for c in _param(add, "type").choices] == ["permission", "quota", "region", "cost", "security"]
+    assert [c.value for c in _param(add, "type").choices] == ["permission", "quota", "region", "cost", "security",
+                                                               "scanner"]
+    assert [c.value for c in _param(add, "min_severity").choices] == ["LOW", "MEDIUM", "HIGH", "CRITICAL"]
     assert [c.value for c in _param(add, "action").choices] == ["deny", "warn", "require_approval"]
     assert "world_ingress" in [c.value for c in _param(add, "check").choices]
     approvals = _param(add, "approvals")
     assert (approvals.min_value, approvals.max_value, approvals.required) == (1, 5, False)
     assert [c.value for c in _param(add, "approver_role").choices] == ["CloudUser", "CloudAdmin"]
     assert _param(add, "approvers_must_differ").type is discord.AppCommandOptionType.boolean
+    assert _param(add, "approver_discord_role").type is discord.AppCommandOptionType.role
+    assert len(add.parameters) <= 25  # Discord's limit of options per command
 
 
 async def test_all_cogs_load_with_unique_command_names(bot) -> None:

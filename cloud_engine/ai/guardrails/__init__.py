@@ -18,8 +18,7 @@ design is deployed, not here).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from cloud_engine.ai.guardrails.context import Enforcer, GuardrailContext, GuardrailOutcome, revalidate
 from cloud_engine.ai.guardrails.controls import (
@@ -44,6 +43,7 @@ from cloud_engine.ai.guardrails.prices import PRICE_PLACEHOLDER, strip_prices
 from cloud_engine.ai.guardrails.steps import ORDER, STEPS
 from cloud_engine.ai.guardrails.steps.budget import ceiling_for
 from cloud_engine.core.models import ResourceSpec
+from cloud_engine.core.records import QuotaUsage
 
 __all__ = [
     "BUDGET_CEILINGS", "DB_MEMORY_GB", "DEFAULT_REGIONS", "EU_REGIONS", "HTTPS_PORT", "MIN_BACKUP_DAYS",
@@ -61,6 +61,6 @@ def enforce(specs: Sequence[ResourceSpec], ctx: GuardrailContext) -> GuardrailOu
     return e.outcome()
 
 
-def quota_free(rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
-    """Free amount per quota from `CloudOrchestrator.quota_usage` rows (limit - used - reserved)."""
-    return {str(r["name"]): int(r["limit_value"]) - int(r["used"]) - int(r["reserved"]) for r in rows}
+def quota_free(rows: Sequence[QuotaUsage]) -> dict[str, int]:
+    """Free amount per quota from `CloudOrchestrator.quota_usage` (limit - used - reserved)."""
+    return {r.name: r.free for r in rows}

@@ -39,7 +39,7 @@ from cloud_engine.settings import Settings
 from cloud_engine.store.audit import write_audit
 from cloud_engine.store.database import Database
 from cloud_engine.store.rows import iso
-from cloud_engine.store.sessions import session_row
+from cloud_engine.store.sessions import session_row, write_state
 
 log = logging.getLogger(__name__)
 
@@ -126,14 +126,8 @@ class WorkflowBase:
         fields = {"state": target.value, "updated_at": iso(now), "last_activity_at": iso(now), **(updates or {})}
         if isinstance(fields.get("error"), str):  # errors quote Terraform and users: no known secret is stored
             fields["error"] = mask_secrets(fields["error"])
-        assignments = ", ".join(f"{name} = ?" for name in fields)
-        if any(not name.isidentifier() for name in fields):
-            raise ValueError("bad column name")
-        async with conn.execute(
-            f"UPDATE deployment_sessions SET {assignments} WHERE id = ? AND state = ?",  # noqa: S608 - fixed column names
-            (*fields.values(), session_id, current.value)) as cur:
-            if cur.rowcount != 1:
-                raise IllegalTransition(state=current.value, event=event_name.value)
+        if not await write_state(conn, session_id, current, fields):
+            raise IllegalTransition(state=current.value, event=event_name.value)
         await write_audit(conn, at=now, guild_id=row["guild_id"], actor_id=actor_id, action=f"session.{event_name.value}",
                           target_type="session", target_id=session_id, from_state=current.value, to_state=target.value,
                           detail=detail)

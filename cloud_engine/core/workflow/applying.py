@@ -23,7 +23,8 @@ from cloud_engine.core.projects import project_from_row
 from cloud_engine.core.state_machine import Event
 from cloud_engine.core.workflow._base import WorkflowBase
 from cloud_engine.errors import EngineError, IllegalTransition
-from cloud_engine.store.rows import dumps, iso, loads
+from cloud_engine.store import runs, sessions
+from cloud_engine.store.rows import iso
 from cloud_engine.store.sessions import project_row, session_from_row, session_row
 
 if TYPE_CHECKING:
@@ -87,12 +88,11 @@ class Applying(WorkflowBase):
         """
         while not ended.is_set():
             try:
-                row = await self.db.fetchone("SELECT cancel_request FROM deployment_sessions WHERE id = ?", (session_id,))
-                if row and row["cancel_request"] and session_id not in self._stop_reasons:
-                    self._stop_reasons[session_id] = row["cancel_request"]
+                asked = await sessions.cancel_request_of(self.db, session_id)
+                if asked and session_id not in self._stop_reasons:
+                    self._stop_reasons[session_id] = asked
                     await self.deployer.cancel(session_id)
-                await self.db.execute("UPDATE deployment_sessions SET run_heartbeat_at = ? WHERE id = ?",
-                                      (iso(self.clock_real()), session_id))
+                await sessions.beat(self.db, session_id, self.clock_real())
             except EngineError as exc:  # a busy database: try again at the next beat
                 log.warning("run heartbeat skipped", extra={"session_id": session_id, "error": str(exc)})
             with contextlib.suppress(TimeoutError):
@@ -185,12 +185,10 @@ class Applying(WorkflowBase):
                 if event_name in (Event.APPLY_SUCCEEDED, Event.APPLY_FAILED):
                     resources = await self._record_apply(conn, session, project, made, commit, state_json, now) \
                         if recording else []
-                    await conn.execute(
-                        "INSERT INTO deployment_history (session_id, project_id, user_id, outcome, summary, commit_sha,"
-                        " cost_monthly, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (session_id, project.id, session.user_id, event.to_state,
-                         dumps({"plan": session.plan_summary, "error": error, "resources": resources}), commit,
-                         session.cost_monthly, iso(started or now), iso(now)))
+                    await runs.record_history(conn, session, project_id=project.id, outcome=event.to_state,
+                                              summary={"plan": session.plan_summary, "error": error,
+                                                       "resources": resources},
+                                              commit_sha=commit, started_at=started or now, finished_at=now)
         except IllegalTransition:
             log.info("run finished after the session moved on", extra={"session_id": session_id, "event": event_name.value})
             async with self.db.transaction() as conn:
@@ -209,30 +207,20 @@ class Applying(WorkflowBase):
         as asked when it creates or edits (the resource exists in some form, so the engine
         must own it) and kept as it was when it deletes (something of it still exists).
         """
-        async with conn.execute("SELECT * FROM session_resources WHERE session_id = ?", (session.id,)) as cur:
-            changes = list(await cur.fetchall())
-        for ch in changes:
+        for ch in await sessions.change_rows(conn, session.id):
             status = "made" if statuses is None else statuses.get(f"{ch['kind']}/{ch['name']}", "not_made")
             if status == "not_made" or (status == "partial" and ch["action"] != "upsert"):
                 continue
             if ch["action"] != "upsert":
-                await conn.execute("DELETE FROM project_resources WHERE project_id = ? AND kind = ? AND name = ?",
-                                   (project.id, ch["kind"], ch["name"]))
+                await runs.forget_resource(conn, project.id, (ch["kind"], ch["name"]))
             else:
-                await conn.execute(
-                    "INSERT INTO project_resources (project_id, kind, name, spec, cost_monthly, session_id, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (project_id, kind, name) DO UPDATE SET spec = excluded.spec,"
-                    " cost_monthly = excluded.cost_monthly, session_id = excluded.session_id, updated_at = excluded.updated_at",
-                    (project.id, ch["kind"], ch["name"], ch["spec"], ch["cost_monthly"], session.id, iso(now)))
+                await runs.record_resource(conn, project.id, ch, session_id=session.id, now=now)
         await quotas.release(conn, project.guild_id, session.reservations)
         await self.governance.recount_quotas(conn, project.guild_id)
         await release_project_lock(conn, project_id=project.id, session_id=session.id)
         if state_json is not None:
-            await conn.execute("INSERT INTO state_snapshots (project_id, session_id, commit_sha, state_json, created_at)"
-                               " VALUES (?, ?, ?, ?, ?)", (project.id, session.id, commit, state_json, iso(now)))
-        async with conn.execute("SELECT spec FROM project_resources WHERE project_id = ? ORDER BY kind, name",
-                                (project.id,)) as cur:
-            return [loads(r["spec"]) for r in await cur.fetchall()]
+            await runs.snapshot_state(conn, project.id, session.id, commit_sha=commit, state_json=state_json, now=now)
+        return await runs.recorded_specs(conn, project.id)
 
 
 async def _stop_watching(watcher: asyncio.Task[None], ended: asyncio.Event) -> None:

@@ -16,8 +16,9 @@ from cloud_engine.core.models import Project, ResourceSpec, Role, Session, Sessi
 from cloud_engine.core.state_machine import Event
 from cloud_engine.core.workflow._base import WorkflowBase
 from cloud_engine.errors import IllegalTransition, InvalidInput, NotFound, PermissionDenied
+from cloud_engine.store import sessions
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.rows import check_id, dumps, iso
+from cloud_engine.store.rows import check_id
 from cloud_engine.store.sessions import check_session_cap, session_from_row, session_row, state_of
 
 
@@ -35,11 +36,8 @@ class SessionEditing(WorkflowBase):
         await self._require(project.guild_id, user_id, "deploy")
         now = self.clock()
         async with self.db.transaction() as conn:
-            async with conn.execute(
-                "INSERT INTO deployment_sessions (project_id, guild_id, user_id, purpose, state, created_at, updated_at,"
-                " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (project_id, project.guild_id, user_id, purpose, State.DRAFT.value, iso(now), iso(now), iso(now))) as cur:
-                session_id = int(cur.lastrowid or 0)  # always set after an INSERT
+            session_id = await sessions.insert_session(conn, project_id=project_id, guild_id=project.guild_id,
+                                                       user_id=user_id, purpose=purpose, now=now)
             await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="start_session",
                               target_type="session", target_id=session_id, to_state=State.DRAFT.value,
                               detail={"project": project.name, "purpose": purpose})
@@ -47,28 +45,21 @@ class SessionEditing(WorkflowBase):
         return await self.get_session(session_id)
 
     async def get_session(self, session_id: int) -> Session:
-        row = await self.db.fetchone("SELECT * FROM deployment_sessions WHERE id = ?", (check_id(session_id, "session"),))
-        if row is None:
+        session = await sessions.load_session(self.db, check_id(session_id, "session"))
+        if session is None:
             raise NotFound(what="session", key=session_id)
-        res = await self.db.fetchall("SELECT * FROM session_resources WHERE session_id = ? ORDER BY id", (session_id,))
-        return session_from_row(row, res)
+        return session
 
     async def list_sessions(self, guild_id: int, *, user_id: int | None = None, states: Sequence[State] | None = None,
                             project_id: int | None = None, limit: int = 50) -> list[Session]:
-        wanted = [s.value for s in (states or list(State))]
-        marks = ",".join("?" for _ in wanted)
-        rows = await self.db.fetchall(
-            f"SELECT * FROM deployment_sessions WHERE guild_id = ? AND (? IS NULL OR user_id = ?)"  # noqa: S608 - marks only
-            f" AND (? IS NULL OR project_id = ?) AND state IN ({marks}) ORDER BY id DESC LIMIT ?",
-            (guild_id, user_id, user_id, project_id, project_id, *wanted, limit))
-        return [session_from_row(r, []) for r in rows]
+        return await sessions.list_sessions(self.db, guild_id, user_id=user_id, states=states or list(State),
+                                            project_id=project_id, limit=limit)
 
     async def set_lobby_message(self, session_id: int, *, channel_id: int, message_id: int | None = None,
                                 thread_id: int | None = None) -> None:
         """Remember where the session's lobby lives so restarts and events can find it."""
-        await self.db.execute(
-            "UPDATE deployment_sessions SET channel_id = ?, message_id = COALESCE(?, message_id),"
-            " thread_id = COALESCE(?, thread_id) WHERE id = ?", (channel_id, message_id, thread_id, session_id))
+        await sessions.set_lobby_message(self.db, session_id, channel_id=channel_id, message_id=message_id,
+                                         thread_id=thread_id)
 
     async def _editable(self, session_id: int, user_id: int) -> tuple[Session, Project, Role]:
         session = await self.get_session(session_id)
@@ -126,19 +117,13 @@ class SessionEditing(WorkflowBase):
             elif current != State.DRAFT:
                 raise IllegalTransition(state=current.value, event="edit resources")
             if drop is not None:
-                await conn.execute("DELETE FROM session_resources WHERE session_id = ? AND kind = ? AND name = ?",
-                                   (session.id, *drop))
+                await sessions.drop_change(conn, session.id, drop)
                 detail: dict[str, Any] = {"kind": drop[0], "name": drop[1]}
             else:
                 assert spec is not None
-                await conn.execute(
-                    "INSERT INTO session_resources (session_id, kind, name, action, spec, cost_monthly, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id, kind, name) DO UPDATE SET"
-                    " action = excluded.action, spec = excluded.spec, cost_monthly = excluded.cost_monthly",
-                    (session.id, spec.kind, spec.name, change, dumps(spec.to_json()), cost, iso(now)))
+                await sessions.upsert_change(conn, session.id, spec, action=change, cost=cost, now=now)
                 detail = {"kind": spec.kind, "name": spec.name, "action": change, "cost_monthly": cost}
-            await conn.execute("UPDATE deployment_sessions SET last_activity_at = ?, updated_at = ?, violations = '[]'"
-                               " WHERE id = ?", (iso(now), iso(now), session.id))
+            await sessions.touch_edited(conn, session.id, now)
             await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action=action,
                               target_type="session", target_id=session.id, detail=detail)
         if event:

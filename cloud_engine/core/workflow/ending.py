@@ -12,13 +12,14 @@ from datetime import datetime, timedelta
 from cloud_engine.core import quotas
 from cloud_engine.core.access import SYSTEM_USER
 from cloud_engine.core.locks import release_project_lock
-from cloud_engine.core.models import FINAL_STATES, Project, Session, State
+from cloud_engine.core.models import Project, Session, State
 from cloud_engine.core.state_machine import Event
 from cloud_engine.core.workflow._base import WorkflowBase
 from cloud_engine.core.workflow.applying import HEARTBEAT_S, HEARTBEAT_STALE_S
 from cloud_engine.errors import IllegalTransition
+from cloud_engine.store import locks, sessions
 from cloud_engine.store.audit import write_audit
-from cloud_engine.store.rows import iso, loads, parse_dt
+from cloud_engine.store.rows import parse_dt
 from cloud_engine.store.sessions import session_from_row, session_row
 
 
@@ -61,8 +62,7 @@ class Ending(WorkflowBase):
         now = self.clock()
         async with self.db.transaction() as conn:
             row = await session_row(conn, session.id)
-            await conn.execute("UPDATE deployment_sessions SET cancel_request = ? WHERE id = ? AND state = ?",
-                               (stop, session.id, State.APPLYING.value))
+            await sessions.request_cancel(conn, session.id, stop)
             await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action="cancel_requested",
                               target_type="session", target_id=session.id, detail={"reason": reason})
         beat = parse_dt(row["run_heartbeat_at"])
@@ -109,25 +109,23 @@ class Ending(WorkflowBase):
             event = await self._transition(conn, session_id, event_name, user_id, now,
                                            updates={"error": reason}, detail={"reason": reason})
             await quotas.release(conn, project.guild_id, session.reservations)
-            await conn.execute("UPDATE deployment_sessions SET reservations = '{}' WHERE id = ?", (session_id,))
+            await sessions.clear_reservations(conn, session_id)
             await release_project_lock(conn, project_id=project.id, session_id=session_id)
         self._publish(event)
 
     async def expire_idle(self) -> list[int]:
         """Expire sessions idle longer than SESSION_TTL_MINUTES, releasing reservations and locks."""
         cutoff = self.clock() - timedelta(minutes=self.settings.session_ttl_minutes)
-        rows = await self.db.fetchall(
-            "SELECT id, project_id FROM deployment_sessions WHERE state IN (?, ?, ?, ?, ?) AND last_activity_at < ?",
-            (State.DRAFT.value, State.VALIDATING.value, State.PLANNING.value, State.PLAN_READY.value,
-             State.APPROVED.value, iso(cutoff)))
+        idle = await sessions.idle_sessions(self.db, (State.DRAFT, State.VALIDATING, State.PLANNING, State.PLAN_READY,
+                                                      State.APPROVED), cutoff)
         expired = []
-        for row in rows:
-            if self.running(row["id"]):
+        for session_id, project_id in idle:
+            if self.running(session_id):
                 continue
             try:
-                await self._end(row["id"], await self.get_project(row["project_id"]), Event.EXPIRE, SYSTEM_USER,
+                await self._end(session_id, await self.get_project(project_id), Event.EXPIRE, SYSTEM_USER,
                                 f"idle for more than {self.settings.session_ttl_minutes} minutes", idle_before=cutoff)
-                expired.append(row["id"])
+                expired.append(session_id)
             except IllegalTransition:
                 continue
         return expired
@@ -142,33 +140,26 @@ class Ending(WorkflowBase):
         stopped = await self._stop_orphans()
         if (secure := getattr(self.deployer, "secure_files", None)) is not None:
             await secure()
-        rows = await self.db.fetchall(
-            "SELECT s.id, s.state, s.user_id, s.project_id, s.purpose, s.plan_summary FROM deployment_sessions s"
-            " LEFT JOIN project_locks l ON l.session_id = s.id"
-            " WHERE s.state IN (?, ?) OR (s.state = ? AND l.session_id IS NOT NULL)",
-            (State.APPLYING.value, State.VALIDATING.value, State.PLANNING.value))
         out = []
-        for row in rows:
-            event = {State.APPLYING.value: Event.APPLY_FAILED, State.PLANNING.value: Event.PLAN_FAILED,
-                     State.VALIDATING.value: Event.VALIDATION_FAILED}[row["state"]]
+        for cut in await sessions.interrupted_sessions(self.db):
+            event = {State.APPLYING: Event.APPLY_FAILED, State.PLANNING: Event.PLAN_FAILED,
+                     State.VALIDATING: Event.VALIDATION_FAILED}[cut.state]
             if event == Event.VALIDATION_FAILED:
                 async with self.db.transaction() as conn:
-                    ev = await self._transition(conn, row["id"], event, SYSTEM_USER, self.clock(),
+                    ev = await self._transition(conn, cut.id, event, SYSTEM_USER, self.clock(),
                                                 updates={"error": "interrupted by restart"})
                 self._publish(ev)
             else:
                 note = " (its Terraform process was still running and was stopped)" \
-                    if row["project_id"] in stopped else ""
+                    if cut.project_id in stopped else ""
                 if event == Event.APPLY_FAILED:  # Terraform may have changed anything: the state decides
-                    text = (loads(row["plan_summary"], {}) or {}).get("text", "apply")
-                    await self._settle(row["id"], SYSTEM_USER, error=f"interrupted by restart{note}", started=None,
-                                       message=f"session {row['id']} by user {row['user_id']}: {text} ({row['purpose']})")
+                    text = (cut.plan_summary or {}).get("text", "apply")
+                    await self._settle(cut.id, SYSTEM_USER, error=f"interrupted by restart{note}", started=None,
+                                       message=f"session {cut.id} by user {cut.user_id}: {text} ({cut.purpose})")
                 else:
-                    await self._finish(row["id"], event, SYSTEM_USER, error=f"interrupted by restart{note}")
-            out.append(await self.get_session(row["id"]))
+                    await self._finish(cut.id, event, SYSTEM_USER, error=f"interrupted by restart{note}")
+            out.append(await self.get_session(cut.id))
         async with self.db.transaction() as conn:
-            await conn.execute(
-                "DELETE FROM project_locks WHERE session_id IN (SELECT id FROM deployment_sessions WHERE state IN (?, ?, ?, ?))",
-                tuple(s.value for s in FINAL_STATES))
+            await locks.release_finished(conn)
         return out
 

@@ -11,7 +11,7 @@ import re
 from cloud_engine.core.models import ResourceSpec, Session
 from cloud_engine.core.workflow._base import WorkflowBase
 from cloud_engine.errors import InvalidInput, NotFound
-from cloud_engine.store.rows import loads
+from cloud_engine.store import projects, sessions
 
 _COMMIT_PREFIX = re.compile(r"[0-9a-f]{7,40}")
 
@@ -31,24 +31,22 @@ class Rollback(WorkflowBase):
         prefix = commit_sha.strip().lower()
         if not _COMMIT_PREFIX.fullmatch(prefix):
             raise InvalidInput(field="commit", rule="7 to 40 hexadecimal characters of an applied commit")
-        row = await self.db.fetchone(
-            "SELECT * FROM deployment_history WHERE project_id = ? AND outcome = 'APPLIED' AND substr(commit_sha, 1, ?) = ?"
-            " ORDER BY id DESC LIMIT 1", (project_id, len(prefix), prefix))
-        if row is None:
+        applied = await projects.applied_commit(self.db, project_id, prefix)
+        if applied is None or applied.commit_sha is None:
             raise NotFound(what="applied commit", key=prefix)
-        target = {(s["kind"], s["name"]): ResourceSpec(**s) for s in loads(row["summary"], {}).get("resources", [])}
+        commit = applied.commit_sha
+        target = {(s["kind"], s["name"]): ResourceSpec(**s) for s in applied.summary.get("resources", [])}
         current = {(r.kind, r.name): r.spec for r in await self.project_resources(project_id)}
         changed = [spec for key, spec in target.items() if current.get(key) != spec]
         removed = sorted(current.keys() - target.keys())
         # Refused before any session exists: a half-built rollback would plan as a partial one.
         if not changed and not removed:
-            raise InvalidInput(field="commit", rule=f"project {project.name} is already at {row['commit_sha'][:12]}")
+            raise InvalidInput(field="commit", rule=f"project {project.name} is already at {commit[:12]}")
         if removed:
             await self._require(project.guild_id, user_id, "destroy")
-        session = await self.start_session(project_id, user_id, purpose=f"rollback to {row['commit_sha'][:12]}")
+        session = await self.start_session(project_id, user_id, purpose=f"rollback to {commit[:12]}")
         try:
-            await self.db.execute("UPDATE deployment_sessions SET target_commit = ? WHERE id = ?",
-                                  (row["commit_sha"], session.id))
+            await sessions.set_target_commit(self.db, session.id, commit)
             for spec in changed:
                 await self.add_resource(session.id, user_id, spec)
             for kind, name in removed:

@@ -6,7 +6,10 @@ again against Terraform's actual actions in planning.py.
 
 from __future__ import annotations
 
+import asyncio
+
 from cloud_engine.core import approvals, catalog_checks, permissions, policies, quotas
+from cloud_engine.core.cost import plumbing_change
 from cloud_engine.core.models import CostLine, Project, Session, State, ValidationResult, Violation
 from cloud_engine.core.plan_judgement import quota_needs
 from cloud_engine.core.policies import PolicyContext
@@ -92,13 +95,25 @@ class Validating(WorkflowBase):
         # Per-resource policies judge what this session changes; count and cost policies judge the
         # project as it would be after it, or splitting resources over sessions would evade them.
         kept = [r for k, r in applied.items() if k not in changed]
+        # The plumbing the project needs after the session (a NAT for its private VMs) is part
+        # of what it costs: the estimate and the budget include it, as the lobby shows it.
+        plumbing = await asyncio.to_thread(plumbing_change, project.catalog_provider, [r.spec for r in applied.values()],
+                                           [*(r.spec for r in kept), *upserts], project_name=project.name,
+                                           region=project.region)
         after = PolicyContext(resources=[*(r.spec for r in kept), *upserts], role=role,
                               costs={**{f"{r.kind}/{r.name}": r.cost_monthly for r in kept}, **costs})
         violations += [v for v in policies.evaluate(policy_rows, PolicyContext(resources=upserts, role=role, costs=costs))
                        if v.resource is not None]
         violations += [v for v in policies.evaluate(policy_rows, after) if v.resource is None]
-        session_cost = round(sum(costs.values()), 2)
-        project_after = round(sum(r.cost_monthly for k, r in applied.items() if k not in changed) + session_cost, 2)
+        violations += [Violation(policy="builtin:lb-backend", type="security", action="deny", priority=0,
+                                 resource=f"load_balancer/{field.split('.')[0]}", message=f"{field}: {rule}")
+                       for field, rule in catalog_checks.backend_problems(after.resources)]
+        session_cost = round(sum(costs.values()) + plumbing.delta, 2)
+        project_after = round(sum(r.cost_monthly for r in kept) + sum(costs.values()) + plumbing.after_monthly, 2)
+        lines += plumbing.lines
+        if plumbing.unpriced:
+            violations.append(Violation(policy="builtin:plumbing-unpriced", type="cost", action="warn", resource=None,
+                                        priority=0, message=f"network plumbing not priced: {plumbing.unpriced}"))
         if project.budget_monthly > 0 and project_after > project.budget_monthly:
             violations.append(Violation(policy="project-budget", type="cost", action="deny", resource=None, priority=0,
                                         message=f"project {project.name} would cost ${project_after:,.2f}/month, over its "
@@ -122,8 +137,13 @@ class Validating(WorkflowBase):
         if project.budget_monthly <= 0:
             return None
         changed = {r.spec.key for r in session.resources}
-        applied = await self.project_resources(project.id)
-        after = round(sum(r.cost_monthly for r in applied if (r.kind, r.name) not in changed) + session.cost_monthly, 2)
+        kept = [r for r in await self.project_resources(project.id) if (r.kind, r.name) not in changed]
+        upserts = [r for r in session.resources if r.action == "upsert"]
+        plumbing = await asyncio.to_thread(plumbing_change, project.catalog_provider, [],
+                                           [*(r.spec for r in kept), *(r.spec for r in upserts)],
+                                           project_name=project.name, region=project.region)
+        after = round(sum(r.cost_monthly for r in kept) + sum(r.cost_monthly for r in upserts)
+                      + plumbing.after_monthly, 2)
         if after <= project.budget_monthly:
             return None
         return (f"project {project.name} would now cost ${after:,.2f}/month, over its budget of "

@@ -57,7 +57,7 @@ async def _planned(engine: CloudOrchestrator, author: int = USER, *, must_differ
 
 
 async def _actions(engine: CloudOrchestrator, prefix: str = "session.") -> list[str]:
-    return [r["action"] for r in reversed(await engine.audit(GUILD, ADMIN, limit=50)) if r["action"].startswith(prefix)]
+    return [r.action for r in reversed(await engine.audit(GUILD, ADMIN, limit=50)) if r.action.startswith(prefix)]
 
 
 async def test_two_cloud_admins_are_needed_and_each_counts_once(eng) -> None:
@@ -77,9 +77,9 @@ async def test_two_cloud_admins_are_needed_and_each_counts_once(eng) -> None:
     done = await eng.approve(session_id, ADMIN2)
     assert done.state == State.APPROVED and done.approved_by == ADMIN2
     [partial] = await eng.audit(GUILD, ADMIN, action="session.approval")
-    assert partial["actor_id"] == ADMIN and partial["detail"]["missing"] == {"two-admins": 1}
+    assert partial.actor_id == ADMIN and partial.detail["missing"] == {"two-admins": 1}
     [approved] = await eng.audit(GUILD, ADMIN, action="session.approve")
-    assert approved["detail"]["approvers"] == [ADMIN, ADMIN2] and approved["to_state"] == "APPROVED"
+    assert approved.detail["approvers"] == [ADMIN, ADMIN2] and approved.to_state == "APPROVED"
     assert (await eng.apply(session_id, USER)).state == State.APPLIED
 
 
@@ -136,7 +136,7 @@ async def test_a_policy_without_approval_params_keeps_one_cloud_admin(eng) -> No
     assert refused.value.data["required"] == "CloudAdmin"
     assert (await eng.approve(session_id, ADMIN)).state == State.APPROVED
     [row] = await eng.audit(GUILD, ADMIN, action="session.approve")
-    assert row["detail"] == {} and await eng.audit(GUILD, ADMIN, action="session.approval") == []
+    assert row.detail == {} and await eng.audit(GUILD, ADMIN, action="session.approval") == []
 
 
 async def test_without_any_policy_one_other_cloud_user_approves_as_before(eng) -> None:
@@ -158,7 +158,7 @@ async def test_a_new_plan_voids_earlier_approvals(db, settings, clock, same_fing
     [progress] = (await engine.approval_status(session_id)).progress
     assert progress.counted == ()
     [voided] = await engine.audit(GUILD, ADMIN, action="session.approvals_voided")
-    assert voided["detail"]["approvals"] == 1
+    assert voided.detail["approvals"] == 1
     assert (await engine.approve(session_id, ADMIN2)).state == State.PLAN_READY, "ADMIN's old approval is gone"
 
 
@@ -246,3 +246,37 @@ def test_approval_params_are_validated() -> None:
         check_approval_params("warn", {"approver_role": "CloudAdmin"})
     assert bad_input.value.data["field"] == "approver_role"
     check_approval_params("require_approval", {"approvals": 5, "approver_role": "CloudUser"})
+
+
+FINOPS_ROLE = 777_000_000_000_000_001
+
+
+async def test_a_discord_role_rule_counts_only_members_holding_it_when_they_approve(eng) -> None:
+    await _policy(eng, name="finops-signs", approver_discord_role=FINOPS_ROLE, approvals=2)
+    session_id = await _planned(eng, author=ADMIN)
+    with pytest.raises(PermissionDenied) as refused:  # a CloudAdmin without the role does not count
+        await eng.approve(session_id, ADMIN2, discord_role_ids=[1, 2])
+    assert f"the Discord role <@&{FINOPS_ROLE}>" in refused.value.message
+    await eng.approve(session_id, USER, discord_role_ids=[FINOPS_ROLE])  # CloudUser suffices with the role
+    status = await eng.approval_status(session_id)
+    assert status is not None and not status.complete and status.progress[0].counted == (USER,)
+    with pytest.raises(PermissionDenied):  # the API and CLI send no Discord roles: nobody counts by role there
+        await eng.approve(session_id, OTHER)
+    after = await eng.approve(session_id, OTHER, discord_role_ids=[5, FINOPS_ROLE])
+    assert after.state == State.APPROVED
+
+
+async def test_who_may_reject_is_who_may_approve_discord_role_included(eng) -> None:
+    await _policy(eng, name="finops-signs", approver_discord_role=FINOPS_ROLE)
+    session_id = await _planned(eng, author=ADMIN)
+    with pytest.raises(PermissionDenied):
+        await eng.reject(session_id, OTHER, "not now")
+    assert (await eng.reject(session_id, OTHER, "not now", discord_role_ids=[FINOPS_ROLE])).state == State.DRAFT
+
+
+def test_a_discord_role_must_be_a_role_id_on_a_require_approval_policy() -> None:
+    with pytest.raises(InvalidInput) as bad:
+        check_approval_params("require_approval", {"approver_discord_role": "@finops"})
+    assert bad.value.message.startswith("Invalid approver_discord_role: a Discord role id")
+    with pytest.raises(InvalidInput):
+        check_approval_params("warn", {"approver_discord_role": FINOPS_ROLE})

@@ -52,12 +52,12 @@ async def test_plan_approve_apply_records_everything(engine, project, settings) 
     session = await _deploy(engine, project.id, USER, VM, BUCKET)
     assert session.state == State.APPLIED, session.error
     assert {(r.kind, r.name) for r in await engine.project_resources(project.id)} == {("vm", "web-1"), ("bucket", "assets")}
-    usage = {q["name"]: q for q in await engine.quota_usage(GUILD)}
-    assert usage["compute.instances"]["used"] == 1 and usage["compute.instances"]["reserved"] == 0
-    assert usage["storage.buckets"]["used"] == 1
+    usage = {q.name: q for q in await engine.quota_usage(GUILD)}
+    assert usage["compute.instances"].used == 1 and usage["compute.instances"].reserved == 0
+    assert usage["storage.buckets"].used == 1
     assert await _lock_holder(engine, project.id) is None
     history = await engine.history(project.id)
-    assert history[0]["outcome"] == "APPLIED" and len(history[0]["commit_sha"]) == 40
+    assert history[0].outcome == "APPLIED" and len(history[0].commit_sha) == 40
     log = await engine.deployer.history(project)
     assert f"session {session.id} by user {USER}" in log[0].message
     root = Path(settings.terraform_runs_dir) / str(project.id)
@@ -100,15 +100,15 @@ async def test_destroy_needs_admin_and_removes_the_resource(engine, project) -> 
     session = await engine.apply(session.id, ADMIN)
     assert session.state == State.APPLIED
     assert [(r.kind, r.name) for r in await engine.project_resources(project.id)] == [("vm", "web-1")]
-    usage = {q["name"]: q for q in await engine.quota_usage(GUILD)}
-    assert usage["storage.buckets"]["used"] == 0
+    usage = {q.name: q for q in await engine.quota_usage(GUILD)}
+    assert usage["storage.buckets"].used == 0
 
 
 async def test_rollback_to_the_first_commit_goes_through_approval(engine, project) -> None:
     first = await _deploy(engine, project.id, ADMIN, VM)
     await _deploy(engine, project.id, ADMIN, VM.model_copy(update={"machine_type": "e2-medium"}), BUCKET)
-    sha = (await engine.history(project.id))[-1]["commit_sha"]
-    assert (await engine.history(project.id))[-1]["session_id"] == first.id
+    sha = (await engine.history(project.id))[-1].commit_sha
+    assert (await engine.history(project.id))[-1].session_id == first.id
     rollback = await engine.rollback(project.id, ADMIN, sha[:10])
     assert rollback.purpose.startswith("rollback to") and rollback.state == State.DRAFT
     rollback = await engine.plan(rollback.id, ADMIN)
@@ -154,7 +154,7 @@ async def test_stale_plan_is_refused_and_frees_the_lock(engine, project, setting
     assert session.state == State.FAILED
     assert "stale" in session.error and ".tf files" in session.error
     assert await _lock_holder(engine, project.id) is None
-    assert {q["name"]: q["reserved"] for q in await engine.quota_usage(GUILD)}["compute.instances"] == 0
+    assert {q.name: q.reserved for q in await engine.quota_usage(GUILD)}["compute.instances"] == 0
 
 
 @pytest.fixture
@@ -200,7 +200,7 @@ async def test_restart_mid_apply_is_marked_honestly(engine, project, db, setting
     recovered = await restarted.recover_interrupted()
     assert [(s.id, s.state, s.error) for s in recovered] == [(session.id, State.FAILED, "interrupted by restart")]
     assert await _lock_holder(restarted, project.id) is None
-    assert {q["name"]: q["reserved"] for q in await restarted.quota_usage(GUILD)}["compute.instances"] == 0
+    assert {q.name: q.reserved for q in await restarted.quota_usage(GUILD)}["compute.instances"] == 0
 
 
 async def test_allow_world_admin_policy_reaches_the_generated_hcl(engine, project) -> None:
@@ -227,7 +227,7 @@ async def test_an_apply_whose_commit_fails_stays_applied_with_a_warning(engine, 
     assert {(r.kind, r.name) for r in await engine.project_resources(project.id)} == {("vm", "web-1")}
     assert await _lock_holder(engine, project.id) is None
     rows = await engine.audit(GUILD, ADMIN, action="session.apply_succeeded")
-    assert rows and "not committed" in rows[0]["detail"].get("warning", "")
+    assert rows and "not committed" in rows[0].detail.get("warning", "")
     lock.unlink()
     again = await engine.start_session(project.id, USER)
     await engine.add_resource(again.id, USER, BUCKET)

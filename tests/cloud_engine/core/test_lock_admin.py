@@ -85,10 +85,10 @@ async def test_an_admin_unlock_cancels_the_holder_with_the_reason_and_audits_it(
     assert session.state == State.CANCELLED and "left overnight, blocking the hotfix" in (session.error or "")
     assert session.reservations == {} and await _lock_of(engine, project_id) is None
     [row] = await engine.audit(GUILD, ADMIN, action="unlock")
-    assert row["actor_id"] == ADMIN and row["detail"]["reason"] == "left overnight, blocking the hotfix"
-    assert (row["from_state"], row["to_state"], row["detail"]["session"]) == ("PLAN_READY", "CANCELLED", session_id)
+    assert row.actor_id == ADMIN and row.detail["reason"] == "left overnight, blocking the hotfix"
+    assert (row.from_state, row.to_state, row.detail["session"]) == ("PLAN_READY", "CANCELLED", session_id)
     [moved] = await engine.audit(GUILD, ADMIN, action="session.cancel")
-    assert moved["actor_id"] == ADMIN and moved["target_id"] == str(session_id)
+    assert moved.actor_id == ADMIN and moved.target_id == str(session_id)
     with pytest.raises(NotFound):
         await engine.unlock(GUILD, ADMIN, "web", "again")
 
@@ -105,7 +105,7 @@ async def test_unlock_is_refused_while_terraform_applies_and_the_refusal_is_audi
         await engine.unlock(GUILD, ADMIN, "web", "stuck?")
     assert await _lock_of(engine, project_id) == session_id
     [refused] = await engine.audit(GUILD, ADMIN, action="refused")
-    assert refused["detail"]["attempted"] == "unlock" and refused["actor_id"] == ADMIN
+    assert refused.detail["attempted"] == "unlock" and refused.actor_id == ADMIN
     deployer.gate.set()
     assert (await task).state == State.APPLIED
 

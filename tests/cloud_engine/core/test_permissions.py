@@ -48,7 +48,7 @@ async def test_first_grant_in_an_empty_guild_bootstraps_its_admin(engine) -> Non
     await engine.grant(77, 1234, 5678, "CloudUser")
     assert await engine.role(77, 1234) == Role.ADMIN
     rows = await engine.audit(77, 1234)
-    assert {"bootstrap_admin", "grant"} <= {r["action"] for r in rows}
+    assert {"bootstrap_admin", "grant"} <= {r.action for r in rows}
 
 
 async def test_cloud_user_limits(engine) -> None:

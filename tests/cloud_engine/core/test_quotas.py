@@ -22,9 +22,9 @@ async def test_fifty_concurrent_validations_against_ten_let_exactly_ten_through(
     assert sum(r.ok for r in results) == 10
     refused = [r for r in results if not r.ok]
     assert all(r.violations[0].type == "quota" and "compute.instances" in r.violations[0].message for r in refused)
-    usage = {q["name"]: q for q in await engine.quota_usage(GUILD)}
-    assert usage["compute.instances"]["reserved"] == 10
-    assert usage["compute.cpus"]["reserved"] == 20, "refused sessions must not leave partial reservations"
+    usage = {q.name: q for q in await engine.quota_usage(GUILD)}
+    assert usage["compute.instances"].reserved == 10
+    assert usage["compute.cpus"].reserved == 20, "refused sessions must not leave partial reservations"
     states = [(await engine.get_session(s.id)).state for s in sessions]
     assert states.count(State.PLANNING) == 10 and states.count(State.DRAFT) == 40
 
@@ -50,8 +50,8 @@ async def test_expiry_releases_the_reservation(engine, clock, settings) -> None:
     clock.advance(minutes=2)
     assert await engine.expire_idle() == [first.id]
     assert (await engine.get_session(first.id)).state == State.EXPIRED
-    usage = {q["name"]: q for q in await engine.quota_usage(GUILD)}
-    assert usage["compute.instances"]["reserved"] == 0
+    usage = {q.name: q for q in await engine.quota_usage(GUILD)}
+    assert usage["compute.instances"].reserved == 0
 
 
 async def test_cpu_and_ram_quotas_count_machine_sizes(engine) -> None:

@@ -23,9 +23,9 @@ async def test_a_mapped_role_counts_once_recorded_and_only_mapped_roles_are_kept
     assert [r["discord_role_id"] for r in rows] == [DEVOPS]
     assert await engine.record_member_roles(GUILD, NEWCOMER, [DEVOPS, EVERYONE]) is False  # unchanged: no write
     [synced] = await engine.audit(GUILD, ADMIN, action="discord_roles.sync")
-    assert synced["detail"] == {"added": [DEVOPS], "removed": []} and synced["target_id"] == str(NEWCOMER)
+    assert synced.detail == {"added": [DEVOPS], "removed": []} and synced.target_id == str(NEWCOMER)
     [mapped] = await engine.audit(GUILD, ADMIN, action="role_map")
-    assert (mapped["actor_id"], mapped["target_id"], mapped["detail"]["cloud_role"]) == (ADMIN, str(DEVOPS), "CloudUser")
+    assert (mapped.actor_id, mapped.target_id, mapped.detail["cloud_role"]) == (ADMIN, str(DEVOPS), "CloudUser")
 
 
 async def test_the_effective_role_is_the_highest_of_grant_and_mapped_roles(engine) -> None:
@@ -37,8 +37,8 @@ async def test_the_effective_role_is_the_highest_of_grant_and_mapped_roles(engin
     assert await engine.role(GUILD, USER) == Role.USER, "a lower mapped role never lowers a grant"
     await engine.record_member_roles(GUILD, VIEWER, [])  # lost the Discord role: back to the grant
     assert await engine.role(GUILD, VIEWER) == Role.VIEWER
-    [lost] = [r for r in await engine.audit(GUILD, ADMIN, action="discord_roles.sync") if r["detail"]["removed"]]
-    assert lost["detail"] == {"added": [], "removed": [DEVOPS]}
+    [lost] = [r for r in await engine.audit(GUILD, ADMIN, action="discord_roles.sync") if r.detail["removed"]]
+    assert lost.detail == {"added": [], "removed": [DEVOPS]}
 
 
 async def test_unmapping_removes_the_effect_at_once_and_a_remap_changes_it(engine) -> None:
@@ -50,7 +50,7 @@ async def test_unmapping_removes_the_effect_at_once_and_a_remap_changes_it(engin
     assert await engine.unmap_discord_role(GUILD, ADMIN, DEVOPS) is True
     assert await engine.role(GUILD, NEWCOMER) == Role.NONE
     assert await engine.unmap_discord_role(GUILD, ADMIN, DEVOPS) is False
-    assert [r["detail"]["removed"] for r in await engine.audit(GUILD, ADMIN, action="role_unmap")] == [False, True]
+    assert [r.detail["removed"] for r in await engine.audit(GUILD, ADMIN, action="role_unmap")] == [False, True]
     assert await engine.list_role_maps(GUILD, ADMIN) == []
     # Mapped again later, the old record does not come back: only the next interaction says who holds it.
     await engine.map_discord_role(GUILD, ADMIN, DEVOPS, "CloudUser")
@@ -63,7 +63,7 @@ async def test_a_deleted_discord_role_is_forgotten(engine) -> None:
     assert await engine.access.forget_discord_role(GUILD, DEVOPS) is True
     assert await engine.role(GUILD, NEWCOMER) == Role.NONE
     [row] = await engine.audit(GUILD, ADMIN, action="role_unmap")
-    assert row["actor_id"] == 0 and row["detail"]["reason"] == "Discord role deleted"
+    assert row.actor_id == 0 and row.detail["reason"] == "Discord role deleted"
     assert await engine.access.forget_discord_role(GUILD, FINOPS) is False
 
 

@@ -15,6 +15,7 @@ import pytest
 from cloud_engine.core import CloudOrchestrator, IllegalTransition, PermissionDenied, ResourceSpec, State
 from cloud_engine.core.deployer import ApplyArtifact, PlanArtifact
 from cloud_engine.core.policies import PolicySpec
+from cloud_engine.core.records import QuotaUsage
 from cloud_engine.errors import InvalidInput, NotFound
 from cloud_engine.iac.plan import PlanResult
 from tests.conftest import ADMIN, GUILD, OTHER, USER, VIEWER
@@ -78,8 +79,8 @@ def vm(name: str, **extra: Any) -> ResourceSpec:
     return ResourceSpec(kind="vm", name=name, **{"machine_type": "e2-small", **extra})
 
 
-async def instances(engine: CloudOrchestrator) -> dict[str, Any]:
-    return {q["name"]: q for q in await engine.quota_usage(GUILD)}["compute.instances"]
+async def instances(engine: CloudOrchestrator) -> QuotaUsage:
+    return {q.name: q for q in await engine.quota_usage(GUILD)}["compute.instances"]
 
 
 async def lock_holder(engine: CloudOrchestrator, project_id: int) -> int | None:
@@ -98,9 +99,9 @@ async def test_editing_a_planned_session_gives_back_its_reservation_and_lock(scr
         assert (await engine.get_session(session.id)).reservations == {}
         assert await lock_holder(engine, project.id) is None, "an edited session has no plan to protect"
         assert (await engine.validate(session.id, USER)).ok
-        assert (await instances(engine))["reserved"] == 1
+        assert (await instances(engine)).reserved == 1
         await engine.cancel(session.id, USER)
-        assert (await instances(engine))["reserved"] == 0
+        assert (await instances(engine)).reserved == 0
 
 
 async def test_validate_checks_a_resource_added_while_it_started(scripted, project) -> None:
@@ -167,7 +168,7 @@ async def test_an_unexpected_error_fails_the_run_and_frees_everything(scripted, 
     assert ended.state == State.FAILED
     assert "internal error" in (ended.error or "") and ("KeyError" in ended.error or "ValueError" in ended.error)
     assert await lock_holder(engine, project.id) is None
-    assert (await instances(engine))["reserved"] == 0
+    assert (await instances(engine)).reserved == 0
 
 
 async def test_stopping_an_apply_records_who_and_why(scripted, project) -> None:
@@ -184,7 +185,7 @@ async def test_stopping_an_apply_records_who_and_why(scripted, project) -> None:
     assert ended.state == State.FAILED and "prod incident, stop now" in (ended.error or "")
     assert f"by user {ADMIN}" in (ended.error or "")
     rows = await engine.audit(GUILD, ADMIN, action="cancel_requested")
-    assert [(r["actor_id"], r["detail"]["reason"]) for r in rows] == [(ADMIN, "prod incident, stop now")]
+    assert [(r.actor_id, r.detail["reason"]) for r in rows] == [(ADMIN, "prod incident, stop now")]
 
 
 async def test_an_applying_session_nothing_applies_can_be_failed(scripted, project) -> None:
@@ -198,7 +199,7 @@ async def test_an_applying_session_nothing_applies_can_be_failed(scripted, proje
     ended = await engine.admin_cancel(session.id, ADMIN)
     assert ended.state == State.FAILED and "no apply was running" in (ended.error or "")
     assert await lock_holder(engine, project.id) is None
-    assert (await instances(engine))["reserved"] == 0
+    assert (await instances(engine)).reserved == 0
 
 
 async def test_a_guild_whose_admin_grant_expired_is_not_claimable_by_anyone(scripted, clock) -> None:

@@ -54,10 +54,10 @@ async def assert_consistent(engine: CloudOrchestrator, project_id: int, root: Pa
     recorded = {(r.kind, r.name) for r in await engine.project_resources(project_id)}
     in_state = state_keys(root)
     assert recorded == in_state, "the engine records exactly what Terraform's state holds"
-    usage = {q["name"]: q for q in await engine.quota_usage(GUILD)}
-    assert usage["compute.instances"]["used"] == sum(1 for k, _ in in_state if k == "vm")
-    assert usage["compute.instances"]["reserved"] == 0
-    assert usage["storage.buckets"]["used"] == sum(1 for k, _ in in_state if k == "bucket")
+    usage = {q.name: q for q in await engine.quota_usage(GUILD)}
+    assert usage["compute.instances"].used == sum(1 for k, _ in in_state if k == "vm")
+    assert usage["compute.instances"].reserved == 0
+    assert usage["storage.buckets"].used == sum(1 for k, _ in in_state if k == "bucket")
     assert await engine.db.fetchone("SELECT * FROM project_locks WHERE project_id = ?", (project_id,)) is None
     return recorded
 
@@ -146,7 +146,7 @@ async def test_a_bot_killed_at_any_moment_of_an_apply_is_reconciled_on_restart(
         assert recorded == {("vm", n) for n in "acde"}
         assert "interrupted by restart" in (recovered[0].error or ""), "the warning says what happened"
         history = await restarted.history(project.id)
-        assert history[0]["outcome"] == "APPLIED" and history[0]["commit_sha"]
+        assert history[0].outcome == "APPLIED" and history[0].commit_sha
     await next_session_destroys_nothing(restarted, project.id, root)
 
 
@@ -270,13 +270,13 @@ async def test_an_edit_whose_resource_was_deleted_meanwhile_needs_quota_again(en
         await engine.plan(edit.id, USER)  # the edit would now re-create vm/a: a third instance
     edit = await engine.get_session(edit.id)
     assert edit.state == State.DRAFT and edit.reservations == {}
-    usage = {q["name"]: q for q in await engine.quota_usage(GUILD)}["compute.instances"]
-    assert (usage["used"], usage["reserved"]) == (2, 0)
+    usage = {q.name: q for q in await engine.quota_usage(GUILD)}["compute.instances"]
+    assert (usage.used, usage.reserved) == (2, 0)
 
 
 async def test_rollback_checks_permission_before_revealing_anything(engine, project) -> None:
     await _deploy(engine, project.id, vm("a"))
-    commit = (await engine.history(project.id))[0]["commit_sha"]
+    commit = (await engine.history(project.id))[0].commit_sha
     for outsider in (VIEWER, 999):
         for sha in (commit, "deadbeef"):
             with pytest.raises(PermissionDenied):

@@ -115,7 +115,7 @@ async def test_audit_details_are_masked_at_any_depth(tmp_path: Path) -> None:
         (row,) = await recent_audit(db, GUILD)
     finally:
         await db.close()
-    assert row["detail"] == {"error": f"provider said {MASK}", "lines": [f"id {MASK}"],
+    assert row.detail == {"error": f"provider said {MASK}", "lines": [f"id {MASK}"],
                              "nested": {"reason": MASK}, "count": 2}
 
 
