@@ -7,14 +7,13 @@ from typing import Any
 import discord
 import pytest
 
-from bot.errors import handle_app_command_error
 from bot.lobby import LobbyButton, post_lobby
 from cloud_engine.core import CloudOrchestrator, PolicySpec, ResourceSpec
 from cloud_engine.core.models import Role, State
 from tests.cloud_engine.core.test_approvals import ADMIN2, InstantDeployer
-from tests.cogs.test_cog_commands import invoke
 from tests.conftest import ADMIN, GUILD, OTHER, USER, VIEWER
 from tests.fakes.bot_fixtures import bot_over
+from tests.fakes.commands import invoke
 from tests.fakes.discord import make_interaction, make_member
 
 DEVOPS = 7_700
@@ -45,15 +44,8 @@ async def quick_bot(settings, db, clock, channels):
 
 
 async def _add_policy(bot, **options: Any) -> Any:
-    add = bot.tree.get_command("cloud-policy").get_command("add")
     interaction = make_interaction(bot, make_member(ADMIN))
-    interaction.command = add
-    try:
-        for check in add.checks:
-            await check(interaction)
-        await add.callback(add.binding, interaction, **options)
-    except Exception as exc:  # the tree wraps these; the handler unwraps
-        await handle_app_command_error(interaction, exc)
+    await invoke(bot, "cloud-policy add", interaction, **options)
     return interaction
 
 
