@@ -26,7 +26,6 @@ Least privilege: s3:ListBucket on the bucket (for the metadata/ prefix), s3:GetO
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ from cloud_engine.finops._files import MB, check_size, describe, file_format
 from cloud_engine.finops.connectors import cur2
 from cloud_engine.finops.connectors.aws import AwsConnector
 from cloud_engine.finops.connectors.base import RetryPolicy, in_thread, require, with_retries
-from cloud_engine.finops.connectors.exports import ExportFile, months, one_line
+from cloud_engine.finops.connectors.exports import ExportFile, manifest_json, months, one_line
 from cloud_engine.finops.errors import ConnectorError
 from cloud_engine.settings import Settings
 
@@ -137,11 +136,8 @@ class AwsDataExportConnector:
         body = await self._call("GetObject", f"s3://{self.bucket}/{key}", self._s3.get_object, Bucket=self.bucket,
                                 Key=key)
         raw = await in_thread(body["Body"].read)
-        try:
-            manifest = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ConnectorError(provider=PROVIDER, operation="manifest", detail=(
-                f"s3://{self.bucket}/{key} is not JSON ({one_line(str(exc))}); is it a Data Exports manifest?")) from exc
+        manifest = manifest_json(raw, provider=PROVIDER, where=f"s3://{self.bucket}/{key}",
+                                 kind="a Data Exports manifest")
         files = manifest.get("dataFiles") if isinstance(manifest, dict) else None
         if not isinstance(files, list) or not all(isinstance(f, str) and f.startswith("s3://") for f in files):
             raise ConnectorError(provider=PROVIDER, operation="manifest", detail=(

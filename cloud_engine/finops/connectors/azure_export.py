@@ -25,7 +25,6 @@ The SDK's own retries are off: the shared RetryPolicy is the one retry layer.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 from datetime import date, datetime
 from pathlib import Path
@@ -43,7 +42,7 @@ from azure.core.exceptions import (
 from cloud_engine.errors import ConfigurationError
 from cloud_engine.finops._files import MB, check_size, file_format
 from cloud_engine.finops.connectors.base import RetryPolicy, in_thread, metric_table, with_retries
-from cloud_engine.finops.connectors.exports import ExportFile, one_line
+from cloud_engine.finops.connectors.exports import ExportFile, manifest_json, one_line
 from cloud_engine.finops.errors import ConnectorError, MissingCredentials
 from cloud_engine.settings import Settings
 
@@ -160,11 +159,7 @@ class AzureExportConnector:
     async def _manifest(self, blob: Any) -> list[str]:
         where = f"{self.container}/{blob.name}"
         raw = await self._call("download", where, lambda: self._client.download_blob(blob.name).readall())
-        try:
-            manifest = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ConnectorError(provider=PROVIDER, operation="manifest", detail=(
-                f"{where} is not JSON ({one_line(str(exc))}); is it a Cost Management export manifest?")) from exc
+        manifest = manifest_json(raw, provider=PROVIDER, where=where, kind="a Cost Management export manifest")
         blobs = manifest.get("blobs") if isinstance(manifest, dict) else None
         if not isinstance(blobs, list) or not all(isinstance(b, dict) and isinstance(b.get("blobName"), str)
                                                   for b in blobs):

@@ -13,18 +13,20 @@ machines those costs name, as `FinOpsService.sync_provider` does for the API con
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import pyarrow as pa
 
 from cloud_engine.errors import EngineError
 from cloud_engine.finops.connectors.base import CostConnector
+from cloud_engine.finops.errors import ConnectorError
 from cloud_engine.finops.metrics_ingest import ingest_metrics_table
 from cloud_engine.finops.models import IngestReport
 from cloud_engine.secret_text import mask_secrets
@@ -73,6 +75,15 @@ def one_line(text: str, secrets: Iterable[str] = ()) -> str:
     """The first line of an SDK's message, with every known secret (and `secrets`) masked: errors are shown and logged."""
     first = (str(text).strip().splitlines() or [""])[0]
     return mask_secrets(first, extra=[s for s in secrets if s])[:400]
+
+
+def manifest_json(raw: bytes | str, *, provider: str, where: str, kind: str) -> Any:
+    """An export's manifest parsed, or ConnectorError naming the file and what it should have been (`kind`)."""
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ConnectorError(provider=provider, operation="manifest", detail=(
+            f"{where} is not JSON ({one_line(str(exc))}); is it {kind}?")) from exc
 
 
 def _now() -> datetime:
