@@ -27,6 +27,7 @@ from typing import Any
 
 import duckdb
 
+from cloud_engine.core.models import State
 from cloud_engine.finops.models import ActionOutcome, OutcomeStatus, Recommendation
 from cloud_engine.store import Database
 from cloud_engine.store.audit import write_audit
@@ -38,7 +39,7 @@ BEFORE_DAYS = 14
 AFTER_DAYS = 30
 MIN_DAYS = 3
 DAYS_PER_MONTH = 730 / 24
-_ENDED = frozenset({"FAILED", "CANCELLED", "EXPIRED"})
+_ENDED = frozenset({State.FAILED, State.CANCELLED, State.EXPIRED})  # ended without an apply
 
 _ACTIONS_SQL = (
     "SELECT a.*, s.state AS session_state,"
