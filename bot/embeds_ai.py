@@ -8,7 +8,7 @@ what the advisor and the FinOps service returned.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import discord
@@ -19,6 +19,7 @@ from bot.limits import (
     EMBED_FOOTER,
     EMBED_TITLE,
     fit_embed,
+    fit_lines,
     safe,
     truncate,
 )
@@ -43,19 +44,6 @@ def _money(value: float, currency: str | None = None) -> str:
     return f"${value:,.2f}" if currency in (None, "USD") else f"{value:,.2f} {safe(currency, 12)}"
 
 
-def _lines(items: Iterable[str], limit: int = EMBED_FIELD_VALUE, empty: str = "—") -> str:
-    """Join lines, stopping (with a count of the rest) before the field would overflow."""
-    out: list[str] = []
-    items = list(items)
-    for i, item in enumerate(items):
-        more = f"… and {len(items) - i} more"
-        if sum(len(x) + 1 for x in out) + len(item) + len(more) + 1 > limit:
-            out.append(more)
-            break
-        out.append(item)
-    return "\n".join(out) or empty
-
-
 def _sources(ids: Sequence[str]) -> str:
     return ", ".join(f"`{safe(i, 80)}`" for i in ids) if ids else ""
 
@@ -68,20 +56,20 @@ def advice(answer: AdviceAnswer) -> discord.Embed:
     for step in answer.reasoning:
         embed.add_field(name=step.step.title(), value=safe(step.text, 500), inline=False)
     embed.add_field(name=f"Resources ({len(answer.resources)}) · ceiling {_money(answer.budget_ceiling)}/mo",
-                    inline=False, value=_lines(
+                    inline=False, value=fit_lines(
                         f"`{r.spec.kind}/{safe(r.spec.name, 60)}` {safe(r.spec.region or '', 30)} "
                         f"**{_money(r.monthly_cost)}**/mo · {safe(r.rationale, 120)}" for r in answer.resources))
-    embed.add_field(name="Guardrails", inline=False, value=_lines(_guardrail(g) for g in answer.guardrails))
+    embed.add_field(name="Guardrails", inline=False, value=fit_lines(_guardrail(g) for g in answer.guardrails))
     if answer.rejected:
-        embed.add_field(name="Left out", inline=False, value=_lines(
+        embed.add_field(name="Left out", inline=False, value=fit_lines(
             f"`{r.kind}/{safe(r.name, 60)}`: {safe(r.reason, 200)}" for r in answer.rejected))
     if answer.risks:
-        embed.add_field(name="Risks", inline=False, value=_lines(
+        embed.add_field(name="Risks", inline=False, value=fit_lines(
             f"• {safe(r.text, 300)}" + (f" [{_sources(r.citations)}]" if r.citations else " *(unsourced)*")
             for r in answer.risks))
     embed.add_field(name="Sources", value=truncate(_sources(answer.citations) or "none", EMBED_FIELD_VALUE), inline=False)
     if answer.notes:
-        embed.add_field(name="Notes", inline=False, value=_lines(f"• {safe(n, 300)}" for n in answer.notes))
+        embed.add_field(name="Notes", inline=False, value=fit_lines(f"• {safe(n, 300)}" for n in answer.notes))
     cached = ", cached" if answer.cached else ""
     embed.set_footer(text=f"written by {answer.written_by}{cached} · prices: {answer.cost_source or 'catalogue'}")
     return fit_embed(embed)
@@ -147,7 +135,7 @@ def costs_overview(by_provider: CostSummary, by_service: CostSummary, forecast: 
                           description=f"Effective **{_money(by_service.total_effective_cost, cur)}** · billed "
                                       f"{_money(by_service.total_billed_cost, cur)} · {period}")
     for title, summary in (("By provider", by_provider), ("By service", by_service)):
-        embed.add_field(name=title, inline=True, value=_lines(
+        embed.add_field(name=title, inline=True, value=fit_lines(
             f"**{safe(g.key or 'unknown', 60)}** {_money(g.effective_cost, summary.currency)} ({g.share:.0%})"
             for g in summary.groups[:15]))
     if forecast is not None:
@@ -157,7 +145,7 @@ def costs_overview(by_provider: CostSummary, by_service: CostSummary, forecast: 
             f"{_money(forecast.month_to_date, fcur)} in {forecast.days_elapsed} days → forecast "
             f"**{_money(forecast.forecast_month_end, fcur)}** ({forecast.days_remaining} days left){prev}\n"
             f"-# method: {safe(forecast.method, 300)}"))
-    embed.add_field(name=f"Anomalies ({len(anomalies.items)})", inline=False, value=_lines(
+    embed.add_field(name=f"Anomalies ({len(anomalies.items)})", inline=False, value=fit_lines(
         (f"{a.day} **{safe(a.service, 60)}** ({safe(a.provider, 60)}) {_money(a.amount, a.currency or cur)} vs "
          f"~{_money(a.expected, a.currency or cur)} (z {a.robust_z:.1f})" for a in anomalies.items),
         empty="None found.") + f"\n-# {safe(anomalies.method, 200)}")
@@ -221,7 +209,7 @@ def recommendations_page(items: Sequence[Recommendation], *, page: int, pages: i
                              f"from the savings; the largest: {safe(_headline(best), 150)} (CO2e "
                              f"{best.co2e_kg_month_delta:+.1f} kg/mo{cost})")
     if acted:
-        embed.add_field(name="Acted on: promised vs realised", inline=False, value=_lines(
+        embed.add_field(name="Acted on: promised vs realised", inline=False, value=fit_lines(
             f"• {_OUTCOME.get(o.status, '')} {safe(o.resource_name, 60)}: {safe(o.action, 80)} · {safe(o.note, 300)}"
             for o in acted))
     if notes:
@@ -236,7 +224,7 @@ def recommendation_detail(rec: Recommendation, note: str, base: str, written_by:
     """Why a recommendation was made: the reviewer's note, the basis, and every piece of evidence."""
     embed = discord.Embed(title=truncate(f"Why: {_headline(rec)}", EMBED_TITLE),
                           colour=discord.Colour.blurple(), description=safe(note, 1500) or None)
-    embed.add_field(name="Evidence", inline=False, value=_lines(
+    embed.add_field(name="Evidence", inline=False, value=fit_lines(
         f"• {safe(k.replace('_', ' '), 60)}: {safe(v, 200)}" for k, v in rec.evidence.items()))
     embed.add_field(name="Risk", value=f"{rec.risk.level}: {safe(rec.risk.reason, 300)}", inline=False)
     if base:
