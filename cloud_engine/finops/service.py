@@ -355,8 +355,8 @@ class FinOpsService:
         """
         if verdict not in VERDICTS:
             raise InvalidInput(field="verdict", rule=f"must be one of {', '.join(VERDICTS)}")
-        current = await self.recommendations(include_suppressed=True, guild_id=guild_id)
-        if rec_id not in {r.id for r in (*current.items, *current.green_moves)}:
+        _, recs, moves, _ = await self._analysed(guild_id)  # every current id, suppressed ones included
+        if rec_id not in {r.id for r in (*recs, *moves)}:
             raise NotFound(what="recommendation in this server", key=rec_id)
         return await self.repo.record_feedback(guild_id, rec_id, user_id, verdict,
                                                suppress_days=self.settings.finops_noisy_suppress_days)
