@@ -1,7 +1,7 @@
 """Guild quotas: reserved atomically at validation, recounted from the records on apply, released otherwise.
 
-Reservation is one conditional UPDATE per quota inside one transaction
-(`used + reserved + n <= limit`), never check-then-act, so concurrent validations can
+Reservation is one conditional UPDATE of every quota it needs, inside one transaction
+(`used + reserved + n <= limit` for all of them, or no row changes), never check-then-act, so concurrent validations can
 never overshoot a limit: with a limit of 10, exactly 10 of 50 racing reservations succeed.
 The statements live in store/quotas.py and run on the caller's connection, inside the
 transaction it holds; this module owns the defaults every guild starts with.
@@ -32,10 +32,13 @@ async def ensure_rows(conn: aiosqlite.Connection, guild_id: int) -> None:
 
 
 async def reserve(conn: aiosqlite.Connection, guild_id: int, needs: Mapping[str, int]) -> dict[str, int]:
-    """Reserve every positive need or none: a savepoint undoes partial reservations on QuotaExceeded,
-    so the caller may record the refusal in the same transaction."""
-    await ensure_rows(conn, guild_id)
-    return await store.reserve(conn, guild_id, needs)
+    """Reserve every positive need or none; a refusal changes nothing, so the caller may record it in the same
+    transaction. A guild's first reservation creates its rows at the defaults first."""
+    try:
+        return await store.reserve(conn, guild_id, needs)
+    except LookupError:
+        await ensure_rows(conn, guild_id)
+        return await store.reserve(conn, guild_id, needs)
 
 
 async def release(conn: aiosqlite.Connection, guild_id: int, reservations: Mapping[str, int]) -> None:

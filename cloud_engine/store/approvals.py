@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from cloud_engine.store.database import Source, read_all
+from cloud_engine.store.database import Source, read_all, write
 from cloud_engine.store.rows import dumps, iso
 
 __all__ = ["delete_approvals", "insert_approval", "plan_approval_rows"]
@@ -29,13 +29,11 @@ async def plan_approval_rows(src: Source, session_id: int, fingerprint: str) -> 
 async def insert_approval(conn: aiosqlite.Connection, session_id: int, fingerprint: str, approver_id: int,
                           role: str, now: datetime, discord_roles: Collection[int]) -> bool:
     """One approval; False when this approver had already approved this plan."""
-    async with conn.execute("INSERT INTO plan_approvals (session_id, plan_fingerprint, approver_id, approver_role,"
-                            " approved_at, discord_roles) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                            (session_id, fingerprint, approver_id, role, iso(now), dumps(sorted(discord_roles)))) as cur:
-        return cur.rowcount == 1
+    return await write(conn, "INSERT INTO plan_approvals (session_id, plan_fingerprint, approver_id, approver_role,"
+                             " approved_at, discord_roles) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                       (session_id, fingerprint, approver_id, role, iso(now), dumps(sorted(discord_roles)))) == 1
 
 
 async def delete_approvals(conn: aiosqlite.Connection, session_id: int) -> int:
     """Forget every approval of the session's plans; how many there were."""
-    async with conn.execute("DELETE FROM plan_approvals WHERE session_id = ?", (session_id,)) as cur:
-        return int(cur.rowcount or 0)
+    return await write(conn, "DELETE FROM plan_approvals WHERE session_id = ?", (session_id,))

@@ -15,8 +15,8 @@ import aiosqlite
 from cloud_engine.core.records import AuditEntry
 from cloud_engine.logging_setup import request_id_var
 from cloud_engine.secret_text import mask_secrets
-from cloud_engine.store.audit_chain import chain_link, seal
-from cloud_engine.store.database import Database
+from cloud_engine.store.audit_chain import chain_link, seal_row
+from cloud_engine.store.database import Database, one_row
 from cloud_engine.store.rows import dumps, iso, loads
 
 
@@ -33,14 +33,13 @@ async def write_audit(
     so concurrent writers never fork the chain.
     """
     prev_hash = await chain_link(conn, guild_id)
-    async with conn.execute(
-        "INSERT INTO audit_log (ts, guild_id, actor_id, action, target_type, target_id, from_state, to_state, detail,"
-        " request_id, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    # RETURNING hands back the row as stored, so it is sealed without reading it again.
+    row = await one_row(
+        conn, "INSERT INTO audit_log (ts, guild_id, actor_id, action, target_type, target_id, from_state, to_state,"
+        " detail, request_id, prev_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *",
         (iso(at), guild_id, actor_id, action, target_type, None if target_id is None else str(target_id),
-         from_state, to_state, dumps(masked(detail or {})), request_id_var.get(), prev_hash),
-    ) as cur:
-        row_id = int(cur.lastrowid or 0)
-    await seal(conn, row_id)
+         from_state, to_state, dumps(masked(detail or {})), request_id_var.get(), prev_hash))
+    await seal_row(conn, row)
 
 
 def masked(value: Any) -> Any:

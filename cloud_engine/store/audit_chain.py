@@ -30,7 +30,7 @@ import aiosqlite
 from cloud_engine.store.database import Database, row_of, rows_of
 
 __all__ = ["GENESIS", "HASHED_COLUMNS", "ChainBreak", "ChainReport", "backfill", "backfill_all", "chain_link",
-           "row_digest", "seal", "verify_chain"]
+           "row_digest", "seal", "seal_row", "verify_chain"]
 
 GENESIS = "0" * 64
 # The columns a row's hash covers, in this order (with its prev_hash), so the digest never depends on
@@ -123,8 +123,13 @@ async def seal(conn: aiosqlite.Connection, row_id: int) -> str:
     row = await row_of(conn, "SELECT * FROM audit_log WHERE id = ?", (row_id,))
     if row is None:
         raise LookupError(f"no audit row {row_id}")
+    return await seal_row(conn, row)
+
+
+async def seal_row(conn: aiosqlite.Connection, row: dict[str, Any]) -> str:
+    """Compute and store the hash of `row`, the audit row just inserted as stored (with its `prev_hash`)."""
     digest = row_digest(row, str(row["prev_hash"]))
-    await conn.execute("UPDATE audit_log SET row_hash = ? WHERE id = ?", (digest, row_id))
+    await conn.execute("UPDATE audit_log SET row_hash = ? WHERE id = ?", (digest, row["id"]))
     return digest
 
 

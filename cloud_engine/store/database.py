@@ -1,10 +1,17 @@
 """The one SQLite database, opened through aiosqlite.
 
-Why a single connection with an asyncio lock: SQLite allows one writer at a time, and
+Why one writer connection with an asyncio lock: SQLite allows one writer at a time, and
 sharing one connection between tasks would let two tasks' statements interleave inside
 one transaction. `transaction()` serialises writers in-process (BEGIN IMMEDIATE also
-guards against other processes); reads outside a transaction take the same lock so they
-never observe another task's half-written transaction.
+guards against other processes).
+
+Why a second, read-only connection for a file database: reads outside a transaction used to
+take the writer's lock (on the shared connection they would otherwise see another task's
+half-written transaction), so under load every read queued behind every write. In WAL mode
+a separate connection reads the last committed state without waiting for the writer, and
+never sees an open transaction; reads inside a transaction still go to the writer, so a
+read-then-write sees its own rows. An in-memory database is private to its connection, so
+it keeps the one connection and reads under the lock.
 
 Another process holding the write lock past `busy_timeout` surfaces as `Busy` (an
 EngineError the user can retry), never as the driver's "database is locked".
@@ -42,17 +49,35 @@ def _dict_factory(cursor: Any, row: Sequence[Any]) -> dict[str, Any]:
 Params = Sequence[Any] | dict[str, Any]
 
 
-async def row_of(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> dict[str, Any] | None:
-    """The first row of a query as a dict (the connection's row factory makes dicts), or None."""
-    async with conn.execute(sql, params) as cur:
-        row = await cur.fetchone()
-    return cast("dict[str, Any] | None", row)
+# Why one round trip per statement: every call into aiosqlite is a hop to its worker thread and
+# back (a queue put, a wake-up of the event loop). `async with conn.execute(...) as cur` plus a
+# fetch is three hops; under a hundred concurrent sessions those hops, not SQLite, were most of
+# a validation's time (bench/bench_core.py). Reads here fetch in the same hop; writes keep
+# the cursor's counts, which sqlite3 fills in as the statement runs (a finished write holds no
+# statement open, so the cursor needs no closing hop).
 
 
 async def rows_of(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-    """Every row of a query as dicts."""
-    async with conn.execute(sql, params) as cur:
-        return cast("list[dict[str, Any]]", list(await cur.fetchall()))
+    """Every row of a query as dicts (the connection's row factory makes dicts), in one round trip."""
+    return cast("list[dict[str, Any]]", list(await conn.execute_fetchall(sql, params)))
+
+
+async def row_of(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> dict[str, Any] | None:
+    """The first row of a query, or None; for queries by key or with a LIMIT (all rows are fetched)."""
+    rows = await rows_of(conn, sql, params)
+    return rows[0] if rows else None
+
+
+async def write(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> int:
+    """Run one INSERT, UPDATE or DELETE in one round trip; the number of rows it changed."""
+    cur = await conn.execute(sql, params)
+    return int(cur.rowcount)
+
+
+async def insert(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> int:
+    """Run one INSERT in one round trip; the id of the row it added (0 when it added none)."""
+    cur = await conn.execute(sql, params)
+    return int(cur.lastrowid or 0) if cur.rowcount > 0 else 0
 
 
 async def one_row(conn: aiosqlite.Connection, sql: str, params: Params = ()) -> dict[str, Any]:
@@ -87,9 +112,10 @@ def _busy_as_engine_error() -> Iterator[None]:
 class Database:
     """Async facade over one aiosqlite connection; all SQL takes parameters, never f-strings."""
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str, reader: aiosqlite.Connection | None = None) -> None:
         self.conn = conn
         self.path = path
+        self._reader = reader
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -98,20 +124,22 @@ class Database:
         path = str(path)
         if path != ":memory:":
             await asyncio.to_thread(_prepare_private_file, Path(path))
-        conn = await aiosqlite.connect(path, isolation_level=None)
-        conn.row_factory = _dict_factory  # type: ignore[assignment]  # aiosqlite types it as a Row class; a function is what sqlite3 takes
-        await conn.execute("PRAGMA foreign_keys = ON")
-        await conn.execute("PRAGMA busy_timeout = 5000")
+        conn = await _connect(path)
         if path != ":memory:":
             await conn.execute("PRAGMA journal_mode = WAL")
             await conn.execute("PRAGMA synchronous = NORMAL")
         db = cls(conn, path)
         if migrate:
             await db.migrate()
+        if path != ":memory:":
+            db._reader = await _connect(path)
+            await db._reader.execute("PRAGMA query_only = ON")  # a read-only seam: a write here is a bug
         return db
 
     async def close(self) -> None:
-        """Close the connection; safe to call twice."""
+        """Close the connections; safe to call twice."""
+        if self._reader is not None:
+            await self._reader.close()
         await self.conn.close()
 
     async def migrate(self) -> list[int]:
@@ -183,26 +211,32 @@ class Database:
             await self.conn.execute("ROLLBACK")
 
     @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[None]:
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection a read uses: the open transaction's, else the reader, else the writer under its lock."""
         if _in_tx.get() is self:
-            yield
+            yield self.conn
+            return
+        if self._reader is not None:
+            with _busy_as_engine_error():
+                yield self._reader
             return
         async with self._lock:
             with _busy_as_engine_error():
-                yield
+                yield self.conn
 
     async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> dict[str, Any] | None:
-        async with self._reading():
-            return await row_of(self.conn, sql, params)
+        async with self._reading() as conn:
+            return await row_of(conn, sql, params)
 
     async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[dict[str, Any]]:
-        async with self._reading():
-            return await rows_of(self.conn, sql, params)
+        async with self._reading() as conn:
+            return await rows_of(conn, sql, params)
 
     async def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> int:
         """Run one write statement in its own (or the current) transaction; returns lastrowid or rowcount."""
-        async with self.transaction() as conn, conn.execute(sql, params) as cur:
-            return int(cur.lastrowid or 0) if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
+        async with self.transaction() as conn:
+            cur = await conn.execute(sql, params)
+            return int(cur.lastrowid or 0) if sql.lstrip().upper().startswith("INSERT") else int(cur.rowcount)
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         async with self.transaction() as conn:
@@ -213,7 +247,7 @@ Source = Database | aiosqlite.Connection
 
 
 async def read_one(src: Source, sql: str, params: Params = ()) -> dict[str, Any] | None:
-    """`fetchone` on a Database (outside any transaction: under its lock), `row_of` on the connection of an open one.
+    """`fetchone` on a Database (outside any transaction: its reader), `row_of` on the connection of an open one.
 
     Why both: repositories serve callers that read on their own and callers that read inside
     the transaction they hold (a read-then-write must see its own transaction's rows).
@@ -224,6 +258,15 @@ async def read_one(src: Source, sql: str, params: Params = ()) -> dict[str, Any]
 async def read_all(src: Source, sql: str, params: Params = ()) -> list[dict[str, Any]]:
     """Every row, as `read_one` reads one."""
     return await src.fetchall(sql, params) if isinstance(src, Database) else await rows_of(src, sql, params)
+
+
+async def _connect(path: str) -> aiosqlite.Connection:
+    """One connection as the engine uses them: autocommit, dict rows, foreign keys, a 5 s busy timeout."""
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = _dict_factory  # type: ignore[assignment]  # aiosqlite types it as a Row class; a function is what sqlite3 takes
+    await conn.execute("PRAGMA foreign_keys = ON")
+    await conn.execute("PRAGMA busy_timeout = 5000")
+    return conn
 
 
 def _prepare_private_file(path: Path) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 
 import aiosqlite
 
-from cloud_engine.store.database import Source, read_one, row_of
+from cloud_engine.store.database import Source, read_one, row_of, write
+from cloud_engine.store.database import insert as insert_row
 from cloud_engine.store.rows import dumps, iso
 
 __all__ = ["close", "current_row", "insert", "report_row", "start_reconciling"]
@@ -33,9 +34,8 @@ async def report_row(src: Source, guild_id: int, report_id: int) -> dict[str, An
 
 async def insert(conn: aiosqlite.Connection, project_id: int, *, found_at: datetime, changes: list[dict[str, Any]],
                  fingerprint: str) -> int:
-    async with conn.execute("INSERT INTO drift_reports (project_id, found_at, changes, fingerprint) VALUES (?, ?, ?, ?)",
-                            (project_id, iso(found_at), dumps(changes), fingerprint)) as cur:
-        return int(cur.lastrowid or 0)
+    return await insert_row(conn, "INSERT INTO drift_reports (project_id, found_at, changes, fingerprint)"
+                            " VALUES (?, ?, ?, ?)", (project_id, iso(found_at), dumps(changes), fingerprint))
 
 
 async def close(conn: aiosqlite.Connection, report_id: int, *, status: str, user_id: int, reason: str,
@@ -47,7 +47,5 @@ async def close(conn: aiosqlite.Connection, report_id: int, *, status: str, user
 async def start_reconciling(conn: aiosqlite.Connection, report_id: int, *, session_id: int, user_id: int,
                             now: datetime) -> bool:
     """Mark an open report as being reconciled by `session_id`; False when it was no longer open."""
-    async with conn.execute("UPDATE drift_reports SET status = 'reconciling', session_id = ?, closed_by = ?,"
-                            " closed_at = ? WHERE id = ? AND status = 'open'",
-                            (session_id, user_id, iso(now), report_id)) as cur:
-        return cur.rowcount == 1
+    return await write(conn, "UPDATE drift_reports SET status = 'reconciling', session_id = ?, closed_by = ?,"
+                             " closed_at = ? WHERE id = ? AND status = 'open'", (session_id, user_id, iso(now), report_id)) == 1

@@ -14,7 +14,7 @@ import aiosqlite
 
 from cloud_engine.core.models import Role
 from cloud_engine.core.records import Grant
-from cloud_engine.store.database import Source, read_all, read_one
+from cloud_engine.store.database import Source, read_all, read_one, write
 from cloud_engine.store.rows import iso, parse_dt
 
 __all__ = ["delete_grant", "get_grant", "guild_ever_had_admin", "list_grants", "make_admin", "upsert_grant"]
@@ -61,8 +61,7 @@ async def make_admin(conn: aiosqlite.Connection, guild_id: int, user_id: int, gr
 
 async def delete_grant(conn: aiosqlite.Connection, guild_id: int, user_id: int) -> bool:
     """Remove the member's grant; False when there was none."""
-    async with conn.execute("DELETE FROM user_permissions WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) as cur:
-        return cur.rowcount > 0
+    return await write(conn, "DELETE FROM user_permissions WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)) > 0
 
 
 async def guild_ever_had_admin(src: Source, guild_id: int) -> bool:

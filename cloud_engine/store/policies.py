@@ -12,7 +12,7 @@ from datetime import datetime
 import aiosqlite
 
 from cloud_engine.core.policies import Policy, PolicySpec
-from cloud_engine.store.database import Source, read_all
+from cloud_engine.store.database import Source, insert, read_all, write
 from cloud_engine.store.rows import dumps, iso, loads
 
 __all__ = ["delete_policy", "insert_policy", "list_policies"]
@@ -22,12 +22,11 @@ async def insert_policy(conn: aiosqlite.Connection, guild_id: int, spec: PolicyS
                         now: datetime) -> int | None:
     """The new policy's id, or None when the server already has a policy of that name."""
     try:
-        async with conn.execute(
-            "INSERT INTO policies (guild_id, name, type, pattern, priority, action, params, created_by, created_at)"
+        return await insert(
+            conn, "INSERT INTO policies (guild_id, name, type, pattern, priority, action, params, created_by, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (guild_id, spec.name, spec.type, spec.pattern, spec.priority, spec.action, dumps(spec.params),
-             created_by, iso(now))) as cur:
-            return int(cur.lastrowid or 0)  # always set after an INSERT
+             created_by, iso(now)))
     except aiosqlite.IntegrityError:
         return None
 
@@ -40,5 +39,4 @@ async def list_policies(src: Source, guild_id: int) -> list[Policy]:
 
 
 async def delete_policy(conn: aiosqlite.Connection, guild_id: int, name: str) -> bool:
-    async with conn.execute("DELETE FROM policies WHERE guild_id = ? AND name = ?", (guild_id, name)) as cur:
-        return cur.rowcount > 0
+    return await write(conn, "DELETE FROM policies WHERE guild_id = ? AND name = ?", (guild_id, name)) > 0

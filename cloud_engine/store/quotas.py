@@ -1,4 +1,4 @@
-"""Quotas repository: the `quotas` rows, each reserved by one conditional UPDATE.
+"""Quotas repository: the `quotas` rows, reserved together by one conditional UPDATE.
 
 Why here, and why every function takes a connection: reservation is only atomic because it
 runs inside the caller's transaction (validation, planning), next to the session's own
@@ -14,7 +14,7 @@ import aiosqlite
 
 from cloud_engine.core.records import QuotaUsage
 from cloud_engine.errors import QuotaExceeded
-from cloud_engine.store.database import one_row, rows_of
+from cloud_engine.store.database import rows_of
 
 __all__ = ["ensure_rows", "release", "reserve", "set_limit", "set_used", "usage"]
 
@@ -26,40 +26,49 @@ async def ensure_rows(conn: aiosqlite.Connection, guild_id: int, defaults: Mappi
 
 
 async def reserve(conn: aiosqlite.Connection, guild_id: int, needs: Mapping[str, int]) -> dict[str, int]:
-    """Reserve every positive need or none: a savepoint undoes partial reservations on QuotaExceeded,
-    so the caller may record the refusal in the same transaction."""
-    await conn.execute("SAVEPOINT quota_reserve")
-    try:
-        taken = await _reserve_each(conn, guild_id, needs)
-    except BaseException:
-        await conn.execute("ROLLBACK TO quota_reserve")
-        raise
-    finally:
-        await conn.execute("RELEASE quota_reserve")
-    return taken
+    """Reserve every positive need or none, in one conditional UPDATE.
 
-
-async def _reserve_each(conn: aiosqlite.Connection, guild_id: int, needs: Mapping[str, int]) -> dict[str, int]:
-    taken: dict[str, int] = {}
-    for name, amount in sorted(needs.items()):
-        if amount <= 0:
-            continue
-        async with conn.execute(
-            "UPDATE quotas SET reserved = reserved + ? WHERE guild_id = ? AND name = ? AND used + reserved + ? <= limit_value",
-            (amount, guild_id, name, amount),
-        ) as cur:
-            if cur.rowcount != 1:
-                row = await one_row(conn, "SELECT * FROM quotas WHERE guild_id = ? AND name = ?", (guild_id, name))
-                raise QuotaExceeded(quota=name, used=row["used"], reserved=row["reserved"], requested=amount,
-                                    limit=row["limit_value"])
-        taken[name] = amount
-    return taken
+    Why one statement: it changes the rows only when every quota is there and every need fits
+    (`used + reserved + n <= limit`), so concurrent validations never overshoot a limit, a
+    refusal leaves nothing half-reserved (the caller may record it in the same transaction),
+    and a reservation costs one round trip, not one per quota. Raises QuotaExceeded naming
+    the first quota (by name) that does not fit, or LookupError when a quota has no row yet.
+    """
+    wanted = {name: amount for name, amount in sorted(needs.items()) if amount > 0}
+    if not wanted:
+        return {}
+    values = ", ".join("(?, ?)" for _ in wanted)
+    pairs = [value for item in wanted.items() for value in item]
+    # RETURNING counts the rows: sqlite3 reports no rowcount for a statement that starts with WITH.
+    changed = len(await rows_of(
+        conn, f"WITH needs(name, amount) AS (VALUES {values})"  # noqa: S608 - placeholders only
+        " UPDATE quotas SET reserved = reserved + (SELECT amount FROM needs WHERE needs.name = quotas.name)"
+        " WHERE guild_id = ? AND name IN (SELECT name FROM needs)"
+        " AND (SELECT COUNT(*) FROM quotas q JOIN needs n ON n.name = q.name WHERE q.guild_id = ?) = ?"
+        " AND NOT EXISTS (SELECT 1 FROM quotas q JOIN needs n ON n.name = q.name"
+        "                 WHERE q.guild_id = ? AND q.used + q.reserved + n.amount > q.limit_value)"
+        " RETURNING name", (*pairs, guild_id, guild_id, len(wanted), guild_id)))
+    if changed == len(wanted):
+        return wanted
+    marks = ", ".join("?" for _ in wanted)
+    rows = {str(r["name"]): r for r in await rows_of(
+        conn, f"SELECT * FROM quotas WHERE guild_id = ? AND name IN ({marks})",  # noqa: S608 - placeholders only
+        (guild_id, *wanted))}
+    if missing := [name for name in wanted if name not in rows]:
+        raise LookupError(f"no quota rows for {', '.join(missing)}")
+    for name, amount in wanted.items():
+        row = rows[name]
+        if row["used"] + row["reserved"] + amount > row["limit_value"]:
+            raise QuotaExceeded(quota=name, used=row["used"], reserved=row["reserved"], requested=amount,
+                                limit=row["limit_value"])
+    raise LookupError(f"quota reservation changed {changed} of {len(wanted)} rows")  # the statement's own guard failed
 
 
 async def release(conn: aiosqlite.Connection, guild_id: int, reservations: Mapping[str, int]) -> None:
-    for name, amount in reservations.items():
-        await conn.execute("UPDATE quotas SET reserved = MAX(reserved - ?, 0) WHERE guild_id = ? AND name = ?",
-                           (amount, guild_id, name))
+    if not reservations:
+        return
+    await conn.executemany("UPDATE quotas SET reserved = MAX(reserved - ?, 0) WHERE guild_id = ? AND name = ?",
+                           [(amount, guild_id, name) for name, amount in reservations.items()])
 
 
 async def set_used(conn: aiosqlite.Connection, guild_id: int, used: Mapping[str, int]) -> None:

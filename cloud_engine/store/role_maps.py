@@ -14,7 +14,7 @@ import aiosqlite
 
 from cloud_engine.core.models import Role
 from cloud_engine.core.records import RoleMap
-from cloud_engine.store.database import Source, read_all, read_one
+from cloud_engine.store.database import Source, read_all, read_one, write
 from cloud_engine.store.rows import iso, parse_dt
 
 __all__ = ["add_member_roles", "delete_map", "list_maps", "map_of", "mapped_ids", "member_ids", "member_mapped_roles",
@@ -53,9 +53,8 @@ async def upsert_map(conn: aiosqlite.Connection, guild_id: int, by_user_id: int,
 
 async def delete_map(conn: aiosqlite.Connection, guild_id: int, discord_role_id: int) -> bool:
     """Remove the mapping and every member's record of the role, together; False when it was not mapped."""
-    async with conn.execute("DELETE FROM discord_role_maps WHERE guild_id = ? AND discord_role_id = ?",
-                            (guild_id, discord_role_id)) as cur:
-        removed = cur.rowcount > 0
+    removed = await write(conn, "DELETE FROM discord_role_maps WHERE guild_id = ? AND discord_role_id = ?",
+                          (guild_id, discord_role_id)) > 0
     await conn.execute("DELETE FROM member_discord_roles WHERE guild_id = ? AND discord_role_id = ?",
                        (guild_id, discord_role_id))
     return removed

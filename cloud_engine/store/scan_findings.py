@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from cloud_engine.store.database import row_of, rows_of
+from cloud_engine.store.database import insert, row_of, rows_of, write
 from cloud_engine.store.rows import iso
 
 __all__ = ["active_suppressions", "delete_suppression", "insert_suppression", "last_applied_session",
@@ -52,12 +52,10 @@ async def last_applied_session(conn: aiosqlite.Connection, project_id: int,
 
 async def insert_suppression(conn: aiosqlite.Connection, *, guild_id: int, check_id: str, resource_glob: str,
                              reason: str, created_by: int, now: datetime, expires_at: datetime | None) -> int:
-    async with conn.execute(
-            "INSERT INTO scan_suppressions (guild_id, check_id, resource_glob, reason, created_by, created_at,"
-            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (guild_id, check_id, resource_glob, reason, created_by, iso(now),
-             iso(expires_at) if expires_at else None)) as cur:
-        return int(cur.lastrowid or 0)
+    return await insert(
+        conn, "INSERT INTO scan_suppressions (guild_id, check_id, resource_glob, reason, created_by, created_at,"
+        " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (guild_id, check_id, resource_glob, reason, created_by, iso(now), iso(expires_at) if expires_at else None))
 
 
 async def suppression(conn: aiosqlite.Connection, guild_id: int, suppression_id: int) -> dict[str, Any] | None:
@@ -66,9 +64,8 @@ async def suppression(conn: aiosqlite.Connection, guild_id: int, suppression_id:
 
 
 async def delete_suppression(conn: aiosqlite.Connection, guild_id: int, suppression_id: int) -> bool:
-    async with conn.execute("DELETE FROM scan_suppressions WHERE guild_id = ? AND id = ?",
-                            (guild_id, suppression_id)) as cur:
-        return (cur.rowcount or 0) > 0
+    return await write(conn, "DELETE FROM scan_suppressions WHERE guild_id = ? AND id = ?",
+                       (guild_id, suppression_id)) > 0
 
 
 async def list_suppressions(conn: aiosqlite.Connection, guild_id: int) -> list[dict[str, Any]]:

@@ -16,7 +16,17 @@ import aiosqlite
 
 from cloud_engine.core.models import ResourceSpec, Session, SessionResource, State
 from cloud_engine.errors import InvalidInput, NotFound
-from cloud_engine.store.database import Database, Source, one_row, read_all, read_one, row_of, rows_of
+from cloud_engine.store.database import (
+    Database,
+    Source,
+    insert,
+    one_row,
+    read_all,
+    read_one,
+    row_of,
+    rows_of,
+    write,
+)
 from cloud_engine.store.rows import dumps, iso, loads, parse_dt
 
 __all__ = ["MAX_SESSION_CHANGES", "authors_of", "beat", "cancel_request_of", "change_rows", "check_session_cap",
@@ -82,11 +92,10 @@ async def authors_of(src: Source, project_id: int, session_ids: list[int]) -> di
 async def insert_session(conn: aiosqlite.Connection, *, project_id: int, guild_id: int, user_id: int, purpose: str,
                          now: datetime) -> int:
     """A new DRAFT session's id, in the caller's transaction (with its audit row)."""
-    async with conn.execute(
-        "INSERT INTO deployment_sessions (project_id, guild_id, user_id, purpose, state, created_at, updated_at,"
+    return await insert(
+        conn, "INSERT INTO deployment_sessions (project_id, guild_id, user_id, purpose, state, created_at, updated_at,"
         " last_activity_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (project_id, guild_id, user_id, purpose, State.DRAFT.value, iso(now), iso(now), iso(now))) as cur:
-        return int(cur.lastrowid or 0)  # always set after an INSERT
+        (project_id, guild_id, user_id, purpose, State.DRAFT.value, iso(now), iso(now), iso(now)))
 
 
 async def load_session(src: Source, session_id: int) -> Session | None:
@@ -209,7 +218,6 @@ async def write_state(conn: aiosqlite.Connection, session_id: int, expected: Sta
     if any(not name.isidentifier() for name in fields):
         raise ValueError("bad column name")
     assignments = ", ".join(f"{name} = ?" for name in fields)
-    async with conn.execute(
-        f"UPDATE deployment_sessions SET {assignments} WHERE id = ? AND state = ?",  # noqa: S608 - fixed column names
-        (*fields.values(), session_id, expected.value)) as cur:
-        return cur.rowcount == 1
+    return await write(
+        conn, f"UPDATE deployment_sessions SET {assignments} WHERE id = ? AND state = ?",  # noqa: S608 - fixed column names
+        (*fields.values(), session_id, expected.value)) == 1

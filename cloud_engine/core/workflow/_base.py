@@ -118,9 +118,13 @@ class WorkflowBase:
     # -- the one transition function
     async def _transition(self, conn: aiosqlite.Connection, session_id: int, event_name: Event, actor_id: int,
                           now: datetime, *, updates: dict[str, Any] | None = None,
-                          detail: dict[str, Any] | None = None) -> SessionEvent:
-        """Check the table, write the new state and an audit row in the caller's transaction."""
-        row = await session_row(conn, session_id)
+                          detail: dict[str, Any] | None = None, row: dict[str, Any] | None = None) -> SessionEvent:
+        """Check the table, write the new state and an audit row in the caller's transaction.
+
+        `row` is the session's row when the caller has just read it in this same transaction
+        (it cannot have changed since: the transaction holds the write lock); else it is read here.
+        """
+        row = row if row is not None else await session_row(conn, session_id)
         current = State(row["state"])
         target = next_state(current, event_name)
         fields = {"state": target.value, "updated_at": iso(now), "last_activity_at": iso(now), **(updates or {})}

@@ -7,17 +7,18 @@ again against Terraform's actual actions in planning.py.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from cloud_engine.core import approvals, catalog_checks, permissions, policies, quotas
 from cloud_engine.core.cost import plumbing_change
-from cloud_engine.core.models import CostLine, Project, Session, State, ValidationResult, Violation
+from cloud_engine.core.models import CostLine, Project, Role, Session, State, ValidationResult, Violation
 from cloud_engine.core.plan_judgement import quota_needs
-from cloud_engine.core.policies import PolicyContext
+from cloud_engine.core.policies import Policy, PolicyContext
 from cloud_engine.core.state_machine import Event
 from cloud_engine.core.workflow._base import WorkflowBase
 from cloud_engine.errors import InvalidInput, QuotaExceeded
-from cloud_engine.store.rows import dumps
-from cloud_engine.store.sessions import session_from_row, session_row
+from cloud_engine.store.rows import dumps, loads
+from cloud_engine.store.sessions import session_row
 
 
 class Validating(WorkflowBase):
@@ -25,7 +26,7 @@ class Validating(WorkflowBase):
 
     async def validate(self, session_id: int, user_id: int) -> ValidationResult:
         """Check permissions, quotas (reserved atomically), policies and budget; DRAFT → PLANNING or back to DRAFT."""
-        session, project, _ = await self._editable(session_id, user_id)
+        session, project, role = await self._editable(session_id, user_id)
         if not session.resources:
             raise InvalidInput(field="resources", rule="the session has no resource changes yet; add one first")
         now = self.clock()
@@ -36,9 +37,10 @@ class Validating(WorkflowBase):
             # Read again now that the session is VALIDATING: an edit that committed after the
             # read above would otherwise be planned without having been checked.
             session = await self.get_session(session_id)
-            result = await self._evaluate(session, project, user_id)
-            # Who must approve is judged with the findings: a policy changed later does not move the bar.
-            rules = approvals.rules_for(result.violations, await self.list_policies(project.guild_id))
+            policy_rows = await self.list_policies(project.guild_id)
+            result = await self._evaluate(session, project, role, policy_rows)
+            # Who must approve is judged with the findings, by the policies they were found with.
+            rules = approvals.rules_for(result.violations, policy_rows)
         except Exception:
             async with self.db.transaction() as conn:
                 failed = await self._transition(conn, session_id, Event.VALIDATION_FAILED, user_id, self.clock(),
@@ -49,7 +51,8 @@ class Validating(WorkflowBase):
         now = self.clock()
         async with self.db.transaction() as conn:
             # Whatever the row still holds is replaced, never overwritten while reserved.
-            await quotas.release(conn, project.guild_id, session_from_row(await session_row(conn, session_id), []).reservations)
+            row = await session_row(conn, session_id)
+            await quotas.release(conn, project.guild_id, loads(row["reservations"], {}))
             reservations: dict[str, int] = {}
             if not blocking:
                 try:
@@ -60,7 +63,7 @@ class Validating(WorkflowBase):
             violations = [*blocking, *[v for v in result.violations if v.action != "deny"], *result.warnings]
             event_name = Event.VALIDATION_FAILED if blocking else Event.VALIDATION_PASSED
             final = await self._transition(
-                conn, session_id, event_name, user_id, now,
+                conn, session_id, event_name, user_id, now, row=row,
                 detail={"violations": len(blocking), "cost_monthly": result.cost_monthly},
                 updates={"reservations": dumps(reservations), "cost_monthly": result.cost_monthly,
                          "violations": dumps([v.model_dump() for v in violations]),
@@ -73,8 +76,9 @@ class Validating(WorkflowBase):
             v for v in result.violations if v.action != "deny"], "reservations": reservations,
             "state": State(str(final.to_state))})
 
-    async def _evaluate(self, session: Session, project: Project, user_id: int) -> ValidationResult:
-        role = await self.role(project.guild_id, user_id)
+    async def _evaluate(self, session: Session, project: Project, role: Role,
+                        policy_rows: Sequence[Policy]) -> ValidationResult:
+        """Judge the session as `role` (read once, as the call began) against the server's policies."""
         applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
         violations: list[Violation] = []
         lines: list[CostLine] = []
@@ -89,7 +93,6 @@ class Validating(WorkflowBase):
                                             resource=f"{spec.kind}/{spec.name}", message=reason, priority=0))
             if res.action == "upsert":
                 lines.append(self.costs.estimate(project.provider, project.region, spec))
-        policy_rows = await self.list_policies(project.guild_id)
         costs = {line.resource: line.monthly for line in lines}
         changed = {r.spec.key for r in session.resources}
         # Per-resource policies judge what this session changes; count and cost policies judge the
