@@ -123,11 +123,13 @@ def test_never_accepts_what_hcl2_loads_would_refuse(value: str, label: str) -> N
     finally:
         hcl.escape_hcl_string = original
     ours = _verdict(written)
+    hcl._roundtrip_problem.cache_clear()  # the verdict is cached by text: the reference must parse again
     hcl.read_hcl = hcl2.loads  # type: ignore[assignment]
     try:
         reference = _verdict(written)
     finally:
         hcl.read_hcl = read_hcl
+        hcl._roundtrip_problem.cache_clear()
     assert not ours or reference
 
 
@@ -141,3 +143,19 @@ def test_a_broken_escaper_is_caught(value: str) -> None:
     finally:
         hcl.escape_hcl_string = original
     assert not _verdict(written)
+
+
+def test_a_remembered_block_is_still_checked_against_each_literals_own_value() -> None:
+    """The round trip is cached by text and literals together: same text, another intended value, refused."""
+    written = write_file([Block("resource", ("null_resource", "r"), {"triggers": {"value": "a"}})])
+    assert _verdict(written)
+    (literal,) = [e for e in written.expectations if e.value == "a"]
+    forged = hcl.Written(text=written.text, expectations=[hcl.Expectation(path=literal.path, value="b")])
+    assert not _verdict(forged)
+    assert not _verdict(forged)  # a refusal is refused again, not remembered as a pass
+    assert _verdict(written)
+
+
+def test_a_file_is_its_blocks_checked_one_by_one_and_joined_as_written() -> None:
+    blocks = [Block("resource", ("null_resource", f"r{i}"), {"triggers": {"value": f'v"{i}'}}) for i in range(3)]
+    assert hcl.write_files({"main.tf": blocks}) == {"main.tf": write_file(blocks).text}
