@@ -223,7 +223,8 @@ class _Writer:
 
         for key, value in items:
             step: Step = ("key", key)
-            key_text = key if is_identifier(key) else self._literal(key, (*path, step, ("label", key)))
+            # A quoted key is checked where it sits: among its siblings, read back by its unescaped text.
+            key_text = key if is_identifier(key) else self._literal(key, (*path, ("label", key)))
             value_text = self.value(value, depth, (*path, step))
             if "\n" in value_text:
                 flush()

@@ -159,3 +159,13 @@ def test_a_remembered_block_is_still_checked_against_each_literals_own_value() -
 def test_a_file_is_its_blocks_checked_one_by_one_and_joined_as_written() -> None:
     blocks = [Block("resource", ("null_resource", f"r{i}"), {"triggers": {"value": f'v"{i}'}}) for i in range(3)]
     assert hcl.write_files({"main.tf": blocks}) == {"main.tf": write_file(blocks).text}
+
+
+@pytest.mark.parametrize("key", ["kubernetes.io/role/elb", "a b", 'q"uote', "${x}"])
+def test_a_map_key_that_is_not_an_identifier_is_written_quoted_and_reads_back(key: str) -> None:
+    """Tag keys such as `kubernetes.io/role/elb` are real: they are quoted, escaped, and checked like any literal."""
+    text = hcl.write_files({"main.tf": [Block("resource", ("aws_subnet", "edge"), {"tags": {key: "1", "Name": "edge"}})]})
+    tree = read_hcl(text["main.tf"])
+    tags = tree["resource"][0]['"aws_subnet"']['"edge"']["tags"]
+    assert {unescape_hcl_literal(k) if k.startswith('"') else k: unescape_hcl_literal(v) for k, v in tags.items()} == {
+        key: "1", "Name": "edge"}
