@@ -7,16 +7,19 @@ through `safe`, in one place. Renderers decide nothing; they show what the engin
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Any
 
 import discord
 
 from bot.embeds_scan import plumbing_line, scan_line, scan_lines, suppressions
-from bot.limits import fit_embed, fit_lines, safe, truncate
+from bot.limits import code, fit_embed, fit_lines, safe, truncate
 from cloud_engine.core.approvals import DEFAULT_SOURCE, LEGACY_SOURCE, ApprovalStatus, RuleProgress
 from cloud_engine.core.audit_export import AuditExport
 from cloud_engine.core.lock_admin import HeldLock, UnlockResult
 from cloud_engine.core.models import Project, Session, SessionResource, State, ValidationResult
+from cloud_engine.core.project_costs import ProjectCosts
 from cloud_engine.core.reasons import Rejection
 from cloud_engine.core.records import AuditEntry, Grant, GuildStats, QuotaUsage
 from cloud_engine.core.role_map import RoleMap
@@ -158,7 +161,7 @@ def validation(result: ValidationResult) -> discord.Embed:
     embed.add_field(name="Findings", inline=False, value=fit_lines(
         (f"{_ICON.get(v.action, '•')} {safe(v.message, 300)} ({safe(v.policy)})" for v in findings), empty="None"))
     embed.add_field(name="Cost lines", inline=False, value=fit_lines(
-        f"`{safe(line.resource)}` {_money(line.monthly)}/mo ({safe(line.detail, 80)})" for line in result.cost_lines))
+        f"`{code(line.resource)}` {_money(line.monthly)}/mo ({safe(line.detail, 80)})" for line in result.cost_lines))
     if result.needs_approval:
         embed.add_field(name="Approval", value="A CloudAdmin must approve the plan.", inline=False)
     embed.set_footer(text=f"state now {result.state.value}")
@@ -206,12 +209,22 @@ def stats(data: GuildStats) -> discord.Embed:
     return fit_embed(embed)
 
 
+def _audit_time(ts: str) -> str:
+    """An audit row's `ts` (ISO 8601, UTC) as a Discord timestamp; text that is not a time is shown as written."""
+    try:
+        at = datetime.fromisoformat(ts)
+    except ValueError:
+        return safe(ts, 40)
+    return discord.utils.format_dt(at if at.tzinfo else at.replace(tzinfo=UTC), "f")
+
+
 def audit(rows: Sequence[AuditEntry]) -> discord.Embed:
+    """Recent audit rows, each led by when it happened as a Discord timestamp (shown in the reader's time zone)."""
     def line(r: AuditEntry) -> str:
         move = f" {r.from_state or ''}→{r.to_state}" if r.to_state else ""
         target = f" {r.target_type}:{r.target_id}" if r.target_type else ""
-        # The time column has always been empty here (the rows never had the `at` key this read).
-        return f"`` <@{r.actor_id}> **{safe(r.action)}**{target}{move}"
+        who = f"<@{r.actor_id}>" if r.actor_id is not None else "Cloud Engine"  # the engine's own (expiry, recovery)
+        return f"{_audit_time(r.ts)} {who} **{safe(r.action)}**{target}{move}"
     return fit_embed(discord.Embed(title="Audit log", colour=discord.Colour.dark_grey(),
                                    description=fit_lines(map(line, rows), limit=4000, empty="Nothing recorded.")))
 
@@ -251,11 +264,21 @@ def unlocked(result: UnlockResult) -> str:
     return text
 
 
-def costs(project: Project, resources: Sequence[SessionResource]) -> discord.Embed:
-    total = sum(r.cost_monthly for r in resources)
+def costs(estimate: ProjectCosts) -> discord.Embed:
+    """/cloud-costs: the applied resources plus the network plumbing they need, the total validation counts.
+
+    The plumbing gets its own line, worded as the lobby words it, so the project estimate and
+    the lobby never disagree about what the project costs.
+    """
+    project, resources, total = estimate.project, estimate.resources, estimate.total_monthly
+    lines = [target_line(project), f"Estimated **{_money(total)}/mo** for {len(resources)} resource(s)"
+             + (f" incl. {_money(estimate.plumbing_monthly)} network plumbing" if estimate.plumbing_monthly else "")]
+    if estimate.plumbing:
+        lines.append(plumbing_line([asdict(item) for item in estimate.plumbing]))
+    if estimate.unpriced:
+        lines.append(f"🔌 Network plumbing not priced: {safe(estimate.unpriced, 300)}")
     embed = discord.Embed(title=f"Costs · {project.name}", colour=discord.Colour.gold(),
-                          description=f"{target_line(project)}\nEstimated **{_money(total)}/mo** for "
-                                      f"{len(resources)} resource(s)")
+                          description=fit_lines(lines, limit=4000))
     if project.budget_monthly:
         embed.add_field(name="Budget", value=f"{_money(project.budget_monthly)}/mo "
                                              f"({total / project.budget_monthly:.0%} used)", inline=False)
@@ -296,7 +319,7 @@ def grants(rows: Sequence[Grant]) -> discord.Embed:
 
 def policies(items: Sequence[Any]) -> discord.Embed:
     return fit_embed(discord.Embed(title="Policies", colour=discord.Colour.dark_gold(), description=fit_lines(
-        (f"`{p.priority}` **{safe(p.name)}** {p.type} `{safe(p.pattern)}` → {p.action} {safe(p.params, 200)}"
+        (f"`{p.priority}` **{safe(p.name)}** {p.type} `{code(p.pattern)}` → {p.action} {safe(p.params, 200)}"
          for p in items), limit=4000, empty="No policies.")))
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 import discord
 
+from bot.embeds_scan import suppressed_findings
 from bot.limits import (
     EMBED_FIELD_NAME,
     EMBED_FIELD_VALUE,
     EMBED_FOOTER,
     EMBED_TITLE,
+    code,
     fit_embed,
     fit_lines,
     safe,
@@ -45,7 +47,7 @@ def _money(value: float, currency: str | None = None) -> str:
 
 
 def _sources(ids: Sequence[str]) -> str:
-    return ", ".join(f"`{safe(i, 80)}`" for i in ids) if ids else ""
+    return ", ".join(f"`{code(i, 80)}`" for i in ids) if ids else ""
 
 
 def advice(answer: AdviceAnswer) -> discord.Embed:
@@ -80,8 +82,12 @@ def _guardrail(g: Any) -> str:
     return f"{mark} **{safe(g.name, 60)}**: {safe(g.detail, 200)}"
 
 
-def plan_review(review: PlanReview, session_id: int) -> discord.Embed:
-    """Findings on a saved plan, most urgent first, before anyone approves it."""
+def plan_review(review: PlanReview, session_id: int, scan: Mapping[str, Any] | None = None) -> discord.Embed:
+    """Findings on a saved plan, most urgent first, before anyone approves it.
+
+    `scan` is the plan's judged Checkov summary (the session's `plan_summary["scan"]`): the
+    review lists open findings only, so the count of suppressed ones is said beside them.
+    """
     worst = next((f.severity for f in review.findings), None)
     colour = {"high": discord.Colour.red(), "medium": discord.Colour.orange()}.get(worst or "", discord.Colour.green())
     embed = discord.Embed(title=f"Plan review · deployment #{session_id}", colour=colour,
@@ -95,6 +101,8 @@ def plan_review(review: PlanReview, session_id: int) -> discord.Embed:
                               f"→ {safe(f.recommendation, 250)}", inline=False)
     if not review.findings:
         embed.add_field(name="Findings", value="None: nothing risky found in this plan.", inline=False)
+    if hidden := suppressed_findings(scan):
+        embed.add_field(name="Suppressed scan findings", value=hidden, inline=False)
     if review.citations:
         embed.add_field(name="Sources", value=truncate(_sources(review.citations), EMBED_FIELD_VALUE), inline=False)
     embed.set_footer(text=f"written by {review.written_by}" + (" · " + "; ".join(review.notes) if review.notes else ""))

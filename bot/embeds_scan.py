@@ -16,7 +16,7 @@ import discord
 from bot.limits import fit_embed, fit_lines, safe
 from cloud_engine.core.suppressions import Suppression
 
-__all__ = ["plumbing_line", "scan_line", "scan_lines", "suppressions"]
+__all__ = ["plumbing_line", "scan_line", "scan_lines", "suppressed_findings", "suppressions"]
 
 
 def _money(value: float) -> str:
@@ -79,6 +79,20 @@ def scan_lines(scan: Mapping[str, Any] | None) -> list[str]:
         lines.append(f"🔕 {_finding_where(finding)} suppressed by <@{int(why.get('by') or 0)}> "
                      f"{'until ' + until + ' UTC' if until else 'until removed'}: {safe(why.get('reason') or '', 150)}")
     return lines
+
+
+def suppressed_findings(scan: Mapping[str, Any] | None) -> str | None:
+    """How many of the plan's findings a suppression hides, and which: None when there are none.
+
+    Why say so: a review lists open findings only, so without this a reviewer cannot tell a
+    clean plan from one whose findings an admin accepted; the reasons live in the suppressions.
+    """
+    count = int((scan or {}).get("suppressed_count") or 0)
+    if not count:
+        return None
+    head = f"🔕 **{count}** suppressed (see `/cloud-policy suppressions`), not counted as findings:"
+    return fit_lines([head, *(f"• {_finding_where(f)}: {safe((f.get('suppressed') or {}).get('reason') or '', 120)}"
+                              for f in (scan or {}).get("suppressed") or [])])
 
 
 def suppressions(items: Sequence[Suppression], now: datetime) -> discord.Embed:

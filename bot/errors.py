@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 from pydantic import ValidationError
 
-from bot.limits import MESSAGE, safe, truncate
+from bot.limits import MESSAGE, code, safe, truncate
 from cloud_engine.errors import (
     AdvisorError,
     Busy,
@@ -84,7 +84,7 @@ def describe(error: BaseException) -> str | None:
     """User wording for an expected failure, or None for an unexpected one."""
     if isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError) and error.__cause__:
         if isinstance(error, app_commands.TransformerError) and not isinstance(error.__cause__, EngineError):
-            return f"Could not understand `{safe(error.value, 100)}`: {safe(error.__cause__)}"
+            return f"Could not understand `{code(error.value, 100)}`: {safe(error.__cause__)}"
         error = error.__cause__
     if isinstance(error, EngineError):
         template = next((USER_MESSAGES[t] for t in type(error).__mro__ if t in USER_MESSAGES), None)
@@ -108,7 +108,7 @@ def describe(error: BaseException) -> str | None:
     if isinstance(error, app_commands.CheckFailure):
         return "You may not use this command here."
     if isinstance(error, app_commands.TransformerError):
-        return f"Could not understand `{safe(error.value, 100)}`."
+        return f"Could not understand `{code(error.value, 100)}`."
     return None
 
 

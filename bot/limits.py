@@ -84,6 +84,17 @@ def safe(text: object, limit: int | None = None) -> str:
     return truncate(out, limit) if limit is not None else out
 
 
+def code(text: object, limit: int | None = None) -> str:
+    """User-supplied text for inside a `code span`, made inert there; optionally truncated.
+
+    Why not `safe`: markdown is not parsed inside a code span, so its backslash escapes show
+    as written ("load\\_balancer"). Only a backtick can end the span, so it becomes a look-alike
+    (ˋ, U+02CB); mentions are escaped still, so a span never pings anyone.
+    """
+    out = discord.utils.escape_mentions(str(text).replace("`", "\u02cb"))
+    return truncate(out, limit) if limit is not None else out
+
+
 def attachment_limit(guild: object) -> int:
     """The bytes one file sent to `guild` may hold: its boost tier's limit, never below ATTACHMENT."""
     if isinstance(guild, discord.Guild):

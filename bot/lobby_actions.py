@@ -68,7 +68,8 @@ async def review(bot: CloudBot, interaction: discord.Interaction, session: Sessi
     """The advisor's review of the saved plan, shown only to the presser (often the approver)."""
     await interaction.response.defer(ephemeral=True, thinking=True)
     result = await bot.services.review_plan(session.id)
-    await interaction.followup.send(embed=embeds_ai.plan_review(result, session.id), ephemeral=True)
+    scan = (session.plan_summary or {}).get("scan")  # its suppressed findings are named, as /cloud-review does
+    await interaction.followup.send(embed=embeds_ai.plan_review(result, session.id, scan), ephemeral=True)
 
 
 @handler(LobbyAction.APPROVE)

@@ -70,10 +70,12 @@ class AdviseCog(commands.Cog):
     @require_role(Role.VIEWER)
     async def review(self, interaction: discord.Interaction, session: int) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
-        if (await self.bot.services.engine.get_session(session)).guild_id != guild_id_of(interaction):
+        found = await self.bot.services.engine.get_session(session)
+        if found.guild_id != guild_id_of(interaction):
             raise NotFound(what="session", key=session)
         result = await self.bot.services.review_plan(session)
-        await interaction.followup.send(embed=embeds_ai.plan_review(result, session), ephemeral=True)
+        scan = (found.plan_summary or {}).get("scan")  # as judged when planned: what the lobby counts as suppressed
+        await interaction.followup.send(embed=embeds_ai.plan_review(result, session, scan), ephemeral=True)
 
 
 async def setup(bot: CloudBot) -> None:

@@ -56,8 +56,8 @@ class ProjectsCog(commands.Cog):
     async def costs(self, interaction: discord.Interaction, project: str) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         found = await self.bot.engine.find_project(guild_id_of(interaction), project)
-        resources = await self.bot.engine.project_resources(found.id)
-        await interaction.followup.send(embed=embeds.costs(found, resources), ephemeral=True)
+        estimate = await self.bot.engine.project_costs(found)
+        await interaction.followup.send(embed=embeds.costs(estimate), ephemeral=True)
 
 
 async def setup(bot: CloudBot) -> None:

@@ -6,7 +6,8 @@ the recommendation itself, and any number left in the model's prose that is not 
 engine's figures is replaced (`figures.police_numbers`); numbers inside bill text (resource and
 service names, tags) do not count, or an uploaded file could vouch for an invented figure. The model may flag a recommendation as risky
 or downgrade it, but never upgrade one the rules flagged. Recommendations are read through
-`model_dump()`, so this module does not depend on the FinOps package's classes.
+`model_dump()`, so this module depends on no FinOps class, only on its vocabulary
+(`RecommendationKind`, from the pydantic-only `cloud_engine.finops.models`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from cloud_engine.ai.schemas import (
     load_json_object,
 )
 from cloud_engine.errors import AdvisorError
+from cloud_engine.finops.models import RecommendationKind
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
 
@@ -136,7 +138,7 @@ def _anomaly_lines(summary: Mapping[str, Any]) -> list[str]:
 
 
 def _contract_text(recs: Sequence[Mapping[str, Any]]) -> str:
-    commits = [r for r in recs if r.get("kind") == "commitment"]
+    commits = [r for r in recs if r.get("kind") == RecommendationKind.COMMITMENT]
     if not commits:
         return ("No commitment recommendation in the data: commit (savings plans, reserved instances, CUDs) only "
                 "after usage has been steady for several weeks.")

@@ -70,7 +70,7 @@ async def handle(args: argparse.Namespace, settings: Settings) -> int:
         for r in recs.green_moves:
             change = (f"saves {_money(r.monthly_savings, r.currency)}" if r.monthly_savings >= 0
                       else f"costs {_money(-r.monthly_savings, r.currency)} more")
-            print(f"  [green_region] {r.resource_name}: {r.action} — {change}/month, "
+            print(f"  [{r.kind}] {r.resource_name}: {r.action} — {change}/month, "
                   f"CO2e {r.co2e_kg_month_delta:+.1f} kg (id {r.id})")
         if recs.acted:
             print(f"{len(recs.acted)} acted on through the lobby (promised vs realised from the bills):")

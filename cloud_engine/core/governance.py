@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 import aiosqlite
 
@@ -18,7 +17,7 @@ from cloud_engine.core import catalog_checks, quotas
 from cloud_engine.core.access import SYSTEM_USER, AccessService
 from cloud_engine.core.models import Project
 from cloud_engine.core.policies import Policy, PolicySpec
-from cloud_engine.core.records import QuotaUsage
+from cloud_engine.core.records import BudgetAlert, QuotaUsage
 from cloud_engine.data.catalog import Catalog
 from cloud_engine.errors import InvalidInput
 from cloud_engine.store import policies, projects
@@ -104,5 +103,6 @@ class GovernanceService:
                                   detail={"threshold_pct": threshold, "projected_monthly": projected})
         return crossed
 
-    async def budget_alerts(self, project_id: int) -> list[dict[str, Any]]:
+    async def budget_alerts(self, project_id: int) -> list[BudgetAlert]:
+        """The thresholds the project's validations have crossed, oldest first (one per month and threshold)."""
         return await projects.budget_alerts(self.db, project_id)

@@ -29,9 +29,18 @@ from cloud_engine.core.history import ProjectHistory, ProjectLog
 from cloud_engine.core.lock_admin import HeldLock, LockAdmin, UnlockResult
 from cloud_engine.core.models import Project, Session
 from cloud_engine.core.policies import Policy, PolicySpec
+from cloud_engine.core.project_costs import ProjectCosts, project_costs
 from cloud_engine.core.projects import ProjectService
 from cloud_engine.core.ratelimit import RateLimiter
-from cloud_engine.core.records import AuditEntry, DeploymentRecord, Grant, GuildStats, QuotaUsage, RoleMap
+from cloud_engine.core.records import (
+    AuditEntry,
+    BudgetAlert,
+    DeploymentRecord,
+    Grant,
+    GuildStats,
+    QuotaUsage,
+    RoleMap,
+)
 from cloud_engine.core.reports import Reports
 from cloud_engine.core.suppressions import SuppressionService
 from cloud_engine.core.workflow import DeploymentWorkflow
@@ -132,7 +141,7 @@ class CloudOrchestrator(DeploymentWorkflow):
     async def remove_policy(self, guild_id: int, by_user_id: int, name: str) -> bool:
         return await self.governance.remove_policy(guild_id, by_user_id, name)
 
-    async def budget_alerts(self, project_id: int) -> list[dict[str, Any]]:
+    async def budget_alerts(self, project_id: int) -> list[BudgetAlert]:
         return await self.governance.budget_alerts(project_id)
 
     async def stats(self, guild_id: int) -> GuildStats:
@@ -177,6 +186,10 @@ class CloudOrchestrator(DeploymentWorkflow):
 
     async def history(self, project_id: int, *, limit: int = 20) -> list[DeploymentRecord]:
         return await self.projects.history(project_id, limit=limit)
+
+    async def project_costs(self, project: Project) -> ProjectCosts:
+        """The project's applied resources and the network plumbing they need, priced as validation counts them."""
+        return await project_costs(project, await self.project_resources(project.id))
 
     async def git_log(self, guild_id: int, user_id: int, project: str, *, limit: int = 10) -> ProjectLog:
         return await self.git_history.log(guild_id, user_id, project, limit=limit)

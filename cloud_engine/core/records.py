@@ -14,7 +14,8 @@ from typing import Any
 
 from cloud_engine.core.models import Role
 
-__all__ = ["AuditEntry", "DeploymentRecord", "Grant", "GuildStats", "QuotaUsage", "RoleMap", "UserActivity"]
+__all__ = ["AuditEntry", "BudgetAlert", "DeploymentRecord", "Grant", "GuildStats", "QuotaUsage", "RoleMap",
+           "UserActivity"]
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,25 @@ class AuditEntry:
     request_id: str | None = None
     prev_hash: str | None = None
     row_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class BudgetAlert:
+    """A budget threshold a project's projected monthly cost crossed (store/projects.py `budget_alerts`).
+
+    Recorded at most once per project, month and threshold, by the validation that first
+    crossed it; `budget_monthly` is the budget as it was then, so a later budget change does
+    not rewrite why the alert fired.
+    """
+
+    id: int
+    project_id: int
+    period: str  # "YYYY-MM" (UTC) of the validation that crossed it
+    threshold_pct: int
+    projected_monthly: float
+    budget_monthly: float
+    session_id: int | None  # the session whose validation crossed it
+    created_at: datetime
 
 
 @dataclass(frozen=True)

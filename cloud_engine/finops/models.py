@@ -7,15 +7,31 @@ an LLM prompt, and can never mutate a result another caller also holds.
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 SourceKind = Literal["focus_file", "azure_api", "aws_api", "gcp_api", "metrics_file", "synthetic"]
-RecommendationKind = Literal["idle", "rightsize", "orphaned", "schedule", "commitment", "green_region"]
 Level = Literal["low", "medium", "high"]
 Verdict = Literal["helpful", "noisy", "risky"]
 GroupBy = Literal["service", "provider", "project", "tag", "day", "region", "resource"]
+
+
+class RecommendationKind(StrEnum):
+    """What a recommendation proposes; one recommender per kind (`recommenders.engine.RECOMMENDERS`).
+
+    A StrEnum so the vocabulary has one source while every output stays as it was: a member
+    is a `str` equal to its value, so JSON (`model_dump(mode="json")`), stored rows, audit
+    details, recommendation ids and f-strings all carry the bare value, e.g. "green_region".
+    """
+
+    IDLE = "idle"
+    RIGHTSIZE = "rightsize"
+    ORPHANED = "orphaned"
+    SCHEDULE = "schedule"
+    COMMITMENT = "commitment"
+    GREEN_REGION = "green_region"
 
 
 class _Frozen(BaseModel):

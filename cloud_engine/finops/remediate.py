@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from cloud_engine.core import permissions
 from cloud_engine.core.models import Project, Session, SessionResource
 from cloud_engine.errors import EngineError
-from cloud_engine.finops.models import Recommendation
+from cloud_engine.finops.models import Recommendation, RecommendationKind
 
 if TYPE_CHECKING:
     from cloud_engine.core import CloudOrchestrator
@@ -39,14 +39,15 @@ RefusalCode = Literal["not_actionable", "no_telemetry", "unmanaged", "ambiguous"
                       "refused"]
 
 # Kinds that no Terraform edit of one resource can express, and why.
-REFUSED_KINDS: dict[str, str] = {
-    "schedule": "start/stop schedules run outside Terraform (provider automation such as Instance Scheduler "
-                "or Azure Automation); set one up there",
-    "commitment": "commitments are purchased in the provider's billing console, not deployed as resources",
-    "green_region": "moving a resource to another region is a migration (new resource, data copy, cut-over); "
-                    "plan it as a new deployment",
+REFUSED_KINDS: dict[RecommendationKind, str] = {
+    RecommendationKind.SCHEDULE: "start/stop schedules run outside Terraform (provider automation such as "
+                                 "Instance Scheduler or Azure Automation); set one up there",
+    RecommendationKind.COMMITMENT: "commitments are purchased in the provider's billing console, not deployed as "
+                                   "resources",
+    RecommendationKind.GREEN_REGION: "moving a resource to another region is a migration (new resource, data copy, "
+                                     "cut-over); plan it as a new deployment",
 }
-_REMOVAL_KINDS = frozenset({"idle", "orphaned"})
+_REMOVAL_KINDS = frozenset({RecommendationKind.IDLE, RecommendationKind.ORPHANED})
 _RESIZABLE = frozenset({"vm", "k8s_cluster"})
 _LAST_SEGMENT = re.compile(r"[/:]")
 
@@ -119,7 +120,7 @@ async def remediation_session(engine: CloudOrchestrator, rec: Recommendation, *,
         return RemediationRefusal("ambiguous", f"{rec.resource_name} matches several managed resources ({where}); "
                                                "change the right one with /cloud-edit.")
     target = targets[0]
-    if rec.kind == "rightsize":
+    if rec.kind == RecommendationKind.RIGHTSIZE:
         return await _resize(engine, rec, target, user_id)
     if rec.kind in _REMOVAL_KINDS:
         return await _remove(engine, rec, target, user_id)

@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from cloud_engine.core.models import FINAL_STATES, Project, ResourceSpec, SessionResource
-from cloud_engine.core.records import DeploymentRecord, GuildStats, UserActivity
+from cloud_engine.core.records import BudgetAlert, DeploymentRecord, GuildStats, UserActivity
 from cloud_engine.store.database import Database, Source, one_row, read_all, read_one, rows_of
 from cloud_engine.store.rows import dumps, iso, loads, parse_dt
 
@@ -147,9 +147,18 @@ async def record_budget_alert(conn: aiosqlite.Connection, project: Project, *, p
         return bool(cur.rowcount)
 
 
-async def budget_alerts(src: Source, project_id: int) -> list[dict[str, Any]]:
-    """The project's recorded budget alerts, oldest first, as stored."""
-    return await read_all(src, "SELECT * FROM budget_alerts WHERE project_id = ? ORDER BY id", (project_id,))
+def _alert(row: dict[str, Any]) -> BudgetAlert:
+    return BudgetAlert(id=int(row["id"]), project_id=int(row["project_id"]), period=str(row["period"]),
+                       threshold_pct=int(row["threshold_pct"]), projected_monthly=float(row["projected_monthly"]),
+                       budget_monthly=float(row["budget_monthly"]),
+                       session_id=None if row["session_id"] is None else int(row["session_id"]),
+                       created_at=parse_dt(row["created_at"]) or datetime.min)
+
+
+async def budget_alerts(src: Source, project_id: int) -> list[BudgetAlert]:
+    """The project's recorded budget alerts, oldest first."""
+    rows = await read_all(src, "SELECT * FROM budget_alerts WHERE project_id = ? ORDER BY id", (project_id,))
+    return [_alert(row) for row in rows]
 
 
 async def applied_commit(src: Source, project_id: int, prefix: str) -> DeploymentRecord | None:

@@ -17,6 +17,7 @@ from cloud_engine.finops.models import (
     CostSummary,
     IngestReport,
     Recommendation,
+    RecommendationKind,
     Risk,
 )
 
@@ -88,7 +89,7 @@ def test_ingest_report_shows_the_focus_version_hint_inert() -> None:
 
 
 def test_acted_recommendations_show_promised_and_realised_inert_within_one_field() -> None:
-    outcome = ActionOutcome(recommendation_id="rec-1", kind="rightsize", action=f"Resize {RESOURCE}",
+    outcome = ActionOutcome(recommendation_id="rec-1", kind=RecommendationKind.RIGHTSIZE, action=f"Resize {RESOURCE}",
                             resource_id="r-1", resource_name=RESOURCE, provider="aws", session_id=7,
                             session_state="APPLIED", acted_by=1, acted_at=datetime(2026, 11, 2, tzinfo=UTC),
                             promised_monthly=140.0, currency="USD", status="measured", realised_monthly=139.92,

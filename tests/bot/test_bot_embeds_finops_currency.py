@@ -12,6 +12,7 @@ from cloud_engine.finops.models import (
     CostSummary,
     Forecast,
     Recommendation,
+    RecommendationKind,
     RecommendationSet,
     Risk,
 )
@@ -19,7 +20,7 @@ from cloud_engine.finops.models import (
 
 def rec(rid: str, savings: float, currency: str) -> Recommendation:
     return Recommendation(id=rid, resource_id=rid, resource_name=rid, provider="azure", region="japaneast",
-                          kind="idle", action="Stop", evidence={}, monthly_cost_current=savings,
+                          kind=RecommendationKind.IDLE, action="Stop", evidence={}, monthly_cost_current=savings,
                           monthly_savings=savings, co2e_kg_month_delta=0.0, confidence=0.9,
                           risk=Risk(level="low", reason="idle"), currency=currency)
 

@@ -12,6 +12,7 @@ import pytest
 from bot.finops_views import PER_PAGE, RecommendationPager
 from bot.limits import EMBED_FIELDS, EMBED_TOTAL
 from cloud_engine.finops._files import MB
+from cloud_engine.finops.models import RecommendationKind
 from cloud_engine.finops.synthetic import DEFAULT_END, write_synthetic
 from tests.cogs import test_cog_advise
 from tests.cogs.test_cog_commands import invoke
@@ -262,7 +263,7 @@ async def test_act_on_a_managed_vm_opens_a_resize_lobby(ai_bot, loaded, engine, 
                                   '"image": "ubuntu-2204-lts"}'))
     _, pager = await recommend(ai_bot)
     index, rec = next((i, r) for i, r in enumerate(pager.items)
-                      if r.resource_name == "aws-erp-app" and r.kind == "rightsize")
+                      if r.resource_name == "aws-erp-app" and r.kind == RecommendationKind.RIGHTSIZE)
     pager.page, pager.selected = index // PER_PAGE, rec.id
     press = make_interaction(ai_bot, make_member(USER), channel=channel)
     await pager.buttons["act"].callback(press)
@@ -313,4 +314,4 @@ async def test_green_moves_are_shown_apart_and_what_was_not_checked_is_said(ai_b
     if recs.green_moves:
         assert f"🌱 {len(recs.green_moves)} move(s) to a greener region, kept apart from the savings" in (
             embed.description)
-    assert all(rec.kind != "green_region" for rec in recs.items)
+    assert all(rec.kind != RecommendationKind.GREEN_REGION for rec in recs.items)

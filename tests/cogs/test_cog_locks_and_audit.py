@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 
 import discord
 import pytest
 
-from bot.limits import ATTACHMENT, attachment_limit
+from bot import embeds
+from bot.limits import ATTACHMENT, attachment_limit, safe
 from cloud_engine.core import CloudOrchestrator, ResourceSpec
 from cloud_engine.core.models import State
+from cloud_engine.core.records import AuditEntry
 from cloud_engine.store.audit_chain import verify_chain
 from tests.cogs.test_cog_commands import invoke
 from tests.conftest import ADMIN, GUILD, USER, VIEWER
@@ -93,3 +96,28 @@ async def test_audit_export_refuses_viewers_and_bad_dates(bot, engine, planned) 
     recent = make_interaction(bot, make_member(ADMIN))
     await invoke(bot, "cloud-audit", recent, limit=5)
     assert recent.response.calls[0][1]["embed"].title == "Audit log", "without export it is the same command"
+
+
+async def test_audit_lines_say_when_each_row_happened(bot, engine, planned) -> None:
+    ask = make_interaction(bot, make_member(ADMIN))
+    await invoke(bot, "cloud-audit", ask, limit=50)
+    text = ask.response.calls[0][1]["embed"].description
+    rows = await engine.audit(GUILD, ADMIN, limit=50)
+    assert rows and len(text.splitlines()) == len(rows)
+    for line, row in zip(text.splitlines(), rows, strict=True):
+        unix = int(datetime.fromisoformat(row.ts).timestamp())
+        assert line.startswith(f"<t:{unix}:f> <@{row.actor_id}> **{safe(row.action)}**"), line
+
+
+def test_an_audit_time_without_an_offset_is_utc_and_one_that_is_no_time_is_shown_as_written() -> None:
+    rows = [AuditEntry(id=1, ts="2026-11-02 09:00:00", guild_id=GUILD, actor_id=ADMIN, action="grant"),
+            AuditEntry(id=2, ts="yesterday_ish", guild_id=GUILD, actor_id=ADMIN, action="grant")]
+    first, second = embeds.audit(rows).description.splitlines()
+    assert first.startswith("<t:1793610000:f> ")  # 2026-11-02 09:00 UTC
+    assert second.startswith("yesterday\\_ish ")
+
+
+def test_an_audit_row_the_engine_wrote_itself_names_cloud_engine_not_a_broken_mention() -> None:
+    rows = [AuditEntry(id=1, ts="2026-11-02 09:00:00", guild_id=GUILD, actor_id=None, action="session.expire")]
+    line = embeds.audit(rows).description
+    assert "<@None>" not in line and "Cloud Engine **session.expire**" in line

@@ -15,6 +15,7 @@ purchase sized in the wrong money.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -23,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from cloud_engine.finops.inventory import ResourceProfile
-from cloud_engine.finops.models import Recommendation, Risk
+from cloud_engine.finops.models import Recommendation, RecommendationKind, Risk
 from cloud_engine.finops.recommenders.base import RecommenderContext, make, recommendation_id
+
+KIND = RecommendationKind.COMMITMENT  # the one kind this module produces (engine.RECOMMENDERS)
 
 DISCOUNTS_PATH = Path(__file__).resolve().parent.parent / "data" / "commitment_discounts.json"
 LOOKBACK_DAYS = 30
@@ -41,7 +44,8 @@ def eligible_services() -> dict[str, list[str]]:
     return services
 
 
-def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation]:
+def recommend(ctx: RecommenderContext, exclude: Collection[str] = frozenset()) -> list[Recommendation]:
+    """Commitments on the spend left once `exclude` (resources other advice stops or shrinks) is set aside."""
     t = ctx.thresholds
     as_of = ctx.inventory.as_of
     if as_of is None:
@@ -80,8 +84,8 @@ def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation
             continue
         if series.size < t.commitment_min_days:
             out.append(Recommendation(
-                id=recommendation_id(holder.resource_id, "commitment"), resource_id=holder.resource_id,
-                resource_name=holder.resource_name, provider=provider, region=None, kind="commitment",
+                id=recommendation_id(holder.resource_id, KIND), resource_id=holder.resource_id,
+                resource_name=holder.resource_name, provider=provider, region=None, kind=KIND,
                 action="Collect more cost history before commitment advice",
                 evidence={"days_of_cost_history": int(series.size)},
                 monthly_cost_current=round(holder.monthly_cost, 2), monthly_savings=0.0, co2e_kg_month_delta=0.0,
@@ -99,7 +103,7 @@ def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation
         one, three = float(rates["one_year"]), float(rates["three_year"])
         commit_hourly = baseline_daily / 24 * (1 - one)
         out.append(make(
-            holder, "commitment",
+            holder, KIND,
             f"Buy a 1-year {rates['program']} of ${commit_hourly:.2f}/hour for {service}",
             evidence={
                 "window_start": first.isoformat(), "window_end": as_of.isoformat(), "days": int(series.size),
@@ -123,8 +127,8 @@ def recommend(ctx: RecommenderContext, exclude: set[str]) -> list[Recommendation
 def _needs_usd(holder: ResourceProfile, service: str) -> Recommendation:
     """The note shown instead of commitment advice on a non-USD bill; it proposes nothing and saves nothing."""
     return Recommendation(
-        id=recommendation_id(holder.resource_id, "commitment"), resource_id=holder.resource_id,
-        resource_name=holder.resource_name, provider=holder.provider, region=None, kind="commitment",
+        id=recommendation_id(holder.resource_id, KIND), resource_id=holder.resource_id,
+        resource_name=holder.resource_name, provider=holder.provider, region=None, kind=KIND,
         action=f"No commitment advice: {service} is billed in {holder.currency}, commitments are priced in USD",
         evidence={"billing_currency": holder.currency,
                   "reason": "commitment discounts and the minimum baseline are in USD; amounts are not converted"},

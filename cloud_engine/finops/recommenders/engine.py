@@ -12,18 +12,30 @@ costs money, is never netted into savings. Commitments run last, on spend the ot
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from cloud_engine.finops.inventory import Inventory
-from cloud_engine.finops.models import Recommendation
+from cloud_engine.finops.models import Recommendation, RecommendationKind
 from cloud_engine.finops.recommenders import commitment, green_region, idle, orphaned, rightsize, schedule
 from cloud_engine.finops.recommenders.base import RecommenderContext, Thresholds
 
 Recommender = Callable[[RecommenderContext], list[Recommendation]]
-RESOURCE_RECOMMENDERS: tuple[Recommender, ...] = (
-    idle.recommend, rightsize.recommend, orphaned.recommend, schedule.recommend,
+# The per-resource alternatives, in the order they run (ties keep this order).
+RESOURCE_RECOMMENDERS: Mapping[RecommendationKind, Recommender] = {
+    idle.KIND: idle.recommend, rightsize.KIND: rightsize.recommend, orphaned.KIND: orphaned.recommend,
+    schedule.KIND: schedule.recommend,
+}
+# Every kind and the recommender that produces it. Called with the context alone, green
+# region and commitment look at the whole inventory; `run_all` instead hands them what the
+# resource recommenders kept (the rightsize a move builds on, the spend a commitment skips).
+RECOMMENDERS: Mapping[RecommendationKind, Recommender] = {
+    **RESOURCE_RECOMMENDERS, green_region.KIND: green_region.recommend, commitment.KIND: commitment.recommend,
+}
+# The alternatives in tie-break order: with equal savings, the earlier kind is kept.
+EXCLUSIVE: tuple[RecommendationKind, ...] = (
+    RecommendationKind.IDLE, RecommendationKind.ORPHANED, RecommendationKind.RIGHTSIZE, RecommendationKind.SCHEDULE,
 )
-EXCLUSIVE = ("idle", "orphaned", "rightsize", "schedule")
+_STOPPED = frozenset({RecommendationKind.IDLE, RecommendationKind.ORPHANED})
 _PRIORITY = {kind: i for i, kind in enumerate(EXCLUSIVE)}
 
 
@@ -55,10 +67,10 @@ def run_all(inventory: Inventory, thresholds: Thresholds | None = None,
             ) -> tuple[list[Recommendation], list[Recommendation]]:
     """(savings recommendations, green-region moves) for an inventory, each de-conflicted and sorted."""
     ctx = RecommenderContext.build(inventory, thresholds)
-    recs = _resolve([rec for fn in RESOURCE_RECOMMENDERS for rec in fn(ctx)])
+    recs = _resolve([rec for fn in RESOURCE_RECOMMENDERS.values() for rec in fn(ctx)])
     acted_on = {r.resource_id for r in recs if r.status == "ok" and r.kind in EXCLUSIVE}
-    stopped = {r.resource_id for r in recs if r.status == "ok" and r.kind in ("idle", "orphaned")}
-    resized = {r.resource_id: r for r in recs if r.status == "ok" and r.kind == "rightsize"}
+    stopped = {r.resource_id for r in recs if r.status == "ok" and r.kind in _STOPPED}
+    resized = {r.resource_id: r for r in recs if r.status == "ok" and r.kind == RecommendationKind.RIGHTSIZE}
     moves = [m for m in green_region.recommend(ctx, after=resized) if m.resource_id not in stopped]
     recs += commitment.recommend(ctx, exclude=acted_on)
     return sorted(recs, key=sort_key), sorted(moves, key=sort_key)
@@ -70,4 +82,5 @@ def run_recommenders(inventory: Inventory, thresholds: Thresholds | None = None)
     return recs + moves
 
 
-__all__ = ["EXCLUSIVE", "RESOURCE_RECOMMENDERS", "run_all", "run_recommenders", "sort_key"]
+__all__ = ["EXCLUSIVE", "RECOMMENDERS", "RESOURCE_RECOMMENDERS", "Recommender", "run_all", "run_recommenders",
+           "sort_key"]

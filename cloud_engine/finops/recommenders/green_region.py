@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from cloud_engine.finops.models import Recommendation
+from cloud_engine.finops.models import Recommendation, RecommendationKind
 from cloud_engine.finops.recommenders.base import RecommenderContext, make
+
+KIND = RecommendationKind.GREEN_REGION  # the one kind this module produces (engine.RECOMMENDERS)
 
 ASSUMED_CPU_PCT = 50.0
 
@@ -56,7 +58,7 @@ def recommend(ctx: RecommenderContext, after: Mapping[str, Recommendation] | Non
         kg_now = ctx.vm_kg(p, machine, cpu_pct)
         kg_new = ctx.vm_kg(p, machine, cpu_pct, region=region)
         out.append(make(
-            p, "green_region", f"Move to {region} (grid {intensity:g} vs {here.intensity:g} gCO2e/kWh)",
+            p, KIND, f"Move to {region} (grid {intensity:g} vs {here.intensity:g} gCO2e/kWh)",
             evidence={
                 "current_intensity_g_per_kwh": here.intensity, "target_intensity_g_per_kwh": intensity,
                 "geography": here.geography, "price_multiplier_ratio": round(cost_ratio, 4),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloud_engine.finops.models import Level, Recommendation
+from cloud_engine.finops.models import Level, Recommendation, RecommendationKind
 from cloud_engine.finops.recommenders.base import (
     RecommenderContext,
     daily_network_mb,
@@ -10,6 +10,8 @@ from cloud_engine.finops.recommenders.base import (
     make,
     recent_days,
 )
+
+KIND = RecommendationKind.IDLE  # the one kind this module produces (engine.RECOMMENDERS)
 
 
 def recommend(ctx: RecommenderContext) -> list[Recommendation]:
@@ -28,7 +30,7 @@ def recommend(ctx: RecommenderContext) -> list[Recommendation]:
         if not net:
             needs.append("network_in and network_out (bytes)")
         if needs:
-            out.append(insufficient(p, "idle", needs, {"days_observed": len(cpu), "lookback_days": t.idle_lookback_days}))
+            out.append(insufficient(p, KIND, needs, {"days_observed": len(cpu), "lookback_days": t.idle_lookback_days}))
             continue
         idle = [d for d in cpu if d.p95 <= t.idle_cpu_pct and net.get(d.day, 0.0) <= t.idle_net_mb_per_day]
         if len(idle) < t.idle_min_days:
@@ -53,7 +55,7 @@ def recommend(ctx: RecommenderContext) -> list[Recommendation]:
             action = f"Stop on idle days or consolidate (idle {len(idle)} of {len(cpu)} days)"
             risk = ("medium", "busy on other days; stopping needs a schedule or automation")
         out.append(make(
-            p, "idle", action, evidence=evidence, savings=p.monthly_cost * fraction,
+            p, KIND, action, evidence=evidence, savings=p.monthly_cost * fraction,
             co2e=-kg * fraction if kg is not None else None,
             confidence=(0.5 + 0.45 * fraction) * min(1.0, len(cpu) / t.idle_lookback_days), risk=risk,
         ))

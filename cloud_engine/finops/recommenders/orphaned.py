@@ -12,9 +12,11 @@ from __future__ import annotations
 from datetime import date
 
 from cloud_engine.finops.inventory import ResourceProfile
-from cloud_engine.finops.models import Recommendation
+from cloud_engine.finops.models import Recommendation, RecommendationKind
 from cloud_engine.finops.prices import SNAPSHOT_GB_MONTH
 from cloud_engine.finops.recommenders.base import RecommenderContext, daily_network_mb, in_usd, make
+
+KIND = RecommendationKind.ORPHANED  # the one kind this module produces (engine.RECOMMENDERS)
 
 _ORPHAN_STATES = {"unattached", "available", "detached", "unassociated", "unused"}
 _CREATED_KEYS = ("created", "created_at", "creation_date", "creationtimestamp", "createdon")
@@ -81,7 +83,7 @@ def _disk(ctx: RecommenderContext, p: ResourceProfile) -> Recommendation | None:
         evidence["size_note"] = f"not estimated: billed in {p.currency}, catalogue prices are USD"
     if state:
         evidence["state_tag"] = state
-    return make(p, "orphaned", "Snapshot if needed, then delete the unattached disk", evidence=evidence,
+    return make(p, KIND, "Snapshot if needed, then delete the unattached disk", evidence=evidence,
                 savings=p.monthly_cost, co2e=-kg if kg is not None else None, confidence=0.9 if state else 0.8,
                 risk=("medium", "zero I/O can also mean an attached but unused disk; check attachment first"))
 
@@ -96,7 +98,7 @@ def _network_zero(ctx: RecommenderContext, p: ResourceProfile, action: str, limi
                 "limit_mb_per_day": limit_mb, "co2e_note": "not estimated for network resources"}
     if state:
         evidence["state_tag"] = state
-    return make(p, "orphaned", action, evidence=evidence, savings=p.monthly_cost, co2e=0.0,
+    return make(p, KIND, action, evidence=evidence, savings=p.monthly_cost, co2e=0.0,
                 confidence=0.85, risk=("low" if p.kind == "public_ip" else "medium",
                                        "check DNS records and listeners still pointing at it"))
 
@@ -114,7 +116,7 @@ def _snapshot(ctx: RecommenderContext, p: ResourceProfile, as_of: date) -> Recom
     else:
         kg = None
         evidence["size_note"] = f"not estimated: billed in {p.currency}, snapshot prices are USD"
-    return make(p, "orphaned", f"Delete the snapshot ({age} days old) if no retention policy needs it",
+    return make(p, KIND, f"Delete the snapshot ({age} days old) if no retention policy needs it",
                 evidence=evidence,
                 savings=p.monthly_cost, co2e=-kg if kg is not None else None, confidence=0.7,
                 risk=("medium", "backups may be required by a retention or compliance policy"))

@@ -3,8 +3,10 @@ the headroom limit once scaled to its smaller capacity (projected = P95 x curren
 
 from __future__ import annotations
 
-from cloud_engine.finops.models import Recommendation
+from cloud_engine.finops.models import Recommendation, RecommendationKind
 from cloud_engine.finops.recommenders.base import RecommenderContext, insufficient, make, memory_agent_hint
+
+KIND = RecommendationKind.RIGHTSIZE  # the one kind this module produces (engine.RECOMMENDERS)
 
 
 def recommend(ctx: RecommenderContext) -> list[Recommendation]:
@@ -21,7 +23,7 @@ def recommend(ctx: RecommenderContext) -> list[Recommendation]:
         if mem is None or mem.days < t.min_telemetry_days:
             needs.append(memory_agent_hint(p.provider))
         if needs or cpu is None or mem is None:
-            out.append(insufficient(p, "rightsize", needs, {
+            out.append(insufficient(p, KIND, needs, {
                 "cpu_days": cpu.days if cpu else 0, "memory_days": mem.days if mem else 0,
                 "machine_type": p.machine_type}))
             continue
@@ -39,7 +41,7 @@ def recommend(ctx: RecommenderContext) -> list[Recommendation]:
         kg_new = ctx.vm_kg(p, smaller, min(cpu.avg * machine.vcpus / smaller.vcpus, 100.0))
         high = max(proj_cpu, proj_mem)
         out.append(make(
-            p, "rightsize", f"Resize {p.machine_type} → {name}",
+            p, KIND, f"Resize {p.machine_type} → {name}",
             evidence={
                 "window_days": min(cpu.days, mem.days), "p95_cpu": round(cpu.p95, 2), "p95_memory": round(mem.p95, 2),
                 "avg_cpu": round(cpu.avg, 2), "current": f"{machine.vcpus:g} vCPU / {machine.memory_gb:g} GB",

@@ -8,8 +8,10 @@ missing); savings = monthly cost x (1 - on-hours per week / 168).
 
 from __future__ import annotations
 
-from cloud_engine.finops.models import Recommendation
+from cloud_engine.finops.models import Recommendation, RecommendationKind
 from cloud_engine.finops.recommenders.base import RecommenderContext, insufficient, make, recent_days
+
+KIND = RecommendationKind.SCHEDULE  # the one kind this module produces (engine.RECOMMENDERS)
 
 HOURS_PER_WEEK = 168
 DEFAULT_WINDOW = (8, 20)
@@ -36,7 +38,7 @@ def recommend(ctx: RecommenderContext) -> list[Recommendation]:
         weekend = [d for d in cpu if d.day.weekday() >= 5]
         weekdays = [d for d in cpu if d.day.weekday() < 5]
         if len(cpu) < t.min_telemetry_days or not weekend:
-            out.append(insufficient(p, "schedule", [
+            out.append(insufficient(p, KIND, [
                 f"cpu (percent) for at least {t.min_telemetry_days} days including a weekend (have {len(cpu)})"],
                 {"days_observed": len(cpu), "env": env}))
             continue
@@ -48,7 +50,7 @@ def recommend(ctx: RecommenderContext) -> list[Recommendation]:
         idle_cpu = sum(d.avg for d in weekend) / len(weekend)
         kg_off = ctx.vm_kg(p, machine, idle_cpu)
         out.append(make(
-            p, "schedule",
+            p, KIND,
             f"Schedule: run {start:02d}:00–{stop:02d}:00 UTC Mon–Fri ({stop - start} h × 5 days = {on_hours} h/week), "
             "stop otherwise",
             evidence={

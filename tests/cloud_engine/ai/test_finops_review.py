@@ -25,7 +25,7 @@ from cloud_engine.ai.providers import registry
 from cloud_engine.ai.providers.base import ModelProvider
 from cloud_engine.ai.providers.registry import ModelChoice
 from cloud_engine.ai.providers.retry import RetryPolicy
-from cloud_engine.finops.models import Recommendation, Risk
+from cloud_engine.finops.models import Recommendation, RecommendationKind, Risk
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
 from tests.cloud_engine.ai.test_structured import NESTED, Scripted
@@ -33,7 +33,7 @@ from tests.cloud_engine.ai.test_structured import NESTED, Scripted
 GROQ_URL = "https://api.groq.com/openai/v1/chat/completions"
 
 
-def rec(rid: str, kind: str, savings: float, *, confidence: float = 0.9, risk: str = "low",
+def rec(rid: str, kind: RecommendationKind, savings: float, *, confidence: float = 0.9, risk: str = "low",
         status: str = "ok") -> Recommendation:
     return Recommendation(id=rid, resource_id=f"res-{rid}", resource_name=f"vm-{rid}", provider="gcp",
                           region="us-central1", kind=kind, action=f"{kind} vm-{rid}",
@@ -42,8 +42,9 @@ def rec(rid: str, kind: str, savings: float, *, confidence: float = 0.9, risk: s
                           status=status, needs=("memory metrics",) if status != "ok" else ())
 
 
-RECS = [rec("r1", "idle", 96.0), rec("r2", "rightsize", 41.25, confidence=0.4),
-        rec("r3", "commitment", 30.0, risk="high"), rec("r4", "schedule", 12.0, status="insufficient_telemetry")]
+RECS = [rec("r1", RecommendationKind.IDLE, 96.0), rec("r2", RecommendationKind.RIGHTSIZE, 41.25, confidence=0.4),
+        rec("r3", RecommendationKind.COMMITMENT, 30.0, risk="high"),
+        rec("r4", RecommendationKind.SCHEDULE, 12.0, status="insufficient_telemetry")]
 SUMMARY = {"month": "2026-11", "as_of": "2026-11-15", "currency": "USD", "month_to_date": 512.4,
            "daily_run_rate": 34.16, "days_elapsed": 15, "days_remaining": 15, "forecast_month_end": 1024.8,
            "previous_month_total": 990.0, "method": "run rate"}
@@ -69,8 +70,8 @@ async def test_rules_review_offline_has_the_full_structure(settings: Settings) -
 
 
 async def test_review_items_keep_their_billing_currency(settings: Settings) -> None:
-    yen = rec("y1", "idle", 9000.0).model_copy(update={"currency": "JPY"})
-    review = await review_recommendations([yen, rec("u1", "idle", 40.0)], {}, settings, provider="rules")
+    yen = rec("y1", RecommendationKind.IDLE, 9000.0).model_copy(update={"currency": "JPY"})
+    review = await review_recommendations([yen, rec("u1", RecommendationKind.IDLE, 40.0)], {}, settings, provider="rules")
     items = [review.effective_recommendation, *review.additional_recommendations]
     assert {i.recommendation_id: i.currency for i in items if i} == {"y1": "JPY", "u1": "USD"}
 
@@ -124,7 +125,7 @@ def review_reply(note: str, rid: str = "r1") -> str:
 PLANTED = [  # (bill text planted in a recommendation, the model's note, figure kept, figure that must go)
     ({"resource_name": "web 48,000 USD saving"}, "Saves $96 a month, not $48,000.", "$96", "$48,000"),
     ({"resource_id": "commitment:aws:EC2 7,777 promo", "resource_name": "EC2 7,777 promo steady baseline",
-      "kind": "commitment", "action": "Buy a 1-year Savings Plan of $1.25/hour for EC2 7,777 promo"},
+      "kind": RecommendationKind.COMMITMENT, "action": "Buy a 1-year Savings Plan of $1.25/hour for EC2 7,777 promo"},
      "Commit $1.25/hour to save 7,777 a month.", "$1.25", "7,777"),
     ({"evidence": {"days_observed": 14, "state_tag": "unused for 9999 days"}},
      "Idle for 14 days, in fact 9999 days.", "14", "9999"),
@@ -134,7 +135,7 @@ PLANTED = [  # (bill text planted in a recommendation, the model's note, figure 
 @pytest.mark.parametrize(("planted", "note", "kept", "gone"), PLANTED, ids=["resource-name", "service", "tag"])
 async def test_numbers_in_bill_text_do_not_let_model_figures_through(settings: Settings, planted: dict, note: str,
                                                                      kept: str, gone: str) -> None:
-    recommendation = rec("r1", "idle", 96.0).model_copy(update=planted)
+    recommendation = rec("r1", RecommendationKind.IDLE, 96.0).model_copy(update=planted)
     model = Scripted(review_reply(note))
     review = await review_recommendations([recommendation], {}, settings, provider="groq:scripted",
                                           providers={"groq:scripted": model})

@@ -158,7 +158,7 @@ async def test_a_new_threshold_is_recorded_when_a_validation_crosses_it(engine: 
     await engine.add_resource(session.id, ADMIN, ResourceSpec(kind="vm", name="api-1", machine_type="e2-small"))
     validated = await engine.validate(session.id, ADMIN)
     assert validated.ok and 1 <= validated.project_monthly_after < 50  # a small VM: over 1 % of $100, under 50 %
-    assert [a["threshold_pct"] for a in await engine.budget_alerts(project.id)] == [1]
+    assert [a.threshold_pct for a in await engine.budget_alerts(project.id)] == [1]
 
 
 async def test_an_apply_cut_off_by_a_restart_is_tagged_and_pushed_when_it_is_settled(db, settings, clock,

@@ -84,7 +84,11 @@ async def test_budget_alerts_recorded_once_per_threshold(engine) -> None:
     result = await engine.validate(session.id, USER)
     assert result.ok and 0.8 <= result.project_monthly_after / 30 < 1.0
     alerts = await engine.budget_alerts(session.project_id)
-    assert sorted(a["threshold_pct"] for a in alerts) == [50, 80]
+    assert [a.threshold_pct for a in alerts] == [50, 80]
+    for alert in alerts:  # why it fired: the projection against the budget of the time, by this session's validation
+        assert (alert.budget_monthly, alert.session_id) == (30.0, session.id)
+        assert alert.projected_monthly == pytest.approx(result.project_monthly_after)
+        assert alert.period == alert.created_at.strftime("%Y-%m")
     await engine.cancel(session.id, USER)
     again = await engine.start_session(session.project_id, USER)
     await engine.add_resource(again.id, USER, ResourceSpec(kind="vm", name="a", machine_type="e2-medium"))

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from cloud_engine.finops import FinOpsService
-from cloud_engine.finops.models import Recommendation, RecommendationSet, Risk
+from cloud_engine.finops.models import Recommendation, RecommendationKind, RecommendationSet, Risk
 from tests.cloud_engine.finops.conftest import GUILD
 
 HEADER = ("BilledCost,EffectiveCost,ChargePeriodStart,ChargePeriodEnd,ServiceName,ResourceId,RegionId,ProviderName,"
@@ -75,7 +75,7 @@ async def test_non_usd_spend_gets_no_dollar_commitment(service: FinOpsService) -
     await ingest(service, daily_rows(3000, range(1, 21), service="Virtual Machines", resource="", region="japaneast",
                                      provider="Microsoft", currency="JPY"), "azure-jpy.csv")
     recs = await service.recommendations(guild_id=GUILD)
-    [rec] = [r for r in recs.items if r.kind == "commitment"]
+    [rec] = [r for r in recs.items if r.kind == RecommendationKind.COMMITMENT]
     assert rec.currency == "JPY" and rec.monthly_savings == 0 and rec.status == "insufficient_telemetry"
     assert "$" not in rec.action and "JPY" in rec.action and "USD" in rec.needs[0]
     assert (recs.total_monthly_savings, recs.currency) == (0, "JPY")
@@ -85,13 +85,13 @@ async def test_usd_spend_still_gets_a_commitment(service: FinOpsService) -> None
     await ingest(service, daily_rows(100, range(1, 21), service="Virtual Machines", resource="", region="eastus",
                                      provider="Microsoft"), "azure-usd.csv")
     recs = await service.recommendations(guild_id=GUILD)
-    [rec] = [r for r in recs.items if r.kind == "commitment"]
+    [rec] = [r for r in recs.items if r.kind == RecommendationKind.COMMITMENT]
     assert rec.status == "ok" and rec.currency == "USD" and "$" in rec.action and rec.monthly_savings > 0
 
 
 def rec(rid: str, savings: float, currency: str) -> Recommendation:
-    return Recommendation(id=rid, resource_id=rid, resource_name=rid, provider="aws", region=None, kind="idle",
-                          action="Stop", evidence={}, monthly_cost_current=savings, monthly_savings=savings,
+    return Recommendation(id=rid, resource_id=rid, resource_name=rid, provider="aws", region=None,
+                          kind=RecommendationKind.IDLE, action="Stop", evidence={}, monthly_cost_current=savings, monthly_savings=savings,
                           co2e_kg_month_delta=0.0, confidence=0.9, risk=Risk(level="low", reason="x"),
                           currency=currency)
 

@@ -9,6 +9,7 @@ import pytest
 
 from cloud_engine.cli import main
 from cloud_engine.finops import FinOpsService
+from cloud_engine.finops.models import RecommendationKind
 from cloud_engine.finops.recommenders import green_region
 from cloud_engine.finops.recommenders.base import RecommenderContext
 from tests.cloud_engine.finops.conftest import GUILD
@@ -46,9 +47,9 @@ async def test_partial_telemetry_is_counted_in_the_notes(loaded: FinOpsService) 
 
 async def test_green_moves_are_apart_and_built_on_the_rightsize(loaded: FinOpsService) -> None:
     recs = await loaded.recommendations(guild_id=GUILD)
-    assert recs.green_moves and all(m.kind == "green_region" for m in recs.green_moves)
+    assert recs.green_moves and all(m.kind == RecommendationKind.GREEN_REGION for m in recs.green_moves)
     assert recs.total_monthly_savings == pytest.approx(sum(r.monthly_savings for r in recs.items), abs=0.01)
-    resize = {r.resource_id: r for r in recs.items if r.kind == "rightsize" and r.status == "ok"}
+    resize = {r.resource_id: r for r in recs.items if r.kind == RecommendationKind.RIGHTSIZE and r.status == "ok"}
     both = [m for m in recs.green_moves if m.resource_id in resize]
     assert both, "the oversized GCP VM is both rightsized and moved"
     inventory = await loaded.inventory(guild_id=GUILD)

@@ -21,6 +21,7 @@ from cloud_engine.finops.connectors.aws import cost_rows
 from cloud_engine.finops.connectors.base import focus_table
 from cloud_engine.finops.connectors.gcp import GcpConnector, read_billing_export
 from cloud_engine.finops.focus_ingest import ingest_focus_table
+from cloud_engine.finops.models import RecommendationKind
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
 from tests.cloud_engine.finops.conftest import GUILD
@@ -109,7 +110,7 @@ async def test_cost_explorer_ec2_spend_gets_commitment_advice(service: FinOpsSer
     await service.ledger.run(lambda c: ingest_focus_table(c, table, guild_id=GUILD, source_kind="aws_api",
                                                           source_name="ce", fetched_at=datetime(2026, 12, 1)))
     recs = await service.recommendations(guild_id=GUILD)
-    assert [r.kind for r in recs.items] == ["commitment"]
+    assert [r.kind for r in recs.items] == [RecommendationKind.COMMITMENT]
     assert recs.items[0].resource_id == "commitment:aws:Amazon Elastic Compute Cloud"
 
 

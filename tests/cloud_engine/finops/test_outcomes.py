@@ -15,7 +15,7 @@ import pytest
 from cloud_engine.core import CloudOrchestrator, ResourceSpec
 from cloud_engine.core.models import State
 from cloud_engine.finops import FinOpsService
-from cloud_engine.finops.models import ActionOutcome
+from cloud_engine.finops.models import ActionOutcome, RecommendationKind
 from cloud_engine.finops.remediate import RemediationRefusal
 from cloud_engine.settings import Settings
 from cloud_engine.store import Database
@@ -99,8 +99,8 @@ async def test_a_removed_resource_costs_nothing_on_billed_days_and_unbilled_days
     day = clock.now.date()
     await finops.ingest_focus_bytes(bill(day - timedelta(days=20), 20, {ERP: 6.0, OTHER: 3.0}), "before.csv",
                                     guild_id=GUILD)
-    session = await finops.act(engine, rec("idle", action="Stop or delete", monthly_savings=182.5), guild_id=GUILD,
-                               user_id=ADMIN, now=clock.now)
+    session = await finops.act(engine, rec(RecommendationKind.IDLE, action="Stop or delete", monthly_savings=182.5),
+                               guild_id=GUILD, user_id=ADMIN, now=clock.now)
     assert not isinstance(session, RemediationRefusal), session
     await ship(engine, session.id)
     # Only two days imported after the removal: not enough to claim anything yet.
@@ -124,6 +124,9 @@ async def test_a_cancelled_deployment_realised_nothing_and_the_act_is_audited(en
     assert outcome.note == f"deployment #{session.id} ended cancelled without an apply: nothing changed"
     [row] = await db.fetchall("SELECT actor_id, target_id, detail FROM audit_log WHERE action = 'finops.act'")
     assert (row["actor_id"], row["target_id"]) == (ADMIN, str(session.id)) and '"promised_monthly": 140.0' in row["detail"]
+    assert '"kind": "rightsize"' in row["detail"]  # the kind is stored as its bare value, in the audit and the row
+    assert await db.fetchall("SELECT kind, typeof(kind) AS t FROM finops_actions") == [{"kind": "rightsize", "t": "text"}]
+    assert outcome.kind is RecommendationKind.RIGHTSIZE  # and read back as the enum
 
 
 async def test_a_refused_act_records_nothing(engine: CloudOrchestrator, finops: FinOpsService) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from cloud_engine.errors import IngestError
 from cloud_engine.finops import FinOpsService
+from cloud_engine.finops.models import RecommendationKind
 from tests.cloud_engine.finops.conftest import GUILD
 
 HEADER = ("BilledCost,EffectiveCost,ChargePeriodStart,ChargePeriodEnd,ServiceName,ResourceId,ResourceName,RegionId,"
@@ -48,5 +49,5 @@ async def test_a_service_credits_push_below_zero_gets_no_commitment_advice(servi
                    line(d, "-3.0", service="Virtual Machines", rid=f"vm-{d.day}", category="Credit") for d in days)
     await service.ingest_focus_bytes((HEADER + body).encode(), "credits.csv", guild_id=GUILD)
     recs = await service.recommendations(guild_id=GUILD)  # failed validation (negative monthly cost) before
-    assert [r for r in recs.items if r.kind == "commitment"] == []
+    assert [r for r in recs.items if r.kind == RecommendationKind.COMMITMENT] == []
     assert all(r.monthly_cost_current >= 0 for r in recs.items)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from cloud_engine.finops import FinOpsService
+from cloud_engine.finops.models import RecommendationKind
 from tests.cloud_engine.finops.conftest import GUILD
 
 
@@ -22,7 +23,7 @@ async def test_an_import_changes_the_next_list_and_nothing_else_does(service: Fi
     def sized(recs) -> set[str]:  # recommendations the metrics let a recommender decide
         return {r.kind for r in recs.items if r.status == "ok"}
 
-    assert {"idle", "rightsize"} <= sized(with_metrics) - sized(bill_only)
+    assert {RecommendationKind.IDLE, RecommendationKind.RIGHTSIZE} <= sized(with_metrics) - sized(bill_only)
 
     other_scope = await service.recommendations(guild_id=GUILD + 1)  # another server's list is its own
     assert other_scope.items == () and other_scope.as_of is None

@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cloud_engine.finops import FinOpsService, RecommendationSet
+from cloud_engine.finops.models import RecommendationKind
 from cloud_engine.finops.recommenders import Thresholds, run_recommenders
 from tests.cloud_engine.finops.conftest import GUILD
 
@@ -20,7 +21,7 @@ def by_name(recs: RecommendationSet) -> dict[tuple[str, str], object]:
 
 async def test_each_pattern_gets_the_expected_advice(loaded: FinOpsService) -> None:
     recs = by_name(await loaded.recommendations(guild_id=GUILD))
-    idle = recs[("aws-legacy-report", "idle")]
+    idle = recs[("aws-legacy-report", RecommendationKind.IDLE)]
     assert idle.status == "ok" and idle.action.startswith("Stop or delete")
     assert idle.monthly_savings == idle.monthly_cost_current and idle.co2e_kg_month_delta < 0
     assert idle.evidence["idle_days"] == 14 and idle.evidence["avg_net_mb_per_day"] <= 5
@@ -28,49 +29,51 @@ async def test_each_pattern_gets_the_expected_advice(loaded: FinOpsService) -> N
     sizes = {"aws": ("m5.2xlarge", "m5.xlarge"), "gcp": ("n2-standard-8", "n2-standard-4"),
              "azure": ("Standard_D8s_v5", "Standard_D4s_v5")}
     for provider, (current, target) in sizes.items():
-        rec = recs[(f"{provider}-erp-app", "rightsize")]
+        rec = recs[(f"{provider}-erp-app", RecommendationKind.RIGHTSIZE)]
         assert rec.action == f"Resize {current} → {target}" and rec.suggested_machine_type == target
         assert rec.evidence["projected_p95_cpu"] <= 70 and rec.evidence["projected_p95_memory"] <= 70
         assert 0 < rec.monthly_savings < rec.monthly_cost_current
 
     for name in ("old-disk", "spare-ip", "lb-legacy", "snap-2025"):
-        assert recs[(f"gcp-{name}", "orphaned")].status == "ok"
+        assert recs[(f"gcp-{name}", RecommendationKind.ORPHANED)].status == "ok"
     for name in ("data-disk", "lb-main", "snap-recent"):
-        assert (f"gcp-{name}", "orphaned") not in recs
+        assert (f"gcp-{name}", RecommendationKind.ORPHANED) not in recs
 
-    schedule = recs[("azure-dev-box", "schedule")]
+    schedule = recs[("azure-dev-box", RecommendationKind.SCHEDULE)]
     assert "08:00–20:00 UTC Mon–Fri (12 h × 5 days = 60 h/week)" in schedule.action
     assert schedule.monthly_savings == pytest.approx(schedule.monthly_cost_current * (1 - 60 / 168), abs=0.01)
-    assert ("azure-dev-box", "idle") not in recs  # weekend idleness is the schedule's job
+    assert ("azure-dev-box", RecommendationKind.IDLE) not in recs  # weekend idleness is the schedule's job
 
     for steady in ("aws-web-1", "aws-batch-etl"):
-        assert not any(k == (steady, kind) for k in recs for kind in ("idle", "rightsize", "schedule"))
+        assert not any(k == (steady, kind) for k in recs
+                       for kind in (RecommendationKind.IDLE, RecommendationKind.RIGHTSIZE, RecommendationKind.SCHEDULE))
 
-    commitments = [r for r in recs.values() if r.kind == "commitment"]
+    commitments = [r for r in recs.values() if r.kind == RecommendationKind.COMMITMENT]
     assert {r.provider for r in commitments} == {"aws", "gcp", "azure"}
     for rec in commitments:
         assert rec.evidence["break_even_months_one_year"] == pytest.approx(12 * (1 - rec.evidence["discount_one_year"]),
                                                                           abs=0.05)
 
     result = await loaded.recommendations(guild_id=GUILD)
-    assert all(r.kind != "green_region" for r in result.items)  # moves are their own list, never in the totals
+    # moves are their own list, never in the totals
+    assert all(r.kind != RecommendationKind.GREEN_REGION for r in result.items)
     green = {r.resource_name: r for r in result.green_moves}["gcp-web-1"]
     assert green.target_region == "us-west1" and green.co2e_kg_month_delta < 0
 
 
 async def test_insufficient_telemetry_says_what_to_collect(loaded: FinOpsService) -> None:
     recs = by_name(await loaded.recommendations(guild_id=GUILD))
-    no_memory = recs[("aws-cache-1", "rightsize")]
+    no_memory = recs[("aws-cache-1", RecommendationKind.RIGHTSIZE)]
     assert no_memory.status == "insufficient_telemetry" and no_memory.monthly_savings == 0
     assert any("memory" in need and "CloudWatch agent" in need for need in no_memory.needs)
-    new = recs[("gcp-new-svc", "idle")]
+    new = recs[("gcp-new-svc", RecommendationKind.IDLE)]
     assert new.status == "insufficient_telemetry" and any("have 5" in need for need in new.needs)
 
 
 async def test_no_metrics_at_all_is_insufficient(service: FinOpsService, synthetic_files: tuple[Path, Path]) -> None:
     await service.ingest_focus_file(synthetic_files[0], guild_id=GUILD)
     recs = await service.recommendations(guild_id=GUILD)
-    vm_recs = [r for r in recs.items if r.kind in ("idle", "rightsize")]
+    vm_recs = [r for r in recs.items if r.kind in (RecommendationKind.IDLE, RecommendationKind.RIGHTSIZE)]
     assert vm_recs and all(r.status == "insufficient_telemetry" for r in vm_recs)
 
 

@@ -6,12 +6,12 @@ import json
 from typing import Any
 
 from cloud_engine.core.models import State
-from cloud_engine.finops.models import Recommendation, Risk
+from cloud_engine.finops.models import Recommendation, RecommendationKind, Risk
 from cloud_engine.finops.remediate import RemediationRefusal, remediation_session
 from tests.conftest import ADMIN, GUILD, USER
 
 
-def rec(kind: str = "rightsize", name: str = "erp-app", **extra: Any) -> Recommendation:
+def rec(kind: RecommendationKind = RecommendationKind.RIGHTSIZE, name: str = "erp-app", **extra: Any) -> Recommendation:
     fields: dict[str, Any] = {
         "id": f"{kind}-{name}", "resource_id": f"arn:aws:ec2:us-east-1:123456789012:instance/{name}",
         "resource_name": name, "provider": "aws", "region": "us-east-1", "kind": kind,
@@ -63,7 +63,8 @@ async def test_other_provider_projects_do_not_match(engine, db) -> None:
 
 async def test_cleanup_by_a_cloud_user_is_refused_for_permissions(engine, db) -> None:
     await managed_vm(engine, db)
-    refusal = await remediation_session(engine, rec("idle", action="Stop or delete"), guild_id=GUILD, user_id=USER)
+    refusal = await remediation_session(engine, rec(RecommendationKind.IDLE, action="Stop or delete"), guild_id=GUILD,
+                                        user_id=USER)
     assert isinstance(refusal, RemediationRefusal) and refusal.code == "refused"
     assert "CloudAdmin" in refusal.reason
     assert await engine.list_sessions(GUILD) == []
@@ -71,15 +72,16 @@ async def test_cleanup_by_a_cloud_user_is_refused_for_permissions(engine, db) ->
 
 async def test_cleanup_by_an_admin_marks_the_resource_for_removal(engine, db) -> None:
     await managed_vm(engine, db)
-    session = await remediation_session(engine, rec("idle", action="Stop or delete"), guild_id=GUILD, user_id=ADMIN)
+    session = await remediation_session(engine, rec(RecommendationKind.IDLE, action="Stop or delete"), guild_id=GUILD,
+                                        user_id=ADMIN)
     assert not isinstance(session, RemediationRefusal), session
     assert [(r.kind, r.name, r.action) for r in session.resources] == [("vm", "erp-app", "delete")]
 
 
 async def test_schedules_and_commitments_are_not_sessions(engine, db) -> None:
     await managed_vm(engine, db)
-    commitment = await remediation_session(engine, rec("commitment"), guild_id=GUILD, user_id=USER)
-    schedule = await remediation_session(engine, rec("schedule"), guild_id=GUILD, user_id=USER)
+    commitment = await remediation_session(engine, rec(RecommendationKind.COMMITMENT), guild_id=GUILD, user_id=USER)
+    schedule = await remediation_session(engine, rec(RecommendationKind.SCHEDULE), guild_id=GUILD, user_id=USER)
     assert isinstance(commitment, RemediationRefusal) and "billing console" in commitment.reason
     assert isinstance(schedule, RemediationRefusal) and schedule.code == "not_actionable"
 

@@ -8,6 +8,7 @@ import pytest
 
 from cloud_engine.errors import IngestError
 from cloud_engine.finops import FinOpsService
+from cloud_engine.finops.models import RecommendationKind
 from tests.cloud_engine.finops.conftest import GUILD
 
 OTHER = 2
@@ -64,7 +65,8 @@ async def test_metrics_are_scoped_too(service: FinOpsService, synthetic_files: t
     assert inventory.resources and inventory.metrics_end is None
     assert all(not r.daily for r in inventory.resources)
     recs = await service.recommendations(guild_id=GUILD)
-    assert not any(r.kind in ("idle", "rightsize") and r.status == "ok" for r in recs.items)
+    assert not any(r.kind in (RecommendationKind.IDLE, RecommendationKind.RIGHTSIZE) and r.status == "ok"
+                   for r in recs.items)
 
 
 async def test_metrics_upload_is_checked_before_it_is_written(service: FinOpsService) -> None:

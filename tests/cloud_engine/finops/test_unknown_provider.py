@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from cloud_engine.finops.inventory import Inventory, ResourceProfile
+from cloud_engine.finops.models import RecommendationKind
 from cloud_engine.finops.recommenders import run_recommenders
 
 
@@ -26,6 +27,6 @@ def test_unknown_provider_resources_are_recommended_on_or_skipped_never_crash() 
         _profile("vm-1", "vm", machine_type="VM.Standard.E4.Flex"),
     ])
     recs = run_recommenders(inventory)
-    orphan = [r for r in recs if r.resource_id == "vol-1" and r.kind == "orphaned"]
+    orphan = [r for r in recs if r.resource_id == "vol-1" and r.kind == RecommendationKind.ORPHANED]
     assert orphan and orphan[0].monthly_savings == 120.0  # the bill says what it costs; no catalogue needed
     assert all(r.provider == "oracle" for r in recs)
