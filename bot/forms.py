@@ -74,7 +74,7 @@ FORMS: dict[str, tuple[FormField, ...]] = {
                  FormField("sources", "Source CIDRs (comma separated)", "10.0.0.0/8", max_length=400), _TAGS),
     # five inputs, Discord's most per modal: tags are set through the CLI or the API for this kind
     "load_balancer": (_name("load_balancer"),
-                      FormField("backend", "Backend (a vm or bucket of this project)", "web-1", required=True,
+                      FormField("backend", "Backend (a vm, cluster or bucket here)", "web-1", required=True,
                                 max_length=63),
                       FormField("domain", "Domain for the HTTPS certificate", "shop.example.com", required=True,
                                 max_length=253),

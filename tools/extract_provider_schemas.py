@@ -42,11 +42,11 @@ ANCHOR = re.compile(r"#([a-z0-9_]+) [A-Za-z0-9]+#[A-Za-z0-9_]+\}")
 
 def rendered_types(provider: str) -> dict[str, set[str]]:
     """{"resource": types, "data": types} the renderer writes for the test projects."""
+    from tests.cloud_engine.iac.cluster_projects import cluster_ingress_project
     from tests.cloud_engine.iac.realistic import realistic_project, static_site_project
 
-    projects = [realistic_project(), realistic_project(engine="mysql", public_vm=False)]
-    if provider != "azure":  # Azure fronts VMs only (azure/load_balancer.py)
-        projects.append(static_site_project())
+    projects = [realistic_project(), realistic_project(engine="mysql", public_vm=False), cluster_ingress_project(),
+                static_site_project()]
     testdata = REPO / "tests" / "cloud_engine" / "iac" / "testdata"
     for case in sorted(testdata.glob("*/input.json")):
         doc = json.loads(case.read_text("utf-8"))

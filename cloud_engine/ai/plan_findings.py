@@ -346,7 +346,7 @@ def deterministic_findings(plan: PlanResult, specs: Sequence[ResourceSpec], *, p
         lines = []
         for spec in all_specs:
             try:
-                lines.append(estimator.estimate(cloud, region, spec))
+                lines.append(estimator.estimate(cloud, region, spec, among=all_specs))
             except (EngineError, KeyError) as exc:
                 notes.append(f"{spec.kind} {spec.name} could not be priced: {exc}")
         total = round(sum(line.monthly for line in lines), 2)

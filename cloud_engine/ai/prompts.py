@@ -108,7 +108,7 @@ def requirement_block(use_case: str) -> str:
         lines.append("Not in the catalogue (name each as a risk, never drop it silently):")
         lines += [f"- {u.part}: {u.instead}" for u in req.unsupported]
     lines.append("The catalogue has no cache, queue or GPU types. The HTTPS entry point is the load_balancer kind "
-                 "(backend: a vm or bucket of the design; domain: its hostname): claim that traffic arrives through "
+                 "(backend: a vm, k8s_cluster or bucket of the design; domain: its hostname): claim that traffic arrives through "
                  "a load balancer only when the design has one.")
     return "\n".join(lines)
 

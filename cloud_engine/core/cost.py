@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from cloud_engine.core.catalog_checks import lb_backend
 from cloud_engine.core.models import CostLine, ResourceSpec
 from cloud_engine.data.catalog import Catalog, ProviderCatalog, load_catalog
 from cloud_engine.errors import InvalidInput
@@ -48,10 +49,37 @@ def _free(cat: ProviderCatalog, mult: float, spec: ResourceSpec, hpm: int) -> tu
     return 0.0, "no charge for the resource itself (traffic billed separately)"
 
 
-def _load_balancer(cat: ProviderCatalog, mult: float, spec: ResourceSpec, hpm: int) -> tuple[float, str]:
-    lb = cat.load_balancer  # its own source and date (catalog.json), traffic by use
+def _load_balancer(cat: ProviderCatalog, mult: float, spec: ResourceSpec, hpm: int, *,
+                   bucket: bool = False) -> tuple[float, str]:
+    """The gateway's hour (its own source and date, catalog.json), traffic by use.
+
+    A bucket backend is priced as the product that serves it where the catalogue names one
+    (AWS: CloudFront, no hourly fee; Azure: Front Door Standard), a global service, so no
+    regional multiplier. GCP names none: the same global load balancer serves a bucket.
+    The line names the product first (the lobby cuts long details) and its traffic rates
+    after, so a $0.00 CloudFront line still says what will be billed.
+    """
+    lb = cat.load_balancer
+    if bucket and lb.bucket is not None:
+        lb, mult = lb.bucket, 1.0
+    requests = f", ${lb.requests_10k_usd:g} per 10,000 requests" if lb.requests_10k_usd else ""
     return lb.hourly_usd * mult + lb.certificate_monthly_usd / hpm, (
-        f"{lb.product} for {spec.domain}; + ${lb.processed_gb_usd:g}/GB processed ({lb.source}, {lb.as_of})")
+        f"{lb.product} for {spec.domain}; + ${lb.processed_gb_usd:g}/GB {lb.per_gb}{requests} "
+        f"({lb.source}, {lb.as_of})")
+
+
+def fronts_bucket(spec: ResourceSpec, among: Sequence[ResourceSpec]) -> bool:
+    """Whether a load balancer's backend is a bucket: named so among the project's resources, or `cdn` set.
+
+    `cdn` is accepted only in front of a bucket (`catalog_checks.backend_problems`), so it
+    answers even when the caller prices the load balancer alone.
+    """
+    if spec.cdn:
+        return True
+    try:
+        return lb_backend(spec, among).kind == "bucket"
+    except InvalidInput:  # priced alone, or the backend is not there yet (validation names that field)
+        return False
 
 
 PRICERS: dict[str, Callable[[ProviderCatalog, float, ResourceSpec, int], tuple[float, str]]] = {
@@ -70,14 +98,23 @@ class CostEstimator:
     def hours_per_month(self) -> int:
         return self.catalog.hours_per_month
 
-    def estimate(self, provider: str, region: str, spec: ResourceSpec) -> CostLine:
-        """Price one normalised spec (catalogue values already checked)."""
+    def estimate(self, provider: str, region: str, spec: ResourceSpec, *,
+                 among: Sequence[ResourceSpec] = ()) -> CostLine:
+        """Price one normalised spec (catalogue values already checked).
+
+        `among` is the project's resources as they will be: a load balancer costs what its
+        backend needs (on Azure a bucket is served by Front Door, not a gateway).
+        """
         cat = self.catalog.for_provider(provider)
         region = spec.region or region
         if region not in cat.regions:
             raise InvalidInput(field="region", rule=f"{region!r} is not a {provider} region; valid: {', '.join(cat.regions)}")
         try:
-            hourly, detail = PRICERS[spec.kind](cat, cat.regions[region], spec, self.hours_per_month)
+            if spec.kind == "load_balancer":
+                hourly, detail = _load_balancer(cat, cat.regions[region], spec, self.hours_per_month,
+                                                bucket=fronts_bucket(spec, among))
+            else:
+                hourly, detail = PRICERS[spec.kind](cat, cat.regions[region], spec, self.hours_per_month)
         except KeyError as exc:
             raise InvalidInput(field=spec.kind, rule=f"no price for {exc.args[0]!r}") from None
         hourly = round(hourly, 6)
@@ -85,7 +122,8 @@ class CostEstimator:
                         monthly=round(hourly * self.hours_per_month, 2), detail=detail)
 
     def total(self, provider: str, region: str, specs: Iterable[ResourceSpec]) -> float:
-        return round(sum(self.estimate(provider, region, s).monthly for s in specs), 2)
+        project = list(specs)
+        return round(sum(self.estimate(provider, region, s, among=project).monthly for s in project), 2)
 
     @property
     def provenance(self) -> str:

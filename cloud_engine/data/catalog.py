@@ -8,9 +8,9 @@ sandbox target mirrors GCP-shaped resources (see docs/architecture.md).
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from enum import StrEnum
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -65,6 +65,12 @@ class LoadBalancerPrices(_Frozen):
     certificate_monthly_usd: float = Field(ge=0, description="managed certificates are free on all three clouds")
     source: str = Field(pattern=r"^https://")
     as_of: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    # What the per-GB price is for: a gateway bills data it processes, a CDN edge the data it sends out.
+    per_gb: str = "processed"
+    requests_10k_usd: float = Field(0.0, ge=0, description="per 10,000 requests, where the product bills them")
+    # A bucket backend is served by another product (AWS CloudFront, Azure Front Door), not by the
+    # gateway above: its own price and source. None where the same load balancer serves it (GCP).
+    bucket: LoadBalancerPrices | None = None
 
 
 class ProviderCatalog(_Frozen):

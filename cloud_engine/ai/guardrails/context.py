@@ -102,7 +102,7 @@ class Enforcer:
         return [s for s in self.specs if s.kind in kinds]
 
     def price(self, spec: ResourceSpec) -> CostLine:
-        return self.ctx.estimator.estimate(self.ctx.provider, self.ctx.region, spec)
+        return self.ctx.estimator.estimate(self.ctx.provider, self.ctx.region, spec, among=self.specs)
 
     def free_name(self, kind: str, name: str) -> str:
         """`name`, or `name-2`, `name-3`… when a resource of this kind already has it."""

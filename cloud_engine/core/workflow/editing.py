@@ -6,10 +6,14 @@ Why apart: editing is what users do most, and every edit of a planned session vo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
+import aiosqlite
+
 from cloud_engine.core import catalog_checks, permissions, quotas, validation
+from cloud_engine.core.cost import CostEstimator
 from cloud_engine.core.events import SessionEvent
 from cloud_engine.core.locks import release_project_lock
 from cloud_engine.core.models import Project, ResourceSpec, Role, Session, SessionResource, State
@@ -20,6 +24,39 @@ from cloud_engine.store import sessions
 from cloud_engine.store.audit import write_audit
 from cloud_engine.store.rows import check_id
 from cloud_engine.store.sessions import check_session_cap, session_from_row, session_row, state_of
+
+Key = tuple[str, str]
+
+
+def desired_after(applied: Mapping[Key, ResourceSpec], changes: Iterable[SessionResource]) -> list[ResourceSpec]:
+    """The project's resources as they would be after `changes` (applied ones, deletes removed, upserts in)."""
+    desired = dict(applied)
+    for res in changes:
+        if res.action == "delete":
+            desired.pop((res.kind, res.name), None)
+        else:
+            desired[(res.kind, res.name)] = res.spec
+    return list(desired.values())
+
+
+async def reprice_load_balancers(conn: aiosqlite.Connection, costs: CostEstimator, project: Project, session_id: int,
+                                 applied: Mapping[Key, ResourceSpec], now: datetime) -> None:
+    """Store again what each load balancer of the session costs, among the project as it would be after it.
+
+    Why: a load balancer's price follows its backend (a bucket is served by CloudFront or Front
+    Door, not a gateway), and that backend may be added, removed or applied by another session
+    after the load balancer was priced. The lobby lists, the budget re-check sums and the apply
+    records the stored price, so it must be the one validation judges. Read and written in the
+    caller's transaction, so a concurrent edit is never overwritten with a stale spec.
+    """
+    session = await sessions.load_session(conn, session_id)
+    changes = session.resources if session is not None else []
+    desired = desired_after(applied, changes)
+    for res in changes:
+        if res.action == "upsert" and res.kind == "load_balancer":
+            monthly = costs.estimate(project.provider, project.region, res.spec, among=desired).monthly
+            if monthly != res.cost_monthly:
+                await sessions.upsert_change(conn, session_id, res.spec, action="upsert", cost=monthly, now=now)
 
 
 class SessionEditing(WorkflowBase):
@@ -78,7 +115,10 @@ class SessionEditing(WorkflowBase):
         if reasons:
             raise PermissionDenied(action=f"{spec.kind} {spec.name}: {'; '.join(reasons)}", required=Role.ADMIN.value,
                                    role=role.value)
-        cost = self.costs.estimate(project.provider, project.region, spec)
+        applied = {(r.kind, r.name): r.spec for r in await self.project_resources(project.id)}
+        added = SessionResource(kind=spec.kind, name=spec.name, action="upsert", spec=spec, cost_monthly=0.0)
+        among = desired_after(applied, [*(r for r in session.resources if r.spec.key != spec.key), added])
+        cost = self.costs.estimate(project.provider, project.region, spec, among=among)
         await self._change_resources(session, project, user_id, "add_resource", spec, "upsert", cost.monthly)
         return SessionResource(kind=spec.kind, name=spec.name, action="upsert", spec=spec, cost_monthly=cost.monthly)
 
@@ -102,6 +142,10 @@ class SessionEditing(WorkflowBase):
                                 drop: tuple[str, str] | None = None) -> None:
         now = self.clock()
         event = None
+        # Only a session holding a load balancer has a price that follows other resources (its backend).
+        fronting = (spec is not None and spec.kind == "load_balancer") or any(
+            r.kind == "load_balancer" for r in session.resources)
+        applied = {(r.kind, r.name): r.spec for r in await self.project_resources(project.id)} if fronting else {}
         async with self.db.transaction() as conn:
             if spec is not None:  # counted inside the writing transaction, so racing adds cannot pass the cap
                 await check_session_cap(conn, session.id, spec.key)
@@ -123,6 +167,8 @@ class SessionEditing(WorkflowBase):
                 assert spec is not None
                 await sessions.upsert_change(conn, session.id, spec, action=change, cost=cost, now=now)
                 detail = {"kind": spec.kind, "name": spec.name, "action": change, "cost_monthly": cost}
+            if fronting:
+                await reprice_load_balancers(conn, self.costs, project, session.id, applied, now)
             await sessions.touch_edited(conn, session.id, now)
             await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action=action,
                               target_type="session", target_id=session.id, detail=detail)

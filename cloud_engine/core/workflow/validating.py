@@ -16,6 +16,7 @@ from cloud_engine.core.plan_judgement import quota_needs
 from cloud_engine.core.policies import Policy, PolicyContext
 from cloud_engine.core.state_machine import Event
 from cloud_engine.core.workflow._base import WorkflowBase
+from cloud_engine.core.workflow.editing import reprice_load_balancers
 from cloud_engine.errors import InvalidInput, QuotaExceeded
 from cloud_engine.store.rows import dumps, loads
 from cloud_engine.store.sessions import session_row
@@ -49,7 +50,11 @@ class Validating(WorkflowBase):
             raise
         blocking = [v for v in result.violations if v.action == "deny"]
         now = self.clock()
+        fronting = any(r.kind == "load_balancer" and r.action == "upsert" for r in session.resources)
+        applied = {(r.kind, r.name): r.spec for r in await self.project_resources(project.id)} if fronting else {}
         async with self.db.transaction() as conn:
+            if fronting:  # the lobby's per-resource prices are the ones just judged (a load balancer's follows its backend)
+                await reprice_load_balancers(conn, self.costs, project, session_id, applied, now)
             # Whatever the row still holds is replaced, never overwritten while reserved.
             row = await session_row(conn, session_id)
             await quotas.release(conn, project.guild_id, loads(row["reservations"], {}))
@@ -83,6 +88,11 @@ class Validating(WorkflowBase):
         violations: list[Violation] = []
         lines: list[CostLine] = []
         upserts = [r.spec for r in session.resources if r.action == "upsert"]
+        changed = {r.spec.key for r in session.resources}
+        # Per-resource policies judge what this session changes; count and cost policies judge the
+        # project as it would be after it, or splitting resources over sessions would evade them.
+        kept = [r for k, r in applied.items() if k not in changed]
+        desired = [*(r.spec for r in kept), *upserts]  # a load balancer is priced by what it fronts there
         needs = quota_needs(self.catalog, project.provider, session.resources,
                              {key: r.spec for key, r in applied.items()})
         for res in session.resources:
@@ -92,12 +102,8 @@ class Validating(WorkflowBase):
                 violations.append(Violation(policy="builtin:role-limits", type="permission", action="deny",
                                             resource=f"{spec.kind}/{spec.name}", message=reason, priority=0))
             if res.action == "upsert":
-                lines.append(self.costs.estimate(project.provider, project.region, spec))
+                lines.append(self.costs.estimate(project.provider, project.region, spec, among=desired))
         costs = {line.resource: line.monthly for line in lines}
-        changed = {r.spec.key for r in session.resources}
-        # Per-resource policies judge what this session changes; count and cost policies judge the
-        # project as it would be after it, or splitting resources over sessions would evade them.
-        kept = [r for k, r in applied.items() if k not in changed]
         # The plumbing the project needs after the session (a NAT for its private VMs) is part
         # of what it costs: the estimate and the budget include it, as the lobby shows it.
         plumbing = await asyncio.to_thread(plumbing_change, project.catalog_provider, [r.spec for r in applied.values()],

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from cloud_engine.core import validation
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.errors import InvalidInput
-from cloud_engine.iac.hcl import Block, Raw, is_identifier
+from cloud_engine.iac.hcl import Block, Raw, Value, is_identifier
 
 ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
 
@@ -30,8 +30,9 @@ def ref(resource_type: str, name: str, attribute: str = "id") -> Raw:
     return Raw(f"{resource_type}.{name}.{attribute}")
 
 
-def output(spec: ResourceSpec, value: Raw, description: str) -> Block:
-    return Block("output", (tf_name(spec.kind, spec.name),), {"description": description, "value": value})
+def output(spec: ResourceSpec, value: Value, description: str, *part: str) -> Block:
+    """`output "<kind>__<name>[__<part>]"`: a resource's main output, or another one named by `part`."""
+    return Block("output", (tf_name(spec.kind, spec.name, *part),), {"description": description, "value": value})
 
 
 WorldAdminAllowance = bool | Collection[str]

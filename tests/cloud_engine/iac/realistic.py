@@ -27,7 +27,7 @@ def realistic_project(*, engine: str = "postgres", public_vm: bool = True) -> li
 
 
 def static_site_project() -> list[ResourceSpec]:
-    """A public bucket behind a load balancer with CDN (GCP backend bucket, AWS CloudFront)."""
+    """A public bucket behind a load balancer with CDN (GCP backend bucket, AWS CloudFront, Azure Front Door)."""
     return [ResourceSpec.model_validate(r) for r in (
         {"kind": "bucket", "name": "site-ce1", "public_access": True},
         {"kind": "load_balancer", "name": "site-lb", "backend": "site-ce1", "domain": "www.example.com", "cdn": True},

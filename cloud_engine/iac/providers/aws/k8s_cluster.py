@@ -5,7 +5,9 @@ project with two or more subnets. Nodes always run in the network's private subn
 through the network's NAT), so `private_nodes` changes nothing on AWS. The API endpoint is
 private (public only for the engine's `api_access_cidrs`, never for 0.0.0.0/0), every control-plane log type goes to a log group with a year's retention, and
 (when `encrypted`) Kubernetes secrets are encrypted with a KMS key of the cluster's own,
-rotated yearly. The firewalls on the network are attached to the control plane.
+rotated yearly. The firewalls on the network are attached to the control plane. When a load
+balancer fronts the cluster, the AWS Load Balancer Controller's identity comes with it
+(aws/cluster_ingress.py `controller_identity`: one controller serves all of its Ingresses).
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from cloud_engine.errors import InvalidInput
 from cloud_engine.iac.hcl import Block, Raw
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
+from cloud_engine.iac.providers._lb import fronting
 from cloud_engine.iac.providers._topology import network_use
 from cloud_engine.iac.providers.aws._common import aws_tags, firewall_groups, provider_for
+from cloud_engine.iac.providers.aws.cluster_ingress import controller_identity
 from cloud_engine.iac.providers.aws.network import node_subnets
 
 TYPE = "aws_eks_cluster"
@@ -124,6 +128,8 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         }),
         Block("update_config", (), {"max_unavailable": 1}),
     ]))
+    if fronting(ctx, spec):
+        blocks += controller_identity(spec, ctx)
     return Rendered(resources=blocks, outputs=[output(spec, ref(TYPE, name, "endpoint"), "API endpoint")])
 
 

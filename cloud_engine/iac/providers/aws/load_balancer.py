@@ -8,7 +8,8 @@ certificate validated by DNS (TLS 1.2+) and redirects 80 to 443. Its security gr
 group is attached to the VM and admits only the ALB. Bucket backend: CloudFront with origin
 access control (the bucket stays private; a bucket policy admits only this distribution) and
 an ACM certificate, which CloudFront requires in us-east-1, and a response headers policy of its
-own (HSTS for a year, nosniff, frame DENY, strict-origin referrer). A cluster is refused (`_lb.py`).
+own (HSTS for a year, nosniff, frame DENY, strict-origin referrer). Cluster backend: the ALB is made
+by the AWS Load Balancer Controller from an Ingress (aws/cluster_ingress.py).
 """
 
 from __future__ import annotations
@@ -181,6 +182,11 @@ def _cloudfront(spec: ResourceSpec, backend: ResourceSpec, ctx: RenderContext) -
 
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     backend = backend_of(spec, ctx)
+    if backend.kind == "k8s_cluster":
+        # imported here: cluster_ingress builds on this module's certificate and TLS policy
+        from cloud_engine.iac.providers.aws.cluster_ingress import render_cluster
+
+        return render_cluster(spec, backend, ctx)
     return _cloudfront(spec, backend, ctx) if backend.kind == "bucket" else _alb(spec, backend, ctx)
 
 

@@ -2,7 +2,8 @@
 
 Plumbing, generated from what uses the network (`_topology.py`): the default security group
 locked down (no rules), VPC flow logs to a CloudWatch log group with a year's retention, an
-internet gateway and a public route table for public subnets, and a NAT gateway (in the
+internet gateway and a public route table for public subnets (and the two edge subnets a load
+balancer in front of a VM or a cluster of the network needs), and a NAT gateway (in the
 public subnet, or in a /28 the engine carves out of the network when none is public) with a
 private route table for the subnets whose compute needs egress.
 """
@@ -13,7 +14,7 @@ from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block, Raw
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
-from cloud_engine.iac.providers._lb import AWS_EDGE_PREFIX, edge_ranges, fronted_vms
+from cloud_engine.iac.providers._lb import AWS_EDGE_PREFIX, edge_ranges, fronted_backends
 from cloud_engine.iac.providers._topology import NetworkUse, network_use
 from cloud_engine.iac.providers.aws._common import aws_tags, provider_for
 
@@ -89,10 +90,16 @@ def _flow_logs(spec: ResourceSpec, ctx: RenderContext, provider: Raw | None) -> 
     ]
 
 
+def edge_names(net: ResourceSpec) -> list[str]:
+    """The `Name` tags of the network's two load balancer subnets; a cluster's Ingress names its ALB's subnets by them."""
+    return [suffixed(net.name, f"lb-edge-{zone}") for zone in ZONE_SUFFIXES[:2]]
+
+
 def _lb_edges(use: NetworkUse, ctx: RenderContext, provider: Raw | None) -> list[Block]:
-    """Two public /27 subnets in two zones for the network's load balancers (an ALB needs two zones)."""
+    """Two public /27 subnets in two zones for the network's load balancers (an ALB needs two zones),
+    whether they front a VM (Terraform's ALB) or a cluster (the AWS Load Balancer Controller's)."""
     spec = use.network
-    if not fronted_vms(ctx, spec):
+    if not fronted_backends(ctx, spec):
         return []
     cidrs = edge_ranges(spec, AWS_EDGE_PREFIX, 2)
     return [
@@ -102,9 +109,9 @@ def _lb_edges(use: NetworkUse, ctx: RenderContext, provider: Raw | None) -> list
             "cidr_block": cidr,
             "availability_zone": ctx.region_of(spec) + zone,
             "map_public_ip_on_launch": False,
-            "tags": aws_tags(spec, ctx, suffixed(spec.name, f"lb-edge-{zone}")),
+            "tags": aws_tags(spec, ctx, name),
         })
-        for zone, cidr in zip(ZONE_SUFFIXES, cidrs, strict=False)
+        for zone, cidr, name in zip(ZONE_SUFFIXES, cidrs, edge_names(spec), strict=False)
     ]
 
 

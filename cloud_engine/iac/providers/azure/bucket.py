@@ -2,6 +2,13 @@
 
 Storage account names allow only 3-24 lower-case letters and digits, so the account name is
 the spec name without hyphens, cut to 24; the container keeps the spec name.
+
+When (and only when) a load balancer of the project fronts the bucket, the account also
+serves a static website (`azurerm_storage_account_static_website`, azurerm 4.x's own
+resource: index.html at every folder, 404.html for a missing page) from the `$web`
+container Azure creates for it: that web endpoint is Front Door's origin
+(`azure/front_door.py`). A bucket nobody fronts keeps the web endpoint off, so nothing in it
+is served anonymously over the account's web host.
 """
 
 from __future__ import annotations
@@ -14,6 +21,9 @@ from cloud_engine.iac.providers._common import output, ref, tf_name
 from cloud_engine.iac.providers.azure._common import placement
 
 TYPE = "azurerm_storage_account"
+STATIC_WEBSITE = "azurerm_storage_account_static_website"
+INDEX_DOCUMENT = "index.html"  # as CloudFront's default_root_object on AWS
+ERROR_DOCUMENT = "404.html"
 ACCESS_TIERS = {"STANDARD": "Hot", "NEARLINE": "Cool", "COLDLINE": "Cold", "ARCHIVE": "Cold"}
 # Infrastructure (double) encryption can only be chosen when the account is created.
 FORCE_NEW = frozenset({"name", "region", "encrypted"})
@@ -22,6 +32,11 @@ FORCE_NEW = frozenset({"name", "region", "encrypted"})
 def account_name(spec: ResourceSpec) -> str:
     """The storage account's name (rule in `catalog_checks.azure_storage_account_name`, also checked at add time)."""
     return azure_storage_account_name(spec.name)
+
+
+def fronted(spec: ResourceSpec, ctx: RenderContext) -> bool:
+    """Whether a load balancer of this project serves the bucket (then it needs its static website)."""
+    return any(other.kind == "load_balancer" and other.backend == spec.name for other in ctx.resources)
 
 
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
@@ -48,6 +63,11 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         "container_access_type": "blob" if spec.public_access else "private",
     })
     blocks = [account, container]
+    if fronted(spec, ctx):
+        blocks.append(Block("resource", (STATIC_WEBSITE, name), {
+            "storage_account_id": ref(TYPE, name), "index_document": INDEX_DOCUMENT,
+            "error_404_document": ERROR_DOCUMENT,
+        }))
     if spec.retention_days:
         blocks.append(Block("resource", ("azurerm_storage_container_immutability_policy", name), {
             "storage_container_resource_manager_id": ref("azurerm_storage_container", name, "resource_manager_id"),

@@ -1,6 +1,9 @@
 """k8s_cluster → azurerm_kubernetes_cluster with a system-assigned identity, Entra ID + Azure RBAC and
 no local accounts, Azure network policy, and host encryption on nodes when the spec is `encrypted`
-(like VMs; the subscription needs the EncryptionAtHost feature, see docs/real-clouds.md)."""
+(like VMs; the subscription needs the EncryptionAtHost feature, see docs/real-clouds.md).
+
+When a load balancer fronts the cluster, the Application Gateway Ingress Controller add-on is
+enabled on its gateway (`ingress_application_gateway`, azure/cluster_ingress.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Render
 from cloud_engine.iac.providers._common import output, ref, tf_name
 from cloud_engine.iac.providers._topology import first_free, ranges_of
 from cloud_engine.iac.providers.azure._common import first_subnet, placement
+from cloud_engine.iac.providers.azure.cluster_ingress import gateway_of
 
 TYPE = "azurerm_kubernetes_cluster"
 DEFAULT_MACHINE_TYPE = "Standard_D2s_v5"
@@ -52,6 +56,9 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
             "service_cidr": service, "dns_service_ip": str(ipaddress.ip_network(service)[10]),
         }),
     ])
+    gateway = gateway_of(spec, ctx)
+    if gateway is not None:
+        cluster.add(Block("ingress_application_gateway", (), {"gateway_id": gateway}))
     client = Block("data", ("azurerm_client_config", "current"))
     return Rendered(resources=[cluster], shared={"data.azurerm_client_config.current": client},
                     outputs=[output(spec, ref(TYPE, name), "Cluster id")])

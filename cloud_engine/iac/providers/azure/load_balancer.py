@@ -6,18 +6,20 @@ TLS 1.2+ policy of forward-secret suites, an 80 → 443 redirect, and a backend 
 address on its `port`, probed on `/`. Application Gateway has no managed certificate: the
 certificate lives in the user's Key Vault (an App Service certificate, or one the vault
 issues), named by the variable `<name>_certificate_secret_id`, and read through a
-user-assigned identity that needs the vault's *Key Vault Secrets User* role. A bucket or a
-cluster backend is refused (`_lb.py`; a static site on Azure is Front Door, not a gateway).
+user-assigned identity that needs the vault's *Key Vault Secrets User* role. A cluster backend
+gets the same gateway driven by the AGIC add-on (azure/cluster_ingress.py). A bucket backend
+is a static website, served by Front Door Standard instead (azure/front_door.py).
 """
 
 from __future__ import annotations
 
 from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block, Raw
-from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered, require
+from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
 from cloud_engine.iac.providers._lb import backend_of, vm_network
 from cloud_engine.iac.providers.azure._common import placement
+from cloud_engine.iac.providers.azure.front_door import render_front_door
 
 TYPE = "azurerm_application_gateway"
 FORCE_NEW = frozenset({"name", "region", "backend"})
@@ -37,9 +39,13 @@ def certificate_variable(spec: ResourceSpec) -> str:
 
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     backend = backend_of(spec, ctx)
-    require(backend.kind == "vm", f"{spec.name}.backend",
-            f"on Azure a load balancer fronts a vm; bucket {backend.name} is served by Front Door, which Cloud "
-            "Engine does not render yet")
+    if backend.kind == "k8s_cluster":
+        # imported here: cluster_ingress builds on this module's gateway subnet, certificate and TLS policy
+        from cloud_engine.iac.providers.azure.cluster_ingress import render_cluster
+
+        return render_cluster(spec, backend, ctx)
+    if backend.kind == "bucket":
+        return render_front_door(spec, backend, ctx)
     net = vm_network(spec, backend, ctx)
     name = tf_name(spec.name)
     port = spec.port or 80

@@ -2,7 +2,8 @@
 
 Plumbing (`_topology.py`): a NAT gateway with a static public IP on the app subnet when VMs
 without a public IP sit there (new virtual networks have no default outbound access).
-AKS nodes reach the internet through their cluster's own load balancer.
+AKS nodes reach the internet through their cluster's own load balancer. A dedicated Application
+Gateway subnet (with its NSG) when a load balancer fronts a VM or a cluster of the network.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
-from cloud_engine.iac.providers._lb import AZURE_EDGE_PREFIX, edge_ranges, fronted_vms
+from cloud_engine.iac.providers._lb import AZURE_EDGE_PREFIX, edge_ranges, fronted_backends
 from cloud_engine.iac.providers._topology import NetworkUse, network_use
 from cloud_engine.iac.providers.azure._common import RESOURCE_GROUP, placement
 
@@ -47,9 +48,9 @@ def _nat(use: NetworkUse, ctx: RenderContext) -> list[Block]:
 
 
 def _gateway_subnet(use: NetworkUse, ctx: RenderContext) -> list[Block]:
-    """The dedicated subnet Application Gateways need, when a load balancer fronts a VM of the network."""
+    """The dedicated subnet Application Gateways need, when a load balancer fronts a VM or a cluster of the network."""
     spec = use.network
-    if not fronted_vms(ctx, spec):
+    if not fronted_backends(ctx, spec):
         return []
     key = tf_name(spec.name, "appgw")
     rules = [  # (name, source, ports): what Application Gateway v2 needs, and the public listeners

@@ -1,4 +1,9 @@
-"""bucket → google_storage_bucket: uniform access, public access prevention, versioning."""
+"""bucket → google_storage_bucket: uniform access, public access prevention, versioning.
+
+A bucket a load balancer fronts (a backend bucket) also gets a website configuration: the load
+balancer serves index.html for `/` and for folders, and 404.html for a missing object, as
+Google's static-website setup asks; without it `/` answers with a storage error.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from cloud_engine.iac.providers.gcp._labels import gcp_labels
 
 TYPE = "google_storage_bucket"
 FORCE_NEW = frozenset({"name", "region"})
+INDEX_DOCUMENT = "index.html"  # as CloudFront's default_root_object on AWS
+ERROR_DOCUMENT = "404.html"
 
 
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
@@ -24,6 +31,8 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         "force_destroy": False,
         "labels": gcp_labels(spec, ctx),
     }, [Block("versioning", (), {"enabled": bool(spec.versioning)})])
+    if any(other.kind == "load_balancer" and other.backend == spec.name for other in ctx.resources):
+        bucket.add(Block("website", (), {"main_page_suffix": INDEX_DOCUMENT, "not_found_page": ERROR_DOCUMENT}))
     if spec.retention_days:
         bucket.add(Block("retention_policy", (), {"retention_period": spec.retention_days * 86400}))
     return Rendered(resources=[bucket], outputs=[output(spec, ref(TYPE, name, "url"), "Bucket URL")])

@@ -6,6 +6,9 @@ Secure by default: private nodes (egress through the network's Cloud NAT) unless
 dedicated node service account holding only the roles nodes need (logs, metrics, image
 pulls), network policy enforcement, and `deletion_protection = false` since the spec has
 no deletion protection for clusters (the provider's default, true, makes any replace fail).
+VPC-native (`ip_allocation_policy`), so GKE Ingress reaches pods through NEGs; when a load
+balancer fronts the cluster its HTTP load balancing add-on (the Ingress controller) is set
+enabled explicitly rather than left to GKE's default (gcp/cluster_ingress.py).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from cloud_engine.core.models import ResourceSpec
 from cloud_engine.iac.hcl import Block, Raw
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
+from cloud_engine.iac.providers._lb import fronting
 from cloud_engine.iac.providers._topology import first_free, ranges_of
 from cloud_engine.iac.providers.gcp._labels import gcp_labels
 from cloud_engine.iac.providers.gcp.vm import network_interface
@@ -89,7 +93,10 @@ def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
         Block("ip_allocation_policy"),
         Block("workload_identity_config", (), {"workload_pool": Raw(f'"${{{CLIENT}.project}}.svc.id.goog"')}),
         Block("network_policy", (), {"enabled": True, "provider": "CALICO"}),
-        Block("addons_config", (), {}, [Block("network_policy_config", (), {"disabled": False})]),
+        Block("addons_config", (), {}, [
+            Block("network_policy_config", (), {"disabled": False}),
+            *([Block("http_load_balancing", (), {"disabled": False})] if fronting(ctx, spec) else []),
+        ]),
         Block("master_authorized_networks_config", (), {"gcp_public_cidrs_access_enabled": False}, [
             *(Block("cidr_blocks", (), {"cidr_block": sub.cidr, "display_name": sub.name})
               for sub in (net.subnets or () if net is not None else ())),

@@ -7,7 +7,7 @@ backend: a backend bucket, with Cloud CDN when `cdn`; the bucket must allow publ
 backend bucket serves its objects to everyone) and its objects get a public reader. In front
 of either: a global address, a managed certificate for `domain`, a URL map, an HTTPS proxy with
 a TLS 1.2+ (MODERN) SSL policy and a forwarding rule on 443, plus a redirect from 80 to 443. A
-cluster is refused (`_lb.py`).
+cluster backend: GKE Ingress makes the load balancer (gcp/cluster_ingress.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from cloud_engine.iac.hcl import Block, Value
 from cloud_engine.iac.providers._base import KindRenderer, RenderContext, Rendered, require
 from cloud_engine.iac.providers._common import output, ref, suffixed, tf_name
 from cloud_engine.iac.providers._lb import backend_of
+from cloud_engine.iac.providers.gcp.cluster_ingress import render_cluster
 from cloud_engine.iac.providers.gcp.vm import network_interface
 
 TYPE = "google_compute_global_forwarding_rule"
@@ -73,6 +74,8 @@ def _bucket_backend(spec: ResourceSpec, backend: ResourceSpec) -> tuple[list[Blo
 
 def render(spec: ResourceSpec, ctx: RenderContext) -> Rendered:
     backend = backend_of(spec, ctx)
+    if backend.kind == "k8s_cluster":
+        return render_cluster(spec, backend, ctx)
     name = tf_name(spec.name)
     blocks, service = (_bucket_backend(spec, backend) if backend.kind == "bucket"
                        else _vm_backend(spec, backend, ctx))
