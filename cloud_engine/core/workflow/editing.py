@@ -119,33 +119,33 @@ class SessionEditing(WorkflowBase):
         added = SessionResource(kind=spec.kind, name=spec.name, action="upsert", spec=spec, cost_monthly=0.0)
         among = desired_after(applied, [*(r for r in session.resources if r.spec.key != spec.key), added])
         cost = self.costs.estimate(project.provider, project.region, spec, among=among)
-        await self._change_resources(session, project, user_id, "add_resource", spec, "upsert", cost.monthly)
+        await self._change_resources(session, project, user_id, "add_resource", spec, "upsert", cost.monthly, applied)
         return SessionResource(kind=spec.kind, name=spec.name, action="upsert", spec=spec, cost_monthly=cost.monthly)
 
     async def remove_resource(self, session_id: int, user_id: int, kind: str, name: str) -> None:
         """Drop a resource added in this session, or mark an applied project resource for destruction."""
         session, project, role = await self._editable(session_id, user_id)
         in_session = any(r.kind == kind and r.name == name and r.action == "upsert" for r in session.resources)
-        applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
+        applied = {(r.kind, r.name): r.spec for r in await self.project_resources(project.id)}
         if (kind, name) in applied and not in_session:
             permissions.require(role, "destroy")
-            await self._change_resources(session, project, user_id, "destroy_resource", applied[(kind, name)].spec,
-                                         "delete", 0.0)
+            await self._change_resources(session, project, user_id, "destroy_resource", applied[(kind, name)],
+                                         "delete", 0.0, applied)
         elif in_session:
-            await self._change_resources(session, project, user_id, "remove_resource", None, "delete", 0.0,
+            await self._change_resources(session, project, user_id, "remove_resource", None, "delete", 0.0, applied,
                                          drop=(kind, name))
         else:
             raise NotFound(what="resource", key=f"{kind}/{name}")
 
     async def _change_resources(self, session: Session, project: Project, user_id: int, action: str,
-                                spec: ResourceSpec | None, change: str, cost: float,
+                                spec: ResourceSpec | None, change: str, cost: float, applied: Mapping[Key, ResourceSpec],
                                 drop: tuple[str, str] | None = None) -> None:
+        """Write one change in one transaction; `applied` is the project's applied resources the caller read."""
         now = self.clock()
         event = None
         # Only a session holding a load balancer has a price that follows other resources (its backend).
         fronting = (spec is not None and spec.kind == "load_balancer") or any(
             r.kind == "load_balancer" for r in session.resources)
-        applied = {(r.kind, r.name): r.spec for r in await self.project_resources(project.id)} if fronting else {}
         async with self.db.transaction() as conn:
             if spec is not None:  # counted inside the writing transaction, so racing adds cannot pass the cap
                 await check_session_cap(conn, session.id, spec.key)

@@ -7,11 +7,20 @@ again against Terraform's actual actions in planning.py.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from cloud_engine.core import approvals, catalog_checks, permissions, policies, quotas
 from cloud_engine.core.cost import plumbing_change
-from cloud_engine.core.models import CostLine, Project, Role, Session, State, ValidationResult, Violation
+from cloud_engine.core.models import (
+    CostLine,
+    Project,
+    Role,
+    Session,
+    SessionResource,
+    State,
+    ValidationResult,
+    Violation,
+)
 from cloud_engine.core.plan_judgement import quota_needs
 from cloud_engine.core.policies import Policy, PolicyContext
 from cloud_engine.core.state_machine import Event
@@ -39,7 +48,8 @@ class Validating(WorkflowBase):
             # read above would otherwise be planned without having been checked.
             session = await self.get_session(session_id)
             policy_rows = await self.list_policies(project.guild_id)
-            result = await self._evaluate(session, project, role, policy_rows)
+            applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
+            result = await self._evaluate(session, project, role, policy_rows, applied)
             # Who must approve is judged with the findings, by the policies they were found with.
             rules = approvals.rules_for(result.violations, policy_rows)
         except Exception:
@@ -51,10 +61,10 @@ class Validating(WorkflowBase):
         blocking = [v for v in result.violations if v.action == "deny"]
         now = self.clock()
         fronting = any(r.kind == "load_balancer" and r.action == "upsert" for r in session.resources)
-        applied = {(r.kind, r.name): r.spec for r in await self.project_resources(project.id)} if fronting else {}
         async with self.db.transaction() as conn:
             if fronting:  # the lobby's per-resource prices are the ones just judged (a load balancer's follows its backend)
-                await reprice_load_balancers(conn, self.costs, project, session_id, applied, now)
+                await reprice_load_balancers(conn, self.costs, project, session_id,
+                                             {key: r.spec for key, r in applied.items()}, now)
             # Whatever the row still holds is replaced, never overwritten while reserved.
             row = await session_row(conn, session_id)
             await quotas.release(conn, project.guild_id, loads(row["reservations"], {}))
@@ -81,10 +91,10 @@ class Validating(WorkflowBase):
             v for v in result.violations if v.action != "deny"], "reservations": reservations,
             "state": State(str(final.to_state))})
 
-    async def _evaluate(self, session: Session, project: Project, role: Role,
-                        policy_rows: Sequence[Policy]) -> ValidationResult:
-        """Judge the session as `role` (read once, as the call began) against the server's policies."""
-        applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
+    async def _evaluate(self, session: Session, project: Project, role: Role, policy_rows: Sequence[Policy],
+                        applied: Mapping[tuple[str, str], SessionResource]) -> ValidationResult:
+        """Judge the session as `role` (read once, as the call began) against the server's policies and the
+        project's applied resources (read once too: the prices stored afterwards are the ones judged here)."""
         violations: list[Violation] = []
         lines: list[CostLine] = []
         upserts = [r.spec for r in session.resources if r.action == "upsert"]
