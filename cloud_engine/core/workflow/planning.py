@@ -27,6 +27,7 @@ from cloud_engine.core.state_machine import Event
 from cloud_engine.core.suppressions import Suppression
 from cloud_engine.core.workflow._base import WorkflowBase
 from cloud_engine.core.workflow.applying import reason_of
+from cloud_engine.core.workflow.editing import desired_after
 from cloud_engine.errors import (
     EngineError,
     IllegalTransition,
@@ -52,13 +53,8 @@ class Planning(WorkflowBase):
 
     async def desired_resources(self, session: Session) -> list[ResourceSpec]:
         """The project's whole desired configuration if this session were applied."""
-        desired = {(r.kind, r.name): r.spec for r in await self.project_resources(session.project_id)}
-        for res in session.resources:
-            if res.action == "delete":
-                desired.pop((res.kind, res.name), None)
-            else:
-                desired[(res.kind, res.name)] = res.spec
-        return list(desired.values())
+        applied = {(r.kind, r.name): r.spec for r in await self.project_resources(session.project_id)}
+        return desired_after(applied, session.resources)
 
     async def plan(self, session_id: int, user_id: int, *, sinks: Sequence[OutputSink] = ()) -> Session:
         """Run Terraform plan for the whole project; validates first when the session is still a DRAFT."""
