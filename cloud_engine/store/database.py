@@ -13,6 +13,9 @@ never sees an open transaction; reads inside a transaction still go to the write
 read-then-write sees its own rows. An in-memory database is private to its connection, so
 it keeps the one connection and reads under the lock.
 
+`atomic` and `read` run a whole transaction's (or a group of reads') statements in one round
+trip to the connection's thread (store/units.py says how and why).
+
 Another process holding the write lock past `busy_timeout` surfaces as `Busy` (an
 EngineError the user can retry), never as the driver's "database is locked".
 """
@@ -24,20 +27,32 @@ import contextlib
 import contextvars
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, TypeVar, cast
 
 import aiosqlite
 
 from cloud_engine.errors import Busy
 from cloud_engine.private_files import create_private_file, private_dir, tighten
+from cloud_engine.store.units import OnThread, UnitCall, run_unit, send_to_thread
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-_in_tx: contextvars.ContextVar[Database | None] = contextvars.ContextVar("in_tx", default=None)
+T = TypeVar("T")
+
+
+class _Bound(NamedTuple):
+    """The connection this task's statements on `db` use while it holds a transaction or runs in a unit."""
+
+    db: Database
+    conn: aiosqlite.Connection
+    writable: bool
+
+
+_bound: contextvars.ContextVar[_Bound | None] = contextvars.ContextVar("db_bound", default=None)
 _SIDE_FILES = ("-wal", "-shm", "-journal")
 _BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
@@ -117,6 +132,7 @@ class Database:
         self.path = path
         self._reader = reader
         self._lock = asyncio.Lock()
+        self._twins: dict[int, OnThread] = {}  # id(aiosqlite connection) → its on-thread twin
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -172,12 +188,15 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction; nested use joins the outer one."""
-        if _in_tx.get() is self:
-            yield self.conn
+        """One write transaction; nested use joins the outer one (or the unit it runs in)."""
+        bound = _bound.get()
+        if bound is not None and bound.db is self:
+            if not bound.writable:
+                raise RuntimeError("a write inside a read unit")
+            yield bound.conn
             return
         async with self._lock:
-            token = _in_tx.set(self)
+            token = _bound.set(_Bound(self, self.conn, True))
             try:
                 with _busy_as_engine_error():
                     try:
@@ -199,7 +218,63 @@ class Database:
                         await self._rollback()
                         raise
             finally:
-                _in_tx.reset(token)
+                _bound.reset(token)
+
+    async def atomic(self, body: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+        """`await body(conn, *args, **kwargs)` as one write transaction, one round trip to the writer's thread.
+
+        `body` is the same code a `transaction()` block would hold (repositories take `conn`);
+        it must await nothing but statements (see the module's docstring). Inside an open
+        transaction or unit it joins that one, as `transaction()` does. Once queued, the unit
+        runs to its end (commit or rollback) even if the awaiting task is cancelled meanwhile:
+        it is one item on the thread's queue, so no other statement can run inside it.
+        """
+        bound = _bound.get()
+        if bound is not None and bound.db is self:
+            if not bound.writable:
+                raise RuntimeError("a write inside a read unit")
+            return await body(bound.conn, *args, **kwargs)
+        async with self._lock:
+            with _busy_as_engine_error():
+                result = await self._on_thread(self.conn, True, "BEGIN IMMEDIATE",
+                                               lambda conn: body(conn, *args, **kwargs))
+        return cast("T", result)
+
+    async def read(self, fn: Callable[..., Coroutine[Any, Any, T]], *args: Any, **kwargs: Any) -> T:
+        """`await fn(*args, **kwargs)`, its reads through this Database one snapshot, in one round trip.
+
+        `fn` reads as it would anyway (`db.fetchone`, repositories given the Database); here each
+        of its reads is a direct call on the reader's thread, inside one read transaction, so
+        the rows it reads belong together (a session and its resources, never half of an edit).
+        Inside an open transaction or unit it simply runs there.
+        """
+        bound = _bound.get()
+        if bound is not None and bound.db is self:
+            return await fn(*args, **kwargs)
+        if self._reader is not None:
+            with _busy_as_engine_error():
+                result = await self._on_thread(self._reader, False, "BEGIN", lambda _conn: fn(*args, **kwargs))
+        else:
+            async with self._lock:  # an in-memory database has only the writer
+                with _busy_as_engine_error():
+                    result = await self._on_thread(self.conn, False, "BEGIN", lambda _conn: fn(*args, **kwargs))
+        return cast("T", result)
+
+    async def _on_thread(self, owner: aiosqlite.Connection, writable: bool, begin: str, unit: UnitCall) -> Any:
+        """Send one unit to `owner`'s worker thread and await its result.
+
+        The unit runs in a copy of this task's context, so the request id reaches its audit rows
+        and its logs, with the twin bound for every nested read and write on this Database.
+        """
+        twin = self._twins.get(id(owner))
+        if twin is None:
+            twin = self._twins[id(owner)] = OnThread(owner)
+        return await send_to_thread(owner, contextvars.copy_context().run, self._unit, twin, writable, begin, unit)
+
+    def _unit(self, twin: OnThread, writable: bool, begin: str, unit: UnitCall) -> Any:
+        """On the worker thread: bind the twin for this Database's nested reads and writes, then run the unit."""
+        _bound.set(_Bound(self, twin, writable))
+        return run_unit(twin, begin, unit)
 
     async def _rollback(self) -> None:
         """End the open transaction, if SQLite has not already ended it (some errors roll back themselves)."""
@@ -212,9 +287,10 @@ class Database:
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection a read uses: the open transaction's, else the reader, else the writer under its lock."""
-        if _in_tx.get() is self:
-            yield self.conn
+        """The connection a read uses: the open transaction's or unit's, else the reader, else the locked writer."""
+        bound = _bound.get()
+        if bound is not None and bound.db is self:
+            yield bound.conn
             return
         if self._reader is not None:
             with _busy_as_engine_error():
