@@ -99,13 +99,18 @@ class SessionEditing(WorkflowBase):
                                          thread_id=thread_id)
 
     async def _editable(self, session_id: int, user_id: int) -> tuple[Session, Project, Role]:
-        session = await self.get_session(session_id)
-        project = await self.get_project(session.project_id)
-        role = await self.role(project.guild_id, user_id)
+        """The session, its project and the member's role, if the member may change the session."""
+        session, project, role = await self.db.read(self._session_facts, session_id, user_id)
         permissions.require(role, "deploy")
         if not permissions.may_change_session(role, author_id=session.user_id, user_id=user_id):
             raise PermissionDenied(action="changing someone else's session", required=Role.ADMIN.value, role=role.value)
         return session, project, role
+
+    async def _session_facts(self, session_id: int, user_id: int) -> tuple[Session, Project, Role]:
+        """Read together (`db.read`, one round trip): what `_editable` judges."""
+        session = await self.get_session(session_id)
+        project = await self.get_project(session.project_id)
+        return session, project, await self.role(project.guild_id, user_id)
 
     async def add_resource(self, session_id: int, user_id: int, spec: ResourceSpec) -> SessionResource:
         """Add or edit a resource in the session (an existing project resource of that name is updated)."""

@@ -9,8 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 
+import aiosqlite
+
 from cloud_engine.core import approvals, catalog_checks, permissions, policies, quotas
+from cloud_engine.core.approvals import ApprovalRule
 from cloud_engine.core.cost import plumbing_change
+from cloud_engine.core.events import SessionEvent
 from cloud_engine.core.models import (
     CostLine,
     Project,
@@ -39,57 +43,68 @@ class Validating(WorkflowBase):
         session, project, role = await self._editable(session_id, user_id)
         if not session.resources:
             raise InvalidInput(field="resources", rule="the session has no resource changes yet; add one first")
-        now = self.clock()
-        async with self.db.transaction() as conn:
-            event = await self._transition(conn, session_id, Event.VALIDATE, user_id, now)
+        event = await self.db.atomic(self._transition, session_id, Event.VALIDATE, user_id, self.clock())
         self._publish(event)
         try:
             # Read again now that the session is VALIDATING: an edit that committed after the
             # read above would otherwise be planned without having been checked.
-            session = await self.get_session(session_id)
-            policy_rows = await self.list_policies(project.guild_id)
-            applied = {(r.kind, r.name): r for r in await self.project_resources(project.id)}
+            session, policy_rows, applied_list = await self.db.read(self._inputs, session_id, project)
+            applied = {(r.kind, r.name): r for r in applied_list}
             result = await self._evaluate(session, project, role, policy_rows, applied)
             # Who must approve is judged with the findings, by the policies they were found with.
             rules = approvals.rules_for(result.violations, policy_rows)
         except Exception:
-            async with self.db.transaction() as conn:
-                failed = await self._transition(conn, session_id, Event.VALIDATION_FAILED, user_id, self.clock(),
-                                                detail={"error": "validation crashed"})
+            failed = await self.db.atomic(self._transition, session_id, Event.VALIDATION_FAILED, user_id, self.clock(),
+                                          detail={"error": "validation crashed"})
             self._publish(failed)
             raise
-        blocking = [v for v in result.violations if v.action == "deny"]
-        now = self.clock()
-        fronting = any(r.kind == "load_balancer" and r.action == "upsert" for r in session.resources)
-        async with self.db.transaction() as conn:
-            if fronting:  # the lobby's per-resource prices are the ones just judged (a load balancer's follows its backend)
-                await reprice_load_balancers(conn, self.costs, project, session_id,
-                                             {key: r.spec for key, r in applied.items()}, now)
-            # Whatever the row still holds is replaced, never overwritten while reserved.
-            row = await session_row(conn, session_id)
-            await quotas.release(conn, project.guild_id, loads(row["reservations"], {}))
-            reservations: dict[str, int] = {}
-            if not blocking:
-                try:
-                    reservations = await quotas.reserve(conn, project.guild_id, result.reservations)
-                except QuotaExceeded as exc:
-                    blocking.append(Violation(policy="guild-quota", type="quota", action="deny", resource=None,
-                                              message=exc.message, priority=0))
-            violations = [*blocking, *[v for v in result.violations if v.action != "deny"], *result.warnings]
-            event_name = Event.VALIDATION_FAILED if blocking else Event.VALIDATION_PASSED
-            final = await self._transition(
-                conn, session_id, event_name, user_id, now, row=row,
-                detail={"violations": len(blocking), "cost_monthly": result.cost_monthly},
-                updates={"reservations": dumps(reservations), "cost_monthly": result.cost_monthly,
-                         "violations": dumps([v.model_dump() for v in violations]),
-                         "needs_approval": int(result.needs_approval),
-                         "approval_rules": approvals.rules_dump(rules)})
-            if not blocking:  # a refused attempt spends no alert: the month's real crossing must still be told
-                await self.governance.record_budget_alerts(conn, project, result.project_monthly_after, session_id, now)
+        final, blocking, reservations = await self.db.atomic(self._record, session, project, user_id, result, rules,
+                                                             applied)
         self._publish(final)
         return result.model_copy(update={"ok": not blocking, "violations": blocking + [
             v for v in result.violations if v.action != "deny"], "reservations": reservations,
             "state": State(str(final.to_state))})
+
+    async def _inputs(self, session_id: int, project: Project) -> tuple[Session, list[Policy], list[SessionResource]]:
+        """What validation judges, read together (`db.read`): the session, the server's policies, the applied resources."""
+        return (await self.get_session(session_id), await self.list_policies(project.guild_id),
+                await self.project_resources(project.id))
+
+    async def _record(self, conn: aiosqlite.Connection, session: Session, project: Project, user_id: int,
+                      result: ValidationResult, rules: list[ApprovalRule],
+                      applied: Mapping[tuple[str, str], SessionResource]) -> tuple[SessionEvent, list[Violation], dict[str, int]]:
+        """The verdict, in one transaction (`db.atomic`): prices, quotas released and reserved, the transition, alerts.
+
+        Returns the transition, the blocking findings (a quota refused here among them) and the reservations held.
+        """
+        blocking = [v for v in result.violations if v.action == "deny"]
+        now = self.clock()
+        if any(r.kind == "load_balancer" and r.action == "upsert" for r in session.resources):
+            # the lobby's per-resource prices are the ones just judged (a load balancer's follows its backend)
+            await reprice_load_balancers(conn, self.costs, project, session.id,
+                                         {key: r.spec for key, r in applied.items()}, now)
+        # Whatever the row still holds is replaced, never overwritten while reserved.
+        row = await session_row(conn, session.id)
+        await quotas.release(conn, project.guild_id, loads(row["reservations"], {}))
+        reservations: dict[str, int] = {}
+        if not blocking:
+            try:
+                reservations = await quotas.reserve(conn, project.guild_id, result.reservations)
+            except QuotaExceeded as exc:
+                blocking.append(Violation(policy="guild-quota", type="quota", action="deny", resource=None,
+                                          message=exc.message, priority=0))
+        violations = [*blocking, *[v for v in result.violations if v.action != "deny"], *result.warnings]
+        event_name = Event.VALIDATION_FAILED if blocking else Event.VALIDATION_PASSED
+        final = await self._transition(
+            conn, session.id, event_name, user_id, now, row=row,
+            detail={"violations": len(blocking), "cost_monthly": result.cost_monthly},
+            updates={"reservations": dumps(reservations), "cost_monthly": result.cost_monthly,
+                     "violations": dumps([v.model_dump() for v in violations]),
+                     "needs_approval": int(result.needs_approval),
+                     "approval_rules": approvals.rules_dump(rules)})
+        if not blocking:  # a refused attempt spends no alert: the month's real crossing must still be told
+            await self.governance.record_budget_alerts(conn, project, result.project_monthly_after, session.id, now)
+        return final, blocking, reservations
 
     async def _evaluate(self, session: Session, project: Project, role: Role, policy_rows: Sequence[Policy],
                         applied: Mapping[tuple[str, str], SessionResource]) -> ValidationResult:

@@ -109,18 +109,19 @@ async def test_validate_checks_a_resource_added_while_it_started(scripted, proje
     await engine.add_policy(GUILD, ADMIN, PolicySpec(name="no-eu", type="region", params={"denied": ["europe-west1"]}))
     session = await engine.start_session(project.id, USER)
     await engine.add_resource(session.id, USER, vm("a"))
-    real_get_project = engine.get_project
+    real_editable = engine._editable
     raced: list[bool] = []
 
-    async def add_during_validate(project_id: int):
+    async def add_during_validate(session_id: int, user_id: int):
+        seen = await real_editable(session_id, user_id)
         if not raced:  # validate has read the session; the Add lands before its state changes
             raced.append(True)
             await engine.add_resource(session.id, USER, vm("b", region="europe-west1"))
-        return await real_get_project(project_id)
+        return seen
 
-    engine.get_project = add_during_validate  # type: ignore[method-assign]
+    engine._editable = add_during_validate  # type: ignore[method-assign]
     result = await engine.validate(session.id, USER)
-    engine.get_project = real_get_project  # type: ignore[method-assign]
+    engine._editable = real_editable  # type: ignore[method-assign]
     assert raced and not result.ok
     assert any("europe-west1" in v.message for v in result.violations)
     assert deployer.planned == []
@@ -131,20 +132,20 @@ async def test_cancel_while_plan_starts_leaves_no_lock(scripted, project) -> Non
     session = await engine.start_session(project.id, USER)
     await engine.add_resource(session.id, USER, vm("a"))
     await engine.validate(session.id, USER)
-    real_get_session = engine.get_session
+    real_editable = engine._editable
     cancelled: list[bool] = []
 
-    async def cancel_after_read(session_id: int):
-        seen = await real_get_session(session_id)
-        if seen.state == State.PLANNING and not cancelled:
+    async def cancel_after_read(session_id: int, user_id: int):
+        seen = await real_editable(session_id, user_id)
+        if seen[0].state == State.PLANNING and not cancelled:
             cancelled.append(True)
             await engine.cancel(session_id, USER)
         return seen
 
-    engine.get_session = cancel_after_read  # type: ignore[method-assign]
+    engine._editable = cancel_after_read  # type: ignore[method-assign]
     with pytest.raises(IllegalTransition):
         await engine.plan(session.id, USER)
-    engine.get_session = real_get_session  # type: ignore[method-assign]
+    engine._editable = real_editable  # type: ignore[method-assign]
     assert (await engine.get_session(session.id)).state == State.CANCELLED
     assert await lock_holder(engine, project.id) is None and deployer.planned == []
     other = await engine.start_session(project.id, OTHER)
