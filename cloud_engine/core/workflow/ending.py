@@ -9,8 +9,11 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
+import aiosqlite
+
 from cloud_engine.core import quotas
 from cloud_engine.core.access import SYSTEM_USER
+from cloud_engine.core.events import SessionEvent
 from cloud_engine.core.locks import release_project_lock
 from cloud_engine.core.models import Project, Session, State
 from cloud_engine.core.state_machine import Event
@@ -100,18 +103,22 @@ class Ending(WorkflowBase):
     async def _end(self, session_id: int, project: Project, event_name: Event, user_id: int, reason: str, *,
                    idle_before: datetime | None = None) -> None:
         """Cancel or expire; with `idle_before`, only if nobody acted on the session since then."""
+        self._publish(await self.db.atomic(self._ended, session_id, project, event_name, user_id, reason, idle_before))
+
+    async def _ended(self, conn: aiosqlite.Connection, session_id: int, project: Project, event_name: Event,
+                     user_id: int, reason: str, idle_before: datetime | None) -> SessionEvent:
+        """`_end`'s transaction (`db.atomic`, one round trip): the transition, and the reservations and lock let go."""
         now = self.clock()
-        async with self.db.transaction() as conn:
-            row = await session_row(conn, session_id)
-            if idle_before is not None and (parse_dt(row["last_activity_at"]) or now) >= idle_before:
-                raise IllegalTransition(state=row["state"], event=f"{event_name.value} (the session was used meanwhile)")
-            session = session_from_row(row, [])
-            event = await self._transition(conn, session_id, event_name, user_id, now,
-                                           updates={"error": reason}, detail={"reason": reason})
-            await quotas.release(conn, project.guild_id, session.reservations)
-            await sessions.clear_reservations(conn, session_id)
-            await release_project_lock(conn, project_id=project.id, session_id=session_id)
-        self._publish(event)
+        row = await session_row(conn, session_id)
+        if idle_before is not None and (parse_dt(row["last_activity_at"]) or now) >= idle_before:
+            raise IllegalTransition(state=row["state"], event=f"{event_name.value} (the session was used meanwhile)")
+        session = session_from_row(row, [])
+        event = await self._transition(conn, session_id, event_name, user_id, now,
+                                       updates={"error": reason}, detail={"reason": reason})
+        await quotas.release(conn, project.guild_id, session.reservations)
+        await sessions.clear_reservations(conn, session_id)
+        await release_project_lock(conn, project_id=project.id, session_id=session_id)
+        return event
 
     async def expire_idle(self) -> list[int]:
         """Expire sessions idle longer than SESSION_TTL_MINUTES, releasing reservations and locks."""
