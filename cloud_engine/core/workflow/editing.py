@@ -147,37 +147,44 @@ class SessionEditing(WorkflowBase):
                                 drop: tuple[str, str] | None = None) -> None:
         """Write one change in one transaction; `applied` is the project's applied resources the caller read."""
         now = self.clock()
-        event = None
-        # Only a session holding a load balancer has a price that follows other resources (its backend).
-        fronting = (spec is not None and spec.kind == "load_balancer") or any(
-            r.kind == "load_balancer" for r in session.resources)
-        async with self.db.transaction() as conn:
-            if spec is not None:  # counted inside the writing transaction, so racing adds cannot pass the cap
-                await check_session_cap(conn, session.id, spec.key)
-            current = await state_of(conn, session.id)
-            if current == State.PLAN_READY:
-                # The plan is void: its quota reservations and the project lock go with it, and
-                # the next validate reserves for the edited resources.
-                held = session_from_row(await session_row(conn, session.id), []).reservations
-                event = await self._transition(conn, session.id, Event.EDIT, user_id, now, detail={"reason": action},
-                                               updates={"reservations": "{}"})
-                await quotas.release(conn, project.guild_id, held)
-                await release_project_lock(conn, project_id=project.id, session_id=session.id)
-            elif current != State.DRAFT:
-                raise IllegalTransition(state=current.value, event="edit resources")
-            if drop is not None:
-                await sessions.drop_change(conn, session.id, drop)
-                detail: dict[str, Any] = {"kind": drop[0], "name": drop[1]}
-            else:
-                assert spec is not None
-                await sessions.upsert_change(conn, session.id, spec, action=change, cost=cost, now=now)
-                detail = {"kind": spec.kind, "name": spec.name, "action": change, "cost_monthly": cost}
-            if fronting:
-                await reprice_load_balancers(conn, self.costs, project, session.id, applied, now)
-            await sessions.touch_edited(conn, session.id, now)
-            await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action=action,
-                              target_type="session", target_id=session.id, detail=detail)
+        event, detail = await self.db.atomic(self._write_change, session, project, user_id, action, spec, change, cost,
+                                             applied, drop, now)
         if event:
             self._publish(event)
         self._publish(SessionEvent(session.id, project.id, project.guild_id, action, None, None, user_id, now, detail))
 
+    async def _write_change(self, conn: aiosqlite.Connection, session: Session, project: Project, user_id: int,
+                            action: str, spec: ResourceSpec | None, change: str, cost: float,
+                            applied: Mapping[Key, ResourceSpec], drop: tuple[str, str] | None,
+                            now: datetime) -> tuple[SessionEvent | None, dict[str, Any]]:
+        """`_change_resources`'s transaction (`db.atomic`, one round trip); the EDIT transition (if any) and the detail."""
+        event = None
+        # Only a session holding a load balancer has a price that follows other resources (its backend).
+        fronting = (spec is not None and spec.kind == "load_balancer") or any(
+            r.kind == "load_balancer" for r in session.resources)
+        if spec is not None:  # counted inside the writing transaction, so racing adds cannot pass the cap
+            await check_session_cap(conn, session.id, spec.key)
+        current = await state_of(conn, session.id)
+        if current == State.PLAN_READY:
+            # The plan is void: its quota reservations and the project lock go with it, and
+            # the next validate reserves for the edited resources.
+            held = session_from_row(await session_row(conn, session.id), []).reservations
+            event = await self._transition(conn, session.id, Event.EDIT, user_id, now, detail={"reason": action},
+                                           updates={"reservations": "{}"})
+            await quotas.release(conn, project.guild_id, held)
+            await release_project_lock(conn, project_id=project.id, session_id=session.id)
+        elif current != State.DRAFT:
+            raise IllegalTransition(state=current.value, event="edit resources")
+        if drop is not None:
+            await sessions.drop_change(conn, session.id, drop)
+            detail: dict[str, Any] = {"kind": drop[0], "name": drop[1]}
+        else:
+            assert spec is not None
+            await sessions.upsert_change(conn, session.id, spec, action=change, cost=cost, now=now)
+            detail = {"kind": spec.kind, "name": spec.name, "action": change, "cost_monthly": cost}
+        if fronting:
+            await reprice_load_balancers(conn, self.costs, project, session.id, applied, now)
+        await sessions.touch_edited(conn, session.id, now)
+        await write_audit(conn, at=now, guild_id=project.guild_id, actor_id=user_id, action=action,
+                          target_type="session", target_id=session.id, detail=detail)
+        return event, detail
