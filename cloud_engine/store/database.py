@@ -132,7 +132,6 @@ class Database:
         self.path = path
         self._reader = reader
         self._lock = asyncio.Lock()
-        self._twins: dict[int, OnThread] = {}  # id(aiosqlite connection) → its on-thread twin
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -189,11 +188,8 @@ class Database:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """One write transaction; nested use joins the outer one (or the unit it runs in)."""
-        bound = _bound.get()
-        if bound is not None and bound.db is self:
-            if not bound.writable:
-                raise RuntimeError("a write inside a read unit")
-            yield bound.conn
+        if (joined := self._joined(write=True)) is not None:
+            yield joined
             return
         async with self._lock:
             token = _bound.set(_Bound(self, self.conn, True))
@@ -229,11 +225,8 @@ class Database:
         runs to its end (commit or rollback) even if the awaiting task is cancelled meanwhile:
         it is one item on the thread's queue, so no other statement can run inside it.
         """
-        bound = _bound.get()
-        if bound is not None and bound.db is self:
-            if not bound.writable:
-                raise RuntimeError("a write inside a read unit")
-            return await body(bound.conn, *args, **kwargs)
+        if (joined := self._joined(write=True)) is not None:
+            return await body(joined, *args, **kwargs)
         async with self._lock:
             with _busy_as_engine_error():
                 result = await self._on_thread(self.conn, True, "BEGIN IMMEDIATE",
@@ -248,28 +241,36 @@ class Database:
         the rows it reads belong together (a session and its resources, never half of an edit).
         Inside an open transaction or unit it simply runs there.
         """
-        bound = _bound.get()
-        if bound is not None and bound.db is self:
+        if self._joined(write=False) is not None:
             return await fn(*args, **kwargs)
-        if self._reader is not None:
+        # An in-memory database has only the writer, so its reads take the writer's lock.
+        async with self._lock if self._reader is None else contextlib.nullcontext():
             with _busy_as_engine_error():
-                result = await self._on_thread(self._reader, False, "BEGIN", lambda _conn: fn(*args, **kwargs))
-        else:
-            async with self._lock:  # an in-memory database has only the writer
-                with _busy_as_engine_error():
-                    result = await self._on_thread(self.conn, False, "BEGIN", lambda _conn: fn(*args, **kwargs))
+                result = await self._on_thread(self._reader or self.conn, False, "BEGIN",
+                                               lambda _conn: fn(*args, **kwargs))
         return cast("T", result)
+
+    def _joined(self, *, write: bool) -> aiosqlite.Connection | None:
+        """The connection of the transaction or unit this task is inside on this Database, or None.
+
+        A write inside a read unit is a bug: its reader is read-only, and a read unit holds no lock.
+        """
+        bound = _bound.get()
+        if bound is None or bound.db is not self:
+            return None
+        if write and not bound.writable:
+            raise RuntimeError("a write inside a read unit")
+        return bound.conn
 
     async def _on_thread(self, owner: aiosqlite.Connection, writable: bool, begin: str, unit: UnitCall) -> Any:
         """Send one unit to `owner`'s worker thread and await its result.
 
         The unit runs in a copy of this task's context, so the request id reaches its audit rows
-        and its logs, with the twin bound for every nested read and write on this Database.
+        and its logs, with an on-thread twin of `owner` (three attributes, no thread: made per
+        unit) bound for every nested read and write on this Database.
         """
-        twin = self._twins.get(id(owner))
-        if twin is None:
-            twin = self._twins[id(owner)] = OnThread(owner)
-        return await send_to_thread(owner, contextvars.copy_context().run, self._unit, twin, writable, begin, unit)
+        return await send_to_thread(owner, contextvars.copy_context().run, self._unit, OnThread(owner), writable,
+                                    begin, unit)
 
     def _unit(self, twin: OnThread, writable: bool, begin: str, unit: UnitCall) -> Any:
         """On the worker thread: bind the twin for this Database's nested reads and writes, then run the unit."""
@@ -288,9 +289,8 @@ class Database:
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
         """The connection a read uses: the open transaction's or unit's, else the reader, else the locked writer."""
-        bound = _bound.get()
-        if bound is not None and bound.db is self:
-            yield bound.conn
+        if (joined := self._joined(write=False)) is not None:
+            yield joined
             return
         if self._reader is not None:
             with _busy_as_engine_error():

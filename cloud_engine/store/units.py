@@ -67,14 +67,9 @@ def run_unit(twin: OnThread, begin: str, unit: UnitCall) -> Any:
     raw.execute(begin)
     try:
         result = drive(unit(twin))
-    except BaseException:
-        if raw.in_transaction:
-            raw.execute("ROLLBACK")
-        raise
-    try:
         raw.execute("COMMIT")
     except BaseException:
-        if raw.in_transaction:
+        if raw.in_transaction:  # SQLite ends the transaction itself on some errors
             raw.execute("ROLLBACK")
         raise
     return result
